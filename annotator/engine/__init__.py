@@ -1,0 +1,1 @@
+"""Model layer: SAM-family networks, checkpoint loading, the predictor. Pure PyTorch, no Qt."""

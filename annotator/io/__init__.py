@@ -1,0 +1,1 @@
+"""Annotation store: COCO RLE projects, atomic saves, import and export. No Qt, no torch."""
