@@ -1,0 +1,87 @@
+"""One undo/redo journal over prompt edits and document changes alike.
+
+Prompt steps store the :class:`PromptSnapshot` from before the change; document steps call the
+document's own ``undo``/``redo`` and may also carry the prompt snapshot to bring back (undoing
+Enter puts the object back on the canvas, with its prompts). Undo pushes the state it leaves onto
+the redo stack, so redo restores exactly what was on screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from annotator.gui.prompt_state import PromptSession, PromptSnapshot
+
+
+class Undoable(Protocol):
+    def undo(self) -> object: ...
+    def redo(self) -> object: ...
+
+
+@dataclass(frozen=True)
+class _Step:
+    kind: str  # "prompt" | "doc"
+    snapshot: PromptSnapshot | None
+
+
+class History:
+    def __init__(self, session: PromptSession) -> None:
+        self.session = session
+        self._undo: list[_Step] = []
+        self._redo: list[_Step] = []
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def record_prompt(self) -> None:
+        """Call before changing the prompts."""
+        self._undo.append(_Step("prompt", self.session.state))
+        self._redo.clear()
+
+    def record_doc(self, with_prompts: bool = False) -> None:
+        """Call after a document change that the document itself can undo."""
+        self._undo.append(_Step("doc", self.session.state if with_prompts else None))
+        self._redo.clear()
+
+    def record_doc_before_commit(self) -> None:
+        """Call before committing the current object (Enter); undo brings it back."""
+        self._undo.append(_Step("doc", self.session.state))
+        self._redo.clear()
+
+    def undo(self, document: Undoable | None) -> str | None:
+        """Undo the latest step; returns its kind, or None when there is nothing to undo."""
+        if not self._undo:
+            return None
+        step = self._undo.pop()
+        self._redo.append(self._swap(step))
+        if step.kind == "doc" and document is not None:
+            document.undo()
+        return step.kind
+
+    def redo(self, document: Undoable | None) -> str | None:
+        if not self._redo:
+            return None
+        step = self._redo.pop()
+        self._undo.append(self._swap(step))
+        if step.kind == "doc" and document is not None:
+            document.redo()
+        return step.kind
+
+    def _swap(self, step: _Step) -> _Step:
+        """Restore the step's snapshot; return the step that goes the other way."""
+        if step.snapshot is None:
+            return step
+        here = self.session.state
+        self.session.restore(step.snapshot)
+        return _Step(step.kind, here)
+
+    def forget_prompts(self) -> None:
+        """On image switch: prompt steps belong to the image left behind; document steps stay."""
+        self._undo = [_Step("doc", None) for s in self._undo if s.kind == "doc"]
+        self._redo = [_Step("doc", None) for s in self._redo if s.kind == "doc"]
