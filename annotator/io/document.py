@@ -127,6 +127,7 @@ class Document:
         self.images_root = Path(images_root)
         self.path: Path | None = Path(path) if path is not None else None
         self.extra: dict[str, Any] = {}  # top-level keys such as info/licenses, kept as loaded
+        self.disk_state: Any = None  # coco_store's record of the file as last read or written
         self._images: dict[int, ImageRecord] = {}
         self._by_file: dict[str, int] = {}
         self._categories: dict[int, Category] = {}
