@@ -58,11 +58,12 @@ def _is_stale(temp: Path, pid: int) -> bool:
 
 
 def clean_stale_temps(path: str | os.PathLike[str]) -> list[Path]:
-    """Remove temp files left by killed writers of `path`; returns the ones removed.
+    """Remove temp files left by killed writers of `path` (and of its backup); returns them.
 
     Temps of live processes (a concurrent writer mid-save) are left alone.
     """
     path = Path(path)
+    names = {path.name, backup_path(path).name}
     removed = []
     try:
         entries = list(os.scandir(path.parent))
@@ -70,7 +71,7 @@ def clean_stale_temps(path: str | os.PathLike[str]) -> list[Path]:
         return removed
     for entry in entries:
         match = _TEMP_RE.match(entry.name)
-        if not match or match["name"] != path.name:
+        if not match or match["name"] not in names:
             continue
         temp = Path(entry.path)
         if _is_stale(temp, int(match["pid"])):

@@ -80,13 +80,15 @@ def test_stale_temps_of_dead_writers_cleaned_live_ones_kept(tmp_path):
     target = tmp_path / "p.json"
     dead = tmp_path / f".p.json.{_dead_pid()}-0123abcd.tmp"
     dead.write_text("half a proj")
+    dead_bak = tmp_path / f".p.json.bak.{_dead_pid()}-0123abcd.tmp"  # backup staging
+    dead_bak.write_text("old")
     live = tmp_path / f".p.json.{os.getppid()}-89abcdef.tmp"  # our parent is alive
     live.write_text("being written")
     other = tmp_path / f".other.json.{_dead_pid()}-0123abcd.tmp"  # another target's temp
     other.write_text("x")
     unrelated = tmp_path / "notes.tmp"
     unrelated.write_text("mine")
-    assert clean_stale_temps(target) == [dead]
+    assert sorted(clean_stale_temps(target)) == sorted([dead, dead_bak])
     atomic_write_text(target, "ok")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["p.json", live.name, other.name, "notes.tmp"]
