@@ -34,6 +34,7 @@ __all__ = [
     "ProjectChangedOnDiskError",
     "ProjectLoadError",
     "load_project",
+    "read_disk_state",
     "save_project",
     "serialize_project",
     "sidecar_path",
@@ -112,11 +113,20 @@ def load_project(
     else the project file's folder. Raises ProjectLoadError (a ValueError) naming the file, the
     place in the JSON and the reason. Nothing on disk is modified.
     """
+    return load_project_with_app_info(path, images_root)[0]
+
+
+def load_project_with_app_info(
+    path: str | os.PathLike[str], images_root: str | os.PathLike[str] | None = None
+) -> tuple[Document, dict[str, Any]]:
+    """`load_project`, plus the file's ``"annotator"`` block (images root, autosave base...)."""
     path = Path(path)
     raw, stat = _read(path)
     data = _parse(path, raw)
+    app = data.get(APP_KEY) if isinstance(data, dict) else None
+    app = app if isinstance(app, dict) else {}
     if images_root is None:
-        recorded = data.get(APP_KEY, {}).get("images_root") if isinstance(data, dict) else None
+        recorded = app.get("images_root")
         images_root = path.parent / recorded if isinstance(recorded, str) else path.parent
     root = Path(os.path.abspath(images_root))
     problems = validate_project(data, root)
@@ -126,12 +136,23 @@ def load_project(
         image["file_name"] = normalize_file_name(image["file_name"], root)
     data.pop(APP_KEY, None)
     doc = Document.from_coco(data, root, path)
-    doc.disk_state = DiskState(stat.st_ino, stat.st_mtime_ns, stat.st_size, _sha256(raw))
-    return doc
+    doc.disk_state = DiskState(stat.st_ino, stat.st_mtime_ns, stat.st_size, sha256_hex(raw))
+    return doc, app
 
 
-def _sha256(data: bytes) -> str:
+def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def read_disk_state(path: str | os.PathLike[str]) -> DiskState | None:
+    """The file's current DiskState, or None if it does not exist."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+            stat = os.fstat(handle.fileno())
+    except FileNotFoundError:
+        return None
+    return DiskState(stat.st_ino, stat.st_mtime_ns, stat.st_size, sha256_hex(raw))
 
 
 def _finite(value: Any) -> Any:
@@ -152,9 +173,11 @@ def _dumps(value: Any) -> str:
         return json.dumps(_finite(value), ensure_ascii=False, allow_nan=False)
 
 
-def serialize_project(doc: Document, path: str | os.PathLike[str]) -> bytes:
+def serialize_project(
+    doc: Document, path: str | os.PathLike[str], app_info: dict[str, Any] | None = None
+) -> bytes:
     """The UTF-8 bytes of the project file for `doc` saved at `path` (images root made relative
-    to it when possible)."""
+    to it when possible). app_info: extra entries for the ``"annotator"`` block."""
     data = doc.to_coco()
     folder = os.path.abspath(Path(path).parent)
     root = os.path.abspath(doc.images_root)
@@ -162,7 +185,7 @@ def serialize_project(doc: Document, path: str | os.PathLike[str]) -> bytes:
         recorded = Path(os.path.relpath(root, folder)).as_posix()
     except ValueError:  # another drive on Windows
         recorded = Path(root).as_posix()
-    data[APP_KEY] = {"images_root": recorded, "format_version": 1}
+    data[APP_KEY] = {"images_root": recorded, "format_version": 1, **(app_info or {})}
     keys = [k for k in _ORDER if k in data]
     keys += [k for k in data if k not in keys and k not in _SECTIONS]
     parts = [f"{json.dumps(k)}: {_dumps(data[k])}" for k in keys]
@@ -172,6 +195,27 @@ def serialize_project(doc: Document, path: str | os.PathLike[str]) -> bytes:
     return ("{\n" + ",\n".join(parts) + "\n}\n").encode("utf-8")
 
 
+def stat_state(path: str | os.PathLike[str], sha256: str = "") -> DiskState | None:
+    """DiskState from a stat only (sha256 as given), or None if the file does not exist."""
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return DiskState(stat.st_ino, stat.st_mtime_ns, stat.st_size, sha256)
+
+
+def remove_if_unchanged(path: str | os.PathLike[str], state: DiskState | None) -> bool:
+    """Delete `path` if it is still the file described by `state` (inode, mtime, size): e.g. an
+    autosave sidecar this document wrote, but not one another window has written since."""
+    current = stat_state(path)
+    if state is None or current is None:
+        return False
+    if (current.inode, current.mtime_ns, current.size) != (state.inode, state.mtime_ns, state.size):
+        return False
+    Path(path).unlink(missing_ok=True)
+    return True
+
+
 def _check_unchanged(path: Path, state: DiskState) -> None:
     try:
         stat = os.stat(path)
@@ -179,7 +223,7 @@ def _check_unchanged(path: Path, state: DiskState) -> None:
         return  # deleted since: writing it again loses nothing
     if (stat.st_ino, stat.st_mtime_ns, stat.st_size) == (state.inode, state.mtime_ns, state.size):
         return
-    if stat.st_size == state.size and _sha256(path.read_bytes()) == state.sha256:
+    if stat.st_size == state.size and sha256_hex(path.read_bytes()) == state.sha256:
         return  # touched or copied back unchanged
     raise ProjectChangedOnDiskError(path)
 
@@ -196,7 +240,8 @@ def save_project(
     The previous file is kept as ``<name>.bak`` (backup=True). Raises ProjectChangedOnDiskError
     if doc.path is being saved and changed on disk since this document read or wrote it, unless
     force=True. On success doc.path is set, the document is marked clean (if not edited during
-    the save) and the autosave sidecar is removed. On failure (OSError) nothing changes.
+    the save) and the autosave sidecar this document wrote is removed (one written since by
+    another window is kept). On failure (OSError) nothing changes.
     """
     if path is None and doc.path is None:
         raise ValueError("this project has no file yet: give a path to save it to")
@@ -210,8 +255,9 @@ def save_project(
     data = serialize_project(doc, target)
     atomic_write_bytes(target, data, backup=backup)
     stat = os.stat(target)
-    doc.disk_state = DiskState(stat.st_ino, stat.st_mtime_ns, stat.st_size, _sha256(data))
+    doc.disk_state = DiskState(stat.st_ino, stat.st_mtime_ns, stat.st_size, sha256_hex(data))
     doc.path = target
     doc.mark_clean(revision)
-    sidecar_path(target).unlink(missing_ok=True)
+    if remove_if_unchanged(sidecar_path(target), doc.autosave_state):
+        doc.autosave_state = None
     return target

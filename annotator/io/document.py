@@ -128,6 +128,7 @@ class Document:
         self.path: Path | None = Path(path) if path is not None else None
         self.extra: dict[str, Any] = {}  # top-level keys such as info/licenses, kept as loaded
         self.disk_state: Any = None  # coco_store's record of the file as last read or written
+        self.autosave_state: Any = None  # the sidecar this document's autosave last wrote
         self._images: dict[int, ImageRecord] = {}
         self._by_file: dict[str, int] = {}
         self._categories: dict[int, Category] = {}
@@ -159,6 +160,10 @@ class Document:
             return False
         self._dirty = False
         return True
+
+    def mark_dirty(self) -> None:
+        """Flag unsaved changes made outside the command system (e.g. a recovered autosave)."""
+        self._changed(frozenset())
 
     def add_listener(self, callback: Callable[[frozenset[int]], None]) -> None:
         """Call `callback(image_ids touched)` after every change (empty set: categories/images)."""

@@ -84,15 +84,15 @@ def test_images_root_recorded_relative_to_project(tmp_path):
     assert load_project(path, images_root=tmp_path).images_root == tmp_path
 
 
-def test_save_keeps_backup_and_cleans_sidecar(tmp_path):
+def test_save_keeps_backup_and_foreign_sidecar(tmp_path):
     doc = _make_doc(tmp_path)
     path = save_project(doc, tmp_path / "p.json")
     first = path.read_bytes()
-    sidecar_path(path).write_text("{}")
+    sidecar_path(path).write_text("{}")  # not written by this document (another window's)
     doc.delete_annotation(3)
     save_project(doc)
     assert (tmp_path / "p.json.bak").read_bytes() == first
-    assert not sidecar_path(path).exists()
+    assert sidecar_path(path).read_text() == "{}"
     assert len(load_project(path).annotations()) == 2
     assert len(load_project(tmp_path / "p.json.bak").annotations()) == 3
 
