@@ -37,7 +37,11 @@ def batch_area_bbox(rles: list[Rle]) -> tuple[np.ndarray, np.ndarray]:
         else r
         for r in rles
     ]
-    return mask_utils.area(as_bytes).astype(np.int64), mask_utils.toBbox(as_bytes)
+    # pycocotools 2.0.11's area() overflows a uint8 counter past 255 RLEs (numpy 2): chunk it.
+    areas = np.concatenate(
+        [mask_utils.area(as_bytes[i : i + 255]) for i in range(0, len(as_bytes), 255)]
+    )
+    return areas.astype(np.int64), mask_utils.toBbox(as_bytes)
 
 
 def document_to_coco(doc: Document) -> dict[str, Any]:
@@ -72,6 +76,7 @@ def document_from_coco(
     data: Mapping[str, Any],
     images_root: str | os.PathLike[str],
     path: str | os.PathLike[str] | None,
+    measured: Mapping[int, tuple[int, list[float]]] | None = None,
 ) -> Document:
     doc = cls(images_root, path, categories=[])
     doc.extra = {k: v for k, v in data.items() if k not in _SECTIONS}
@@ -101,8 +106,13 @@ def document_from_coco(
     for rle in rles:
         if isinstance(rle["counts"], bytes):
             rle["counts"] = rle["counts"].decode("ascii")
-    areas, boxes = batch_area_bbox(rles)
-    for raw, rle, area, box in zip(raw_anns, rles, areas.tolist(), boxes.tolist(), strict=True):
+    if measured is not None and all(a["id"] in measured for a in raw_anns):
+        areas = [measured[a["id"]][0] for a in raw_anns]
+        boxes = [measured[a["id"]][1] for a in raw_anns]
+    else:
+        area_array, box_array = batch_area_bbox(rles)
+        areas, boxes = area_array.tolist(), box_array.tolist()
+    for raw, rle, area, box in zip(raw_anns, rles, areas, boxes, strict=True):
         provenance = {k: v for k, v in raw.items() if k not in CORE_ANN_KEYS}
         ann = Annotation(
             int(raw["id"]), int(raw["image_id"]), int(raw["category_id"]), rle, int(area),

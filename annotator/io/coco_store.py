@@ -129,13 +129,14 @@ def load_project_with_app_info(
         recorded = app.get("images_root")
         images_root = path.parent / recorded if isinstance(recorded, str) else path.parent
     root = Path(os.path.abspath(images_root))
-    problems = validate_project(data, root)
+    measured: dict[int, tuple[int, list[float]]] = {}
+    problems = validate_project(data, root, measured)
     if problems:
         raise ProjectLoadError(path, problems)
     for image in data["images"]:
         image["file_name"] = normalize_file_name(image["file_name"], root)
     data.pop(APP_KEY, None)
-    doc = Document.from_coco(data, root, path)
+    doc = Document.from_coco(data, root, path, measured)
     doc.disk_state = DiskState(stat.st_ino, stat.st_mtime_ns, stat.st_size, sha256_hex(raw))
     return doc, app
 

@@ -465,9 +465,11 @@ class Document:
         data: Mapping[str, Any],
         images_root: str | os.PathLike[str] = ".",
         path: str | os.PathLike[str] | None = None,
+        measured: Mapping[int, tuple[int, list[float]]] | None = None,
     ) -> Document:
         """Build a clean Document from a COCO dict already checked by coco_store's validator
-        (compressed RLE segmentations). area and bbox are recomputed from the masks."""
+        (compressed RLE segmentations). area and bbox are recomputed from the masks, or taken
+        from `measured` ({annotation id: (area, XYWH box)}, as the validator computes them)."""
         from annotator.io.coco_convert import document_from_coco
 
-        return document_from_coco(cls, data, images_root, path)
+        return document_from_coco(cls, data, images_root, path, measured)

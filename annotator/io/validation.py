@@ -180,17 +180,25 @@ def _check_annotation(col: _Collector, place: str, ann: Mapping, images: dict, c
     return ok
 
 
-def validate_project(data: Any, images_root: Path | None = None) -> list[Problem]:
-    """All problems found in a parsed project (empty list: loadable), at most MAX_PROBLEMS + 1."""
+def validate_project(
+    data: Any,
+    images_root: Path | None = None,
+    measured: dict[int, tuple[int, list[float]]] | None = None,
+) -> list[Problem]:
+    """All problems found in a parsed project (empty list: loadable), at most MAX_PROBLEMS + 1.
+
+    measured: if given, filled with {annotation id: (area, XYWH box)} computed on the way, for
+    Document.from_coco to reuse.
+    """
     col = _Collector()
     try:
-        _validate(col, data, images_root)
+        _validate(col, data, images_root, measured if measured is not None else {})
     except _TooMany:
         pass
     return col.problems
 
 
-def _validate(col: _Collector, data: Any, images_root: Path | None) -> None:
+def _validate(col: _Collector, data: Any, images_root: Path | None, measured: dict) -> None:
     if not isinstance(data, Mapping):
         col.add("", f"the top level must be a JSON object, got {type(data).__name__}")
         return
@@ -226,3 +234,4 @@ def _validate(col: _Collector, data: Any, images_root: Path | None) -> None:
         height, width = ann["segmentation"]["size"]
         if area > height * width or box[0] + box[2] > width or box[1] + box[3] > height:
             col.add(f"{place}.segmentation.counts", "is not a valid RLE for its size")
+        measured[ann["id"]] = (area, box)

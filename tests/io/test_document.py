@@ -238,3 +238,19 @@ def test_from_coco_recomputes_area_bbox_and_colors_missing():
     np.testing.assert_array_equal(
         decode_mask(doc.to_coco()["annotations"][0]["segmentation"]), mask
     )
+
+
+def test_from_coco_with_many_annotations():
+    # pycocotools' batched area() breaks past 255 RLEs; the Document must not.
+    mask = _mask()
+    rle = encode_mask(mask)
+    data = {
+        "images": [{"id": 1, "file_name": "x.png", "width": 10, "height": 8}],
+        "categories": [{"id": 1, "name": "a"}],
+        "annotations": [
+            {"id": i, "image_id": 1, "category_id": 1, "segmentation": rle} for i in range(300)
+        ],
+    }
+    doc = Document.from_coco(data, ".")
+    assert len(doc.annotations()) == 300
+    assert {a.area for a in doc.annotations()} == {12}
