@@ -153,10 +153,12 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, backup: boo
 
     backup=True first keeps the current file (if any) as ``<name>.bak``. A new file gets the
     default permissions (0o666 minus umask); an existing file keeps its permission bits.
-    Stale temps of earlier killed writers are cleaned up. Raises OSError if the write fails;
-    the target is then untouched.
+    Stale temps of earlier killed writers are cleaned up. A symlinked target is written through
+    (the link stays a link). Raises OSError if the write fails; the target is then untouched.
     """
     path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     with _WRITE_LOCK:
         clean_stale_temps(path)
         temp = _temp_name(path)

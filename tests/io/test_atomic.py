@@ -135,3 +135,15 @@ def test_backup_already_linked_to_target_leaves_no_temp(tmp_path):
     atomic_write_text(target, "v2", backup=True)
     assert backup_path(target).read_text() == "v1" and target.read_text() == "v2"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.json", "p.json.bak"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")
+def test_symlinked_target_written_through(tmp_path):
+    real_dir = tmp_path / "real"
+    real_dir.mkdir()
+    atomic_write_text(real_dir / "p.json", "v1")
+    link = tmp_path / "p.json"
+    link.symlink_to(real_dir / "p.json")
+    atomic_write_text(link, "v2", backup=True)
+    assert link.is_symlink() and link.read_text() == "v2"
+    assert (real_dir / "p.json.bak").read_text() == "v1"
