@@ -225,7 +225,10 @@ class Document:
                 f"mask shape {shape} does not match image {image.file_name!r} "
                 f"({image.height}, {image.width})"
             )
-        return rle if rle is not None else encode_mask(mask)  # type: ignore[arg-type]
+        rle = rle if rle is not None else encode_mask(mask)  # type: ignore[arg-type]
+        if mask_area(rle) == 0:
+            raise ValueError("the mask is empty (delete the annotation instead of emptying it)")
+        return rle
 
     @staticmethod
     def _provenance(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -242,6 +245,7 @@ class Document:
         **provenance: Any,
     ) -> int:
         """Add a mask ((H, W) bool array or RLE of the image's size); returns the new id.
+        An empty mask raises ValueError, as do unknown image or category ids (KeyError).
 
         provenance: predicted_iou, stability_score, point_coords ((N, 2) xy image px),
         point_labels (N,), box (XYXY image px), model, or other JSON-able keys; numpy accepted.

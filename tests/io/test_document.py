@@ -61,6 +61,8 @@ def test_bad_inputs_are_refused_without_change(doc):
         doc.add_annotation(1, 5, _mask())
     with pytest.raises(ValueError, match="COCO keys"):
         doc.add_annotation(1, 1, _mask(), area=3)
+    with pytest.raises(ValueError, match="empty"):
+        doc.add_annotation(1, 1, np.zeros((8, 10), bool))
     assert not doc.dirty and not doc.can_undo and doc.annotations() == []
 
 
@@ -69,6 +71,8 @@ def test_undo_redo_add_replace_delete(doc):
     b = doc.add_annotation(1, 1, _mask(box=(0, 0, 2, 2)))
     doc.replace_annotation(a, mask=_mask(box=(1, 1, 3, 3)))
     assert doc.annotation(a).area == 4
+    with pytest.raises(ValueError, match="empty"):
+        doc.replace_annotation(a, mask=np.zeros((8, 10), bool))
     doc.delete_annotation(b)
     assert [x.id for x in doc.annotations_for(1)] == [a]
     assert doc.undo() == "delete mask"
