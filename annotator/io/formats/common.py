@@ -118,3 +118,28 @@ def copy_image(images_root: Path, file_name: str, dest: Path) -> None:
     """Copies one image (keeping its times) to ``dest``, creating folders as needed."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(images_root / file_name, dest)
+
+
+def output_names(coco: dict[str, Any], suffix: str) -> dict[int, str]:
+    """image id -> its file_name with ``suffix`` instead of the extension (sub-folders kept).
+
+    Raises FormatError when two images would share an output file (``a.jpg`` and ``a.png``).
+    """
+    out: dict[int, str] = {}
+    owner: dict[str, str] = {}
+    for im in coco["images"]:
+        name = PurePosixPath(im["file_name"]).with_suffix(suffix).as_posix()
+        if name in owner:
+            raise FormatError(
+                im["file_name"],
+                None,
+                f"would be exported to {name}, like {owner[name]}; rename one",
+            )
+        owner[name] = im["file_name"]
+        out[im["id"]] = name
+    return out
+
+
+def categories_by_id(coco: dict[str, Any]) -> list[dict[str, Any]]:
+    """The categories sorted by id: class index i of YOLO and PNG exports is entry i."""
+    return sorted(coco.get("categories", []), key=lambda c: c["id"])
