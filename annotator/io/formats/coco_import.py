@@ -237,6 +237,8 @@ def _rle_mask(path: Path, place: str, seg: dict[str, Any], h: int, w: int) -> np
             f"must be a string or a list of integers, got {type(counts).__name__}",
         )
     total = _compressed_run_total(counts)
+    if total < 0:
+        raise FormatError(path, f"{place}.counts", "malformed compressed RLE string")
     if total != h * w:
         raise FormatError(
             path, f"{place}.counts", f"runs add up to {total} pixels, the image has {h * w}"

@@ -7,7 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from annotator.io.formats.coco_export import export_coco
-from annotator.io.formats.common import categories_by_id, subset
+from annotator.io.formats.common import (
+    categories_by_id,
+    check_images_exist,
+    output_names,
+    subset,
+)
 from annotator.io.formats.png_export import export_png
 from annotator.io.formats.polygons import DEFAULT_TOLERANCE
 from annotator.io.formats.sa1b_export import export_sa1b
@@ -69,6 +74,10 @@ def export_project(
         raise ValueError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0 pixels, got {tolerance}")
+    # Checks that can fail are done before anything is written.
+    output_names(coco, ".txt")  # two images that would share a label/mask file
+    if copy_images:
+        check_images_exist(coco, images_root)
     report = ExportReport()
     if split:
         parts = assign_split((im["id"] for im in coco["images"]), split, seed)
