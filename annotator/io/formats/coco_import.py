@@ -5,8 +5,9 @@ compressed RLE with str counts); ``iscrowd`` 1 (kept as an ordinary instance, co
 warning); category ids starting at 0 or with gaps; null fields; extra top-level keys
 (``info``, ``licenses``, ``type``...), which are dropped. Category names are kept, and so are
 positive ids; id 0 or a negative id is given the next free id (reported). ``area`` and
-``bbox`` are recomputed from the mask. Image sizes come from the image files when the source
-has none.
+``bbox`` are recomputed from the mask; the provenance keys an annotator project carries
+(predicted_iou, point_coords, model...) are kept when present. Image sizes come from the image
+files when the source has none.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from annotator.io.document import PROVENANCE_KEYS
 from annotator.io.formats.common import (
     FormatError,
     ImportResult,
@@ -301,6 +303,7 @@ def import_coco(source: str | Path, images_root: str | Path) -> ImportResult:
                 "category_id": category_map[category_id],
             }
             | annotation_fields(mask)
+            | {k: item[k] for k in PROVENANCE_KEYS if item.get(k) is not None}
         )
     for kind, mapping in (("image", image_map), ("category", category_map)):
         changed = [f"{old}->{new}" for old, new in mapping.items() if old != new]

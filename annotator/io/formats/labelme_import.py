@@ -61,7 +61,9 @@ def _decode_png_b64(path: Path, place: str, data: Any) -> np.ndarray:
         raw = base64.b64decode(data, validate=False)
     except (binascii.Error, ValueError):
         raise FormatError(path, place, "is not valid base64") from None
-    image = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_UNCHANGED)
+    image = None
+    if raw:  # OpenCV asserts on an empty buffer instead of returning None
+        image = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise FormatError(path, place, "does not decode as an image")
     return image
@@ -184,10 +186,6 @@ def import_labelme(source: str | Path, images_root: str | Path) -> ImportResult:
         if rel in seen:
             raise FormatError(path, "imagePath", f"{rel} is already annotated by {seen[rel]}")
         seen[rel] = path
-        if rel in extracted and (root / rel).exists():
-            raise FormatError(
-                path, "imageData", f"would be extracted to {root / rel}, which already exists"
-            )
         image_id = len(images) + 1
         images.append({"id": image_id, "file_name": rel, "width": width, "height": height})
         instances: dict[tuple[str, Any], np.ndarray] = {}
