@@ -310,4 +310,4 @@ def import_coco(source: str | Path, images_root: str | Path) -> ImportResult:
         if changed:
             tally.add(f"{kind} ids below 1 renumbered", ", ".join(changed))
     coco = {"images": images, "categories": categories, "annotations": annotations}
-    return ImportResult(coco=coco, warnings=tally.lines())
+    return ImportResult(coco=coco, warnings=[f"{path.name}: {line}" for line in tally.lines()])

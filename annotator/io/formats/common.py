@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -76,12 +77,16 @@ def annotation_fields(mask: np.ndarray) -> dict[str, Any]:
 
 
 def relative_inside(path: Path, root: Path) -> str | None:
-    """``path`` as a POSIX path relative to ``root``, or None when it lies outside."""
-    try:
-        rel = path.resolve().relative_to(root.resolve())
-    except ValueError:
+    """``path`` as a POSIX path relative to ``root``, or None when it lies outside.
+
+    Lexical (abspath + normpath), not ``resolve()``: an images root full of symlinks to
+    files elsewhere is still one folder to the user.
+    """
+    full, base = os.path.abspath(path), os.path.abspath(root)
+    rel = os.path.relpath(full, base)
+    if rel == os.curdir or rel == os.pardir or rel.startswith(os.pardir + os.sep):
         return None
-    return PurePosixPath(*rel.parts).as_posix()
+    return PurePosixPath(*Path(rel).parts).as_posix()
 
 
 def subset(coco: dict[str, Any], image_ids: Iterable[int]) -> dict[str, Any]:

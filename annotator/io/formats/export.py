@@ -13,7 +13,7 @@ from annotator.io.formats.common import (
     output_names,
     subset,
 )
-from annotator.io.formats.png_export import export_png
+from annotator.io.formats.png_export import check_class_count, export_png
 from annotator.io.formats.polygons import DEFAULT_TOLERANCE
 from annotator.io.formats.sa1b_export import export_sa1b
 from annotator.io.formats.split import assign_split
@@ -78,6 +78,8 @@ def export_project(
     output_names(coco, ".txt")  # two images that would share a label/mask file
     if copy_images:
         check_images_exist(coco, images_root)
+    if fmt == "png":
+        check_class_count(coco)
     report = ExportReport()
     if split:
         parts = assign_split((im["id"] for im in coco["images"]), split, seed)

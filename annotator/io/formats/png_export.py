@@ -69,16 +69,22 @@ def _encode_palette_png(index: np.ndarray, palette: list[tuple[int, int, int]]) 
     return buf.getvalue()
 
 
+def check_class_count(coco: dict[str, Any]) -> None:
+    """Raises FormatError when the categories do not fit a palette PNG (255 + background)."""
+    count = len(coco.get("categories", []))
+    if count > _MAX_CLASSES:
+        raise FormatError(
+            "png export", None, f"{count} categories; a palette PNG holds {_MAX_CLASSES}"
+        )
+
+
 def export_png(
     coco: dict[str, Any], images_root: Path, out: Path, *, copy_images: bool = False
 ) -> list[str]:
     """Writes the instance and semantic PNGs and classes.txt; returns warning lines."""
     tally = Tally()
     categories = categories_by_id(coco)
-    if len(categories) > _MAX_CLASSES:
-        raise FormatError(
-            "png export", None, f"{len(categories)} categories; a palette PNG holds {_MAX_CLASSES}"
-        )
+    check_class_count(coco)
     if copy_images:
         check_images_exist(coco, images_root)
     names = output_names(coco, ".png")

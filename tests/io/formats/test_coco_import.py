@@ -213,3 +213,18 @@ def test_compressed_rle_from_pycocotools_round_trips_exactly(tmp_path, root):
     }
     (ann,) = import_coco(_write(tmp_path, data), root).coco["annotations"]
     assert np.array_equal(decode_mask(ann["segmentation"]), mask)
+
+
+def test_symlinked_images_inside_the_root_are_accepted(tmp_path, root):
+    elsewhere = write_image(tmp_path / "elsewhere" / "real.png")
+    (root / "link.png").symlink_to(elsewhere)
+    data = {"images": [{"id": 1, "file_name": "link.png"}], "categories": []}
+    result = import_coco(_write(tmp_path, data), root)
+    assert result.coco["images"][0]["file_name"] == "link.png"
+    assert result.coco["images"][0]["width"] == W
+
+
+def test_absolute_file_names_inside_the_root_become_relative(tmp_path, root):
+    data = {"images": [{"id": 1, "file_name": str(root / "a.png"), "width": W, "height": H}]}
+    result = import_coco(_write(tmp_path, data), root)
+    assert result.coco["images"][0]["file_name"] == "a.png"

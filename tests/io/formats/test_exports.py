@@ -206,6 +206,7 @@ def test_png_refuses_more_classes_than_a_palette_holds(project, tmp_path):
     ]
     with pytest.raises(FormatError, match="256 categories; a palette PNG holds 255"):
         export_project(coco, root, tmp_path / "out", "png")
+    assert not (tmp_path / "out").exists()
 
 
 def test_unknown_format_and_negative_tolerance_are_refused(project, tmp_path):
