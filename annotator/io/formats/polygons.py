@@ -89,10 +89,12 @@ def _pixel_runs(contour: np.ndarray) -> list[np.ndarray]:
     return best
 
 
-def _rings(contour: np.ndarray, tolerance: float, outward: bool) -> list[np.ndarray]:
-    """One OpenCV contour -> (N ≥ 3, 2) float64 xy polygons on the pixel edges (usually one)."""
+def _rings(contour: np.ndarray, tolerance: float, outward: bool, frame: str) -> list[np.ndarray]:
+    """One OpenCV contour -> (N ≥ 3, 2) float64 xy polygons in ``frame`` (usually one)."""
     approx = cv2.approxPolyDP(contour, tolerance, True) if tolerance > 0 else contour
     pts = approx.reshape(-1, 2).astype(np.float64)
+    if frame == "centers":
+        return [pts] if len(pts) >= 3 or outward else []
     if len(pts) < 3 or abs(cv2.contourArea(pts.astype(np.float32))) < 1e-9:
         # A one-pixel-wide sliver or a lone pixel has no area between pixel centres: cover
         # its pixels with one box per row run instead.
@@ -100,13 +102,21 @@ def _rings(contour: np.ndarray, tolerance: float, outward: bool) -> list[np.ndar
     return [_offset(pts + _HALF, outward)]
 
 
-def mask_to_polygons(mask: np.ndarray, tolerance: float = DEFAULT_TOLERANCE) -> MaskPolygons:
+def mask_to_polygons(
+    mask: np.ndarray, tolerance: float = DEFAULT_TOLERANCE, frame: str = "edges"
+) -> MaskPolygons:
     """Traces a (H, W) bool mask into outer polygons and their holes.
 
     tolerance: ``cv2.approxPolyDP`` epsilon in pixels (0 keeps every boundary pixel).
+    frame: ``"edges"`` (default) puts vertices on pixel edges, the frame pycocotools
+    rasterises (COCO); ``"centers"`` keeps OpenCV's boundary-pixel centres, the frame
+    Ultralytics rasterises YOLO polygons in (``cv2.fillPoly``, boundary pixels inside).
+    A centres polygon may have 1 or 2 points for a lone pixel or a sliver.
     """
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0 pixels, got {tolerance}")
+    if frame not in ("edges", "centers"):
+        raise ValueError(f"frame must be 'edges' or 'centers', got {frame!r}")
     binary = np.ascontiguousarray(mask, dtype=np.uint8)
     contours, hierarchy = cv2.findContours(binary, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
     outers: list[np.ndarray] = []
@@ -118,12 +128,14 @@ def mask_to_polygons(mask: np.ndarray, tolerance: float = DEFAULT_TOLERANCE) -> 
     for i, (_, _, _, parent) in enumerate(hierarchy[0]):
         if parent < 0:
             index_of[i] = len(outers)
-            rings = _rings(contours[i], tolerance, outward=True)
+            rings = _rings(contours[i], tolerance, outward=True, frame=frame)
             outers.extend(rings)
             holes.extend([] for _ in rings)
     for i, (_, _, _, parent) in enumerate(hierarchy[0]):
         if parent >= 0:
-            holes[index_of[parent]].extend(_rings(contours[i], tolerance, outward=False))
+            holes[index_of[parent]].extend(
+                _rings(contours[i], tolerance, outward=False, frame=frame)
+            )
     return MaskPolygons(outers, holes)
 
 
@@ -162,7 +174,8 @@ def single_ring(polys: MaskPolygons) -> np.ndarray:
         ring = outer
         for hole in holes:
             ring = _bridge(ring, hole)
-        parts.append((abs(cv2.contourArea(outer.astype(np.float32))), ring))
+        area = abs(cv2.contourArea(outer.astype(np.float32))) if len(outer) >= 3 else 0.0
+        parts.append((area, ring))
     parts.sort(key=lambda item: -item[0])
     merged = parts[0][1]
     for _, ring in parts[1:]:

@@ -1,12 +1,13 @@
 """YOLO segmentation export (Ultralytics layout).
 
-Per image ``labels/<file_name stem>.txt``: one line per instance, ``class x1 y1 x2 y2 ...``
-with coordinates normalised to [0, 1] by the image width and height (pixel-edge frame, as
-COCO polygons). Class = index of the category in id order. YOLO has one polygon per line, so
-a mask with several parts or with holes is written as one polygon whose parts and holes are
-joined by zero-width bridges (see ``polygons.single_ring``); nothing is dropped. Images go to
-``images/`` with ``copy_images``; ``data.yaml`` (written by ``write_data_yaml``) lists the
-class names.
+Per image ``labels/<file_name stem>.txt``: one line per instance, ``class x1 y1 x2 y2 ...``,
+class = index of the category in id order, coordinates normalised to [0, 1] by the image
+width and height. Vertices are the centres of boundary pixels (OpenCV contours, as
+Ultralytics' own mask converter writes them), so Ultralytics' rasteriser (``cv2.fillPoly``,
+boundary pixels inside) gives the mask back. YOLO has one polygon per line, so a mask with
+several parts or with holes is written as one polygon whose parts and holes are joined by
+zero-width bridges (see ``polygons.single_ring``); nothing is dropped. Images go to
+``images/`` with ``copy_images``; ``data.yaml`` (``write_data_yaml``) lists the class names.
 """
 
 from __future__ import annotations
@@ -30,9 +31,14 @@ from annotator.io.formats.common import (
 from annotator.io.formats.polygons import DEFAULT_TOLERANCE, mask_to_polygons, single_ring
 from annotator.io.masks import decode_mask
 
+_NUDGE = 0.01  # px; see _line
+
 
 def _line(class_index: int, ring: np.ndarray, width: int, height: int) -> str:
-    norm = np.clip(ring / np.array([width, height], dtype=np.float64), 0.0, 1.0)
+    # Readers that cast scaled coordinates to int (Ultralytics' polygon2mask) would turn
+    # 29/100*100 = 28.999999999999996 into 28; a 0.01 px nudge keeps them on the pixel, and
+    # readers that round are unaffected.
+    norm = np.clip((ring + _NUDGE) / np.array([width, height], dtype=np.float64), 0.0, 1.0)
     return " ".join([str(class_index), *(f"{v:.6f}" for v in norm.ravel())])
 
 
@@ -54,7 +60,7 @@ def export_yolo(
     for im in coco["images"]:
         lines = []
         for ann in by_image[im["id"]]:
-            polys = mask_to_polygons(decode_mask(ann["segmentation"]), tolerance)
+            polys = mask_to_polygons(decode_mask(ann["segmentation"]), tolerance, "centers")
             if not polys.outers:
                 continue
             if len(polys.outers) > 1 or polys.has_holes:
@@ -63,6 +69,8 @@ def export_yolo(
                     f"annotation {ann['id']}",
                 )
             ring = single_ring(polys)
+            if len(ring) < 3:  # a lone pixel or a 2-point sliver: YOLO readers want 3 points
+                ring = np.concatenate([ring, ring[::-1], ring])[:3]
             lines.append(_line(class_index[ann["category_id"]], ring, im["width"], im["height"]))
         label = out / "labels" / names[im["id"]]
         label.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,6 @@ from pycocotools.coco import COCO
 from annotator.io.formats.coco_import import import_coco
 from annotator.io.formats.common import FormatError
 from annotator.io.formats.export import export_project
-from annotator.io.formats.polygons import polygons_to_mask
 from annotator.io.masks import decode_mask
 
 SHAPE_ORDER = list(SHAPES)  # make_project adds the shapes to every image in this order
@@ -60,11 +59,14 @@ def test_coco_polygons_at_zero_tolerance_are_exact(project, tmp_path):
 
 
 def _read_yolo(path: Path) -> list[tuple[int, np.ndarray]]:
+    """Reads YOLO label lines and rasterises them the way Ultralytics does (polygon2mask)."""
     rows = []
     for line in path.read_text().splitlines():
         values = line.split()
         xy = np.array(values[1:], dtype=np.float64).reshape(-1, 2) * [W, H]
-        rows.append((int(values[0]), polygons_to_mask([xy], H, W)))
+        mask = np.zeros((H, W), np.uint8)
+        cv2.fillPoly(mask, [np.asarray(xy, dtype=np.int32)], color=1)
+        rows.append((int(values[0]), mask.astype(bool)))
     return rows
 
 
@@ -87,6 +89,29 @@ def test_yolo_export_polygons_classes_and_data_yaml(project, tmp_path):
         '  1: "box"',
     ]
     assert any("bridged polygon" in w for w in report.warnings)
+
+
+def test_yolo_lone_pixels_and_slivers_get_three_points(tmp_path):
+    from annotator.io.formats.common import annotation_fields
+
+    write_image(tmp_path / "a.png")
+    mask = np.zeros((H, W), bool)
+    mask[5, 5] = True
+    sliver = np.zeros((H, W), bool)
+    sliver[20, 10:30] = True
+    coco = {
+        "images": [{"id": 1, "file_name": "a.png", "width": W, "height": H}],
+        "categories": [{"id": 1, "name": "x"}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1} | annotation_fields(mask),
+            {"id": 2, "image_id": 1, "category_id": 1} | annotation_fields(sliver),
+        ],
+    }
+    export_project(coco, tmp_path, tmp_path / "out", "yolo")
+    rows = _read_yolo(tmp_path / "out" / "labels" / "a.txt")
+    lines = (tmp_path / "out" / "labels" / "a.txt").read_text().splitlines()
+    assert all(len(line.split()) == 7 for line in lines)
+    assert np.array_equal(rows[0][1], mask) and np.array_equal(rows[1][1], sliver)
 
 
 def test_yolo_image_without_annotations_gets_an_empty_label_file(project, tmp_path):

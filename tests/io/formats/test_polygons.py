@@ -85,3 +85,19 @@ def test_unions_of_boxes_2px_or_wider_round_trip_exactly_at_zero_tolerance(rects
         mask[y : y + h, x : x + w] = True
     polys = mask_to_polygons(mask, 0)
     assert np.array_equal(_rasterise(polys), mask)
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_centre_frame_round_trips_through_fill_poly(name):
+    import cv2
+
+    mask = SHAPES[name]()
+    ring_xy = single_ring(mask_to_polygons(mask, 0, frame="centers"))
+    filled = np.zeros((H, W), np.uint8)
+    cv2.fillPoly(filled, [np.round(ring_xy).astype(np.int32)], 1)
+    assert iou(filled.astype(bool), mask) >= 0.99
+
+
+def test_unknown_frame_is_refused():
+    with pytest.raises(ValueError, match="frame must be"):
+        mask_to_polygons(SHAPES["disk"](), frame="corners")
