@@ -113,6 +113,13 @@ def test_import_labelme_writes_embedded_images_only_on_success(tmp_path, capsys)
     assert cv2.imread(str(root / "b.png")).shape == (H, W, 3)
     assert len(load_project(tmp_path / "p.json").annotations()) == 2
 
+    (root / "b.png").unlink()
+    broken = json.loads((labels / "a.json").read_text()) | {"shapes": [{"label": "x"}]}
+    (labels / "a.json").write_text(json.dumps(broken))
+    assert _import(labels, root, tmp_path / "q.json", fmt="labelme") == 1
+    assert "a.json: shapes[0].points: must be a list of [x, y] numbers" in capsys.readouterr().err
+    assert not (root / "b.png").exists() and not (tmp_path / "q.json").exists()
+
 
 @pytest.fixture
 def project_file(source, tmp_path) -> Path:
