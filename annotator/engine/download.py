@@ -17,7 +17,8 @@ import shutil
 import ssl
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -78,8 +79,57 @@ def download_file(
     that makes no progress fails at once with DownloadError.
     """
     dest = Path(dest)
-    part = dest.with_name(dest.name + PART_SUFFIX)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(dest):
+        return _download_locked(
+            url,
+            dest,
+            expected_size,
+            expected_sha256,
+            expected_md5,
+            progress,
+            cancel,
+            timeout,
+            retries,
+        )
+
+
+@contextmanager
+def _exclusive(dest: Path) -> Iterator[None]:
+    """One download per file at a time (the app and a terminal could both start one)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks here; a clash ends in a checksum refusal
+        yield
+        return
+    lock_path = dest.with_name(dest.name + ".lock")
+    with lock_path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DownloadError(
+                f"another download of {dest.name} is already running (lock {lock_path}); "
+                "wait for it to finish"
+            ) from None
+        try:
+            yield
+        finally:
+            lock_path.unlink(missing_ok=True)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _download_locked(
+    url: str,
+    dest: Path,
+    expected_size: int | None,
+    expected_sha256: str | None,
+    expected_md5: str | None,
+    progress: ProgressCallback | None,
+    cancel: CancelCheck | None,
+    timeout: float,
+    retries: int,
+) -> Path:
+    part = dest.with_name(dest.name + PART_SUFFIX)
     failures = 0
     while True:
         have = part.stat().st_size if part.exists() else 0

@@ -167,3 +167,16 @@ def test_cancel_keeps_the_partial_file_for_resume(server: ModelServer, tmp_path:
     server.files["/tiny_test.pth"].mode = "ok"
     assert download_model(info, directory=tmp_path).read_bytes() == PAYLOAD
     assert server.requests[-1] == ("/tiny_test.pth", f"bytes={kept}-")
+
+
+def test_a_second_download_of_the_same_file_is_refused(server: ModelServer, tmp_path: Path):
+    fcntl = pytest.importorskip("fcntl", reason="advisory download locks are POSIX-only")
+    info = entry(server.serve("/tiny_test.pth", PAYLOAD))
+    with (tmp_path / "tiny_test.pth.lock").open("a") as other:  # as another process would
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(DownloadError, match=r"another download of tiny_test\.pth"):
+            download_model(info, directory=tmp_path)
+        fcntl.flock(other, fcntl.LOCK_UN)
+    assert server.requests == []
+    assert download_model(info, directory=tmp_path).read_bytes() == PAYLOAD
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny_test.pth"]
