@@ -177,7 +177,7 @@ class ModelsMenu(QMenu):
 
     downloadStarted = Signal(str)  # model name
     downloadFinished = Signal(str, str)  # model name, installed path
-    downloadFailed = Signal(str, str)  # model name, message ("" message never happens)
+    downloadFailed = Signal(str, str)  # model name, message for the user
     downloadCancelled = Signal(str)
 
     def __init__(
@@ -203,7 +203,6 @@ class ModelsMenu(QMenu):
         self.progress_dialog: QProgressDialog | None = None
         self.load_dialog: LoadCheckpointDialog | None = None
         self.message_box: QMessageBox | None = None
-        self.last_error = ""
         self.setToolTipsVisible(True)
         self.aboutToShow.connect(self.rebuild)
         self.rebuild()
@@ -289,15 +288,9 @@ class ModelsMenu(QMenu):
         if self._downloading is not None:
             return  # one at a time; the menu greys the others out
         self._downloading = info
-        self.last_error = ""
         self._progress_text = self._warning_text = ""
-        dialog = QProgressDialog(
-            f"Downloading {info.architecture} ({_mb(info.size)})…",
-            "Cancel",
-            0,
-            1000,
-            self.parentWidget(),
-        )
+        title = f"Downloading {info.architecture} ({_mb(info.size)})…"
+        dialog = QProgressDialog(title, "Cancel", 0, 1000, self.parentWidget())
         dialog.setWindowTitle("Downloading model")
         dialog.setWindowModality(Qt.WindowModality.NonModal)
         dialog.setAutoClose(False)
@@ -359,7 +352,6 @@ class ModelsMenu(QMenu):
     @Slot(str)
     def _on_failed(self, message: str) -> None:
         info = self._finish()
-        self.last_error = message
         self._show_message(
             QMessageBox.Icon.Warning, f"{info.architecture} download failed", message
         )

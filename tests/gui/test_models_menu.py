@@ -14,7 +14,7 @@ from annotator.engine.model_registry import ModelInfo, known_models
 from annotator.gui.models_menu import LoadCheckpointDialog, ModelsMenu
 from tests.model_server import ModelServer, start_server
 
-PAYLOAD = os.urandom(2 * 1024 * 1024 + 5)
+PAYLOAD = os.urandom(1024 * 1024 + 5)
 
 
 @pytest.fixture
