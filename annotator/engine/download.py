@@ -14,6 +14,7 @@ import http.client
 import logging
 import os
 import shutil
+import socket
 import ssl
 import urllib.error
 import urllib.request
@@ -331,6 +332,11 @@ def _network_message(url: str, reason: object, timeout: float) -> str:
         return f"TLS error talking to {host}: {reason}; try a mirror with --from"
     if isinstance(reason, TimeoutError):
         return f"no answer from {host} within {timeout:g} s (timeout); check the network or proxy"
+    if isinstance(reason, socket.gaierror):
+        return (
+            f"cannot look up {host} ({reason.strerror}): no network, or a firewall. "
+            "HTTPS_PROXY is honoured; or use a mirror with --from"
+        )
     if isinstance(reason, ConnectionRefusedError):
         return f"{host} refused the connection; is the URL right? ({url})"
     return f"cannot reach {host}: {reason}"

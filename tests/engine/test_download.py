@@ -180,3 +180,14 @@ def test_a_second_download_of_the_same_file_is_refused(server: ModelServer, tmp_
     assert server.requests == []
     assert download_model(info, directory=tmp_path).read_bytes() == PAYLOAD
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny_test.pth"]
+
+
+def test_unknown_host_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import socket
+
+    def no_dns(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)  # offline by construction
+    with pytest.raises(DownloadError, match=r"cannot look up models\.example:80 .*--from"):
+        download_file("http://models.example/x.pth", tmp_path / "x.pth", timeout=2)
