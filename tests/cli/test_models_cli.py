@@ -79,6 +79,17 @@ def test_download_then_list_shows_installed(
     assert "already installed" in capsys.readouterr().out
 
 
+def test_list_shows_an_interrupted_download(env, server, tmp_path, monkeypatch, capsys):
+    register_fake(tmp_path, monkeypatch, server.serve("/tiny_test.pth", PAYLOAD))
+    env.mkdir()
+    (env / "tiny_test.pth.part").write_bytes(PAYLOAD[:300_000])
+    main(["models", "list"])
+    line = row(capsys.readouterr().out, "tiny_test")
+    assert "partial" in line and "300.0 kB so far" in line
+    assert main(["models", "download", "tiny_test"]) == 0
+    assert server.requests == [("/tiny_test.pth", "bytes=300000-")]
+
+
 def test_wrong_checksum_exits_nonzero_with_both_checksums(
     env, server, tmp_path, monkeypatch, capsys
 ):
