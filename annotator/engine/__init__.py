@@ -25,7 +25,7 @@ _EXPORTS = {
     "Sam": ".sam",
 }
 
-__all__ = ["MODEL_TYPES", "CheckpointError", "ImageState", "Predictor", "Sam", "load_model"]  # noqa: RUF022
+__all__ = ["MODEL_TYPES", "CheckpointError", "ImageState", "Predictor", "Sam", "load_model"]
 
 
 def __getattr__(name: str) -> Any:
