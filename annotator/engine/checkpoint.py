@@ -55,11 +55,24 @@ def _resolve_checkpoint_path(checkpoint: str | Path | None) -> Path:
     if checkpoint is None:
         return bundled_checkpoint_path()
     path = Path(checkpoint).expanduser()
+    if not path.exists() and _looks_like_model_name(str(checkpoint)):
+        # A known model name (`sam_vit_b`) or one registered with `annotator models add`.
+        from .model_store import ModelStoreError, resolve_checkpoint
+
+        try:
+            resolved = resolve_checkpoint(str(checkpoint))
+        except ModelStoreError as exc:
+            raise CheckpointNotFoundError(path, str(exc)) from exc
+        return bundled_checkpoint_path() if resolved is None else resolved
     if not path.exists():
         raise CheckpointNotFoundError(path, "no such file")
     if not path.is_file():
         raise CheckpointFormatError(path, "is not a file")
     return path
+
+
+def _looks_like_model_name(text: str) -> bool:
+    return bool(text) and not any(sep in text for sep in "/\\") and "." not in text
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:

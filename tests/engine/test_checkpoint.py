@@ -173,3 +173,14 @@ def test_errors_are_value_errors():
 def test_directory_is_not_a_checkpoint(tmp_path):
     with pytest.raises(CheckpointFormatError, match="is not a file"):
         load_model(tmp_path, device="cpu")
+
+
+def test_a_known_model_name_loads_like_a_path(tmp_path, monkeypatch):
+    """`--checkpoint sam_vit_b`-style names resolve through the models folder."""
+    monkeypatch.setenv("ANNOTATOR_MODELS_DIR", str(tmp_path))
+    model = load_model("lite_medsam", device="cpu")  # the bundled entry resolves in place
+    assert model.model_type == "lite_medsam"
+    with pytest.raises(CheckpointError, match="annotator models download sam_vit_b"):
+        load_model("sam_vit_b", device="cpu")  # known, not downloaded: say how to get it
+    with pytest.raises(CheckpointError, match="no_such_model"):
+        load_model("no_such_model", device="cpu")
