@@ -44,14 +44,13 @@ class History:
         self._undo.append(_Step("prompt", self.session.state))
         self._redo.clear()
 
-    def record_doc(self, with_prompts: bool = False) -> None:
-        """Call after a document change that the document itself can undo."""
-        self._undo.append(_Step("doc", self.session.state if with_prompts else None))
-        self._redo.clear()
+    def record_doc(self, prompts_before: PromptSnapshot | None = None) -> None:
+        """Call after each document change (one document undo step).
 
-    def record_doc_before_commit(self) -> None:
-        """Call before committing the current object (Enter); undo brings it back."""
-        self._undo.append(_Step("doc", self.session.state))
+        prompts_before: for a commit (Enter), the object as it was on the canvas; undoing the
+        commit puts it back there.
+        """
+        self._undo.append(_Step("doc", prompts_before))
         self._redo.clear()
 
     def undo(self, document: Undoable | None) -> str | None:

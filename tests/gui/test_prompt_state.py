@@ -80,9 +80,9 @@ def test_history_undoes_prompts_and_commits_in_order():
     s.apply_result(*result())
     h.record_prompt()
     s.add_point(2, 2, 0)
-    h.record_doc_before_commit()
     committed = s.state
     s.clear()  # Enter committed it
+    h.record_doc(prompts_before=committed)
     assert h.undo(doc) == "doc" and doc.log == ["undo"]
     assert s.state is committed  # the object is back on the canvas
     assert h.undo(doc) == "prompt" and s.state.points == ((1.0, 1.0),)

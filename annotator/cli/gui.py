@@ -1,0 +1,31 @@
+"""`annotator gui [PATH]`: the desktop app."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "gui",
+        help="open the desktop annotation app",
+        description="Open the desktop app on an image, a folder or a project JSON "
+        "(default: the bundled sample_data/ folder). The project file defaults to "
+        "annotations.json in the folder.",
+    )
+    p.add_argument("path", nargs="?", help="image, folder or project .json to open")
+    p.add_argument("--checkpoint", help="SAM checkpoint (default: the bundled LiteMedSAM)")
+    p.add_argument(
+        "--model-type",
+        default="auto",
+        choices=["auto", "vit_h", "vit_l", "vit_b", "vit_t", "lite_medsam"],
+        help="architecture of --checkpoint (default: detect from the file)",
+    )
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from annotator.gui.app import run_app
+
+    return run_app(args.path, args.checkpoint, args.model_type, args.device)

@@ -1,0 +1,95 @@
+"""The window's actions (with their shortcuts) and menus; the window supplies the slots."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu
+
+if TYPE_CHECKING:
+    from annotator.gui.main_window import MainWindow
+
+EXPORT_FORMATS = (
+    ("coco", "COCO (RLE)…"),
+    ("coco-polygons", "COCO (polygons)…"),
+    ("yolo", "YOLO segmentation…"),
+    ("png", "PNG masks…"),
+    ("sa1b", "SA-1B…"),
+)
+
+
+def _act(win: MainWindow, text: str, keys: str | list[str], slot, tip: str = "") -> QAction:
+    a = QAction(text, win)
+    if keys:
+        a.setShortcuts([QKeySequence(k) for k in ([keys] if isinstance(keys, str) else keys)])
+    a.triggered.connect(lambda _checked=False: slot())
+    if tip:
+        a.setStatusTip(tip)
+    win.addAction(a)  # active whenever the window has focus, menus or not
+    return a
+
+
+def build_actions(win: MainWindow) -> dict[str, QAction]:
+    a: dict[str, QAction] = {}
+    a["open"] = _act(win, "&Open image or project…", "Ctrl+O", win.ask_open_file)
+    a["open_folder"] = _act(win, "Open &folder…", "Ctrl+Shift+O", win.ask_open_folder)
+    a["save"] = _act(win, "&Save", "Ctrl+S", win.save)
+    a["save_as"] = _act(win, "Save &as…", "Ctrl+Shift+S", win.save_as)
+    a["quit"] = _act(win, "&Quit", "Ctrl+Q", win.close)
+    a["commit"] = _act(win, "Accept mask", ["Return", "Enter"], win.commit)
+    a["clear"] = _act(win, "Clear prompts", "Esc", win.clear_prompts)
+    a["delete"] = _act(win, "Delete selected mask", "Delete", win.delete_selected)
+    a["undo"] = _act(win, "&Undo", "Ctrl+Z", win.undo)
+    a["redo"] = _act(win, "&Redo", ["Ctrl+Shift+Z", "Ctrl+Y"], win.redo)
+    a["cycle"] = _act(win, "Next candidate", "Tab", lambda: win.cycle_candidate(1))
+    a["point"] = _act(win, "&Point tool", "C", lambda: win.set_tool("point"))
+    a["box"] = _act(win, "&Box tool", "B", lambda: win.set_tool("box"))
+    a["brush"] = _act(win, "B&rush", "R", lambda: win.set_tool("brush"))
+    a["eraser"] = _act(win, "&Eraser", "E", lambda: win.set_tool("eraser"))
+    a["smaller"] = _act(win, "Smaller brush", "[", lambda: win.brush_size(-2))
+    a["bigger"] = _act(win, "Bigger brush", "]", lambda: win.brush_size(+2))
+    a["next"] = _act(win, "&Next image", "D", lambda: win.step_image(+1))
+    a["prev"] = _act(win, "&Previous image", "A", lambda: win.step_image(-1))
+    a["done"] = _act(win, "Mark image &done", "Ctrl+D", win.toggle_done)
+    a["fit"] = _act(win, "&Fit image", "F", win.canvas.fit)
+    a["one"] = _act(win, "&1:1 pixels", "Ctrl+1", win.canvas.one_to_one)
+    for i in range(9):
+        a[f"cat{i + 1}"] = _act(
+            win, f"Category {i + 1}", str(i + 1), lambda i=i: win.choose_category_index(i)
+        )
+    a["help"] = _act(win, "&Keyboard and mouse…", "F1", win.show_help)
+    for key in ("point", "box", "brush", "eraser"):
+        a[key].setCheckable(True)
+    return a
+
+
+def build_menus(win: MainWindow, a: dict[str, QAction], model_menu: QMenu) -> None:
+    bar = win.menuBar()
+    file = bar.addMenu("&File")
+    for key in ("open", "open_folder"):
+        file.addAction(a[key])
+    file.addSeparator()
+    file.addAction(a["save"])
+    file.addAction(a["save_as"])
+    file.addSeparator()
+    imp = file.addMenu("&Import")
+    imp.addAction("COCO instances JSON…", lambda: win.import_annotations("coco"))
+    imp.addAction("LabelMe JSON folder…", lambda: win.import_annotations("labelme"))
+    exp = file.addMenu("&Export")
+    for fmt, text in EXPORT_FORMATS:
+        exp.addAction(text, lambda fmt=fmt: win.export_annotations(fmt))
+    file.addSeparator()
+    file.addAction(a["quit"])
+    edit = bar.addMenu("&Edit")
+    for key in ("undo", "redo", None, "commit", "clear", "delete", "cycle", None, "done"):
+        edit.addSeparator() if key is None else edit.addAction(a[key])
+    tools = bar.addMenu("&Tools")
+    for key in ("point", "box", "brush", "eraser", None, "smaller", "bigger"):
+        tools.addSeparator() if key is None else tools.addAction(a[key])
+    view = bar.addMenu("&View")
+    for key in ("fit", "one", None, "next", "prev"):
+        view.addSeparator() if key is None else view.addAction(a[key])
+    bar.addMenu(model_menu)
+    help_menu = bar.addMenu("&Help")
+    help_menu.addAction(a["help"])

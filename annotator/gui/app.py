@@ -1,0 +1,38 @@
+"""QApplication setup and the window's wiring to the real model client."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
+
+
+def default_path() -> Path:
+    """What plain `annotator` opens: the repository's sample_data/ folder."""
+    return SAMPLE_DATA
+
+
+def run_app(
+    path: str | Path | None = None,
+    checkpoint: str | None = None,
+    model_type: str = "auto",
+    device: str = "auto",
+) -> int:
+    """Start the desktop app (bundled model unless `checkpoint`); returns the exit code."""
+    from PySide6.QtWidgets import QApplication
+
+    from annotator.gui.main_window import MainWindow
+    from annotator.gui.model_client import ModelClient
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("annotator")
+    client = ModelClient()
+    window = MainWindow(client)
+    window.device = device
+    client.start()  # loads the bundled model in the worker
+    if checkpoint is not None or device != "auto":
+        window.load_model(checkpoint, model_type)
+    window.open_path(path if path is not None else default_path())
+    window.show()
+    return int(app.exec())

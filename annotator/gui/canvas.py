@@ -1,0 +1,273 @@
+"""The image canvas: a pyqtgraph view that draws the image, masks and prompts.
+
+It owns no annotation logic. Mouse events are translated into image-coordinate
+:class:`~annotator.gui.tools.PointerEvent` values for the active tool; the window tells the
+canvas what to draw. Wheel zooms around the cursor, middle-drag or Space+drag pans.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPoint, QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QGraphicsPathItem
+
+from annotator.gui.overlays import outline_path, rgba_overlay
+from annotator.gui.tools import Button, PointerEvent, Tool
+from annotator.gui.tools.box_tool import handle_positions
+
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+
+HANDLE_PX = 7  # handle half-size on screen, in screen pixels
+CURRENT_ALPHA = 110
+COMMITTED_ALPHA = 80
+SELECTED_ALPHA = 150
+
+_BUTTONS = {
+    Qt.MouseButton.LeftButton: Button.LEFT,
+    Qt.MouseButton.RightButton: Button.RIGHT,
+    Qt.MouseButton.MiddleButton: Button.MIDDLE,
+}
+
+
+class _ToolViewBox(pg.ViewBox):
+    """ViewBox that pans with middle/Space+left drags and gives every other gesture to the tool."""
+
+    def __init__(self, canvas: Canvas) -> None:
+        super().__init__(lockAspect=True, invertY=True, enableMenu=False)
+        self._canvas = canvas
+        self.setMouseMode(pg.ViewBox.PanMode)
+
+    def mouseDragEvent(self, ev, axis=None):
+        panning = ev.button() == Qt.MouseButton.MiddleButton or (
+            self._canvas.space_held and ev.button() == Qt.MouseButton.LeftButton
+        )
+        if panning:
+            super().mouseDragEvent(ev, axis)
+            return
+        ev.accept()
+        self._canvas.dispatch_drag(ev)
+
+    def mouseClickEvent(self, ev):
+        ev.accept()
+        self._canvas.dispatch_click(ev)
+
+
+def _pen(color: str, width: float, style=Qt.PenStyle.SolidLine) -> QPen:
+    pen = QPen(QColor(color), width, style)
+    pen.setCosmetic(True)  # the same width on screen at every zoom
+    return pen
+
+
+class Canvas(pg.GraphicsView):
+    #: (x, y) image coordinates under the cursor, or (-1, -1) when it left the image
+    hovered = Signal(float, float)
+    #: the active tool handled an event (the window refreshes what depends on it)
+    toolEvent = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent, background="#202124")
+        self.space_held = False
+        self.tool: Tool | None = None
+        self.vb = _ToolViewBox(self)
+        self.setCentralItem(self.vb)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)
+
+        # autoDownsample keeps huge images smooth when zoomed out; at high zoom the image is
+        # drawn without smoothing, so pixels stay crisp.
+        self.image_item = pg.ImageItem(autoDownsample=True)
+        self.committed_item = pg.ImageItem()
+        self.current_item = pg.ImageItem()
+        self.hover_path = QGraphicsPathItem()
+        self.selected_path = QGraphicsPathItem()
+        self.current_path = QGraphicsPathItem()
+        self.points_item = pg.ScatterPlotItem(size=11, pxMode=True)
+        self.box_curve = pg.PlotCurveItem(pen=pg.mkPen("#ffd54f", width=2))
+        self.box_handles = pg.ScatterPlotItem(
+            size=2 * HANDLE_PX - 2, symbol="s", pen=pg.mkPen("#202124"), brush="#ffd54f"
+        )
+        self.brush_cursor = QGraphicsPathItem()
+        self.brush_cursor.setPen(_pen("#ffffff", 1.2, Qt.PenStyle.DashLine))
+        for z, item in enumerate(
+            [
+                self.image_item,
+                self.committed_item,
+                self.selected_path,
+                self.hover_path,
+                self.current_item,
+                self.current_path,
+                self.box_curve,
+                self.box_handles,
+                self.points_item,
+                self.brush_cursor,
+            ]
+        ):
+            item.setZValue(z)
+            self.vb.addItem(item)
+        self.hover_path.setPen(_pen("#ffffff", 2.5))
+        self.selected_path.setPen(_pen("#ffffff", 1.5, Qt.PenStyle.DashLine))
+        self.shape: tuple[int, int] = (0, 0)  # (H, W)
+        self._box: tuple[float, float, float, float] | None = None
+        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+    # -- content ------------------------------------------------------------------------
+    def set_image(self, image: np.ndarray) -> None:
+        """image: (H, W, 3) uint8 RGB."""
+        self.shape = image.shape[:2]
+        self.image_item.setImage(image, autoLevels=False, levels=(0, 255))
+        for item in (self.committed_item, self.current_item):
+            item.clear()
+        for path in (self.hover_path, self.selected_path, self.current_path):
+            path.setPath(outline_path(None))
+        self.set_prompts(np.zeros((0, 2)), np.zeros(0), None)
+        self.fit()
+
+    def set_committed(self, layers: list[tuple[np.ndarray, str, bool]]) -> None:
+        """layers: (mask (H, W) bool, "#rrggbb", selected) for every visible annotation."""
+        if not layers:
+            self.committed_item.clear()
+            self.selected_path.setPath(outline_path(None))
+            return
+        rgba = rgba_overlay(
+            self.shape,
+            [(m, c, SELECTED_ALPHA if sel else COMMITTED_ALPHA) for m, c, sel in layers],
+        )
+        self.committed_item.setImage(rgba, autoLevels=False, levels=(0, 255))
+        selected = [m for m, _, sel in layers if sel]
+        self.selected_path.setPath(outline_path(selected[0] if selected else None))
+
+    def set_current(self, mask: np.ndarray | None, color: str) -> None:
+        """The object in progress: translucent fill in the category colour plus an outline."""
+        if mask is None:
+            self.current_item.clear()
+            self.current_path.setPath(outline_path(None))
+            return
+        self.current_item.setImage(
+            rgba_overlay(self.shape, [(mask, color, CURRENT_ALPHA)]),
+            autoLevels=False,
+            levels=(0, 255),
+        )
+        self.current_path.setPen(_pen(QColor(color).lighter(150).name(), 2.0))
+        self.current_path.setPath(outline_path(mask))
+
+    def set_hover(self, mask: np.ndarray | None) -> None:
+        self.hover_path.setPath(outline_path(mask))
+
+    def set_prompts(
+        self,
+        points: np.ndarray,
+        labels: np.ndarray,
+        box: tuple[float, float, float, float] | None,
+    ) -> None:
+        """points (N, 2) xy image px, labels (N,) 1 = fg (green) 0 = bg (red), box XYXY or None."""
+        brushes = [pg.mkBrush("#2ecc71" if lab else "#e74c3c") for lab in labels]
+        self.points_item.setData(
+            pos=np.asarray(points, float).reshape(-1, 2),
+            brush=brushes,
+            pen=pg.mkPen("#ffffff", width=1.5),
+        )
+        self._box = box
+        self._draw_box(box)
+
+    def _draw_box(self, box: tuple[float, float, float, float] | None) -> None:
+        if box is None:
+            self.box_curve.setData([], [])
+            self.box_handles.setData([])
+            return
+        x0, y0, x1, y1 = box
+        self.box_curve.setData([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0])
+        self.box_handles.setData(pos=list(handle_positions(box).values()))
+
+    def set_tool(self, tool: Tool | None) -> None:
+        if self.tool is not None:
+            self.tool.cancel()
+        self.tool = tool
+        self.brush_cursor.setPath(outline_path(None))
+
+    # -- view ---------------------------------------------------------------------------
+    def fit(self) -> None:
+        """F: the whole image in the window."""
+        h, w = self.shape
+        if h and w:
+            self.vb.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
+
+    def one_to_one(self) -> None:
+        """One image pixel per screen pixel, centred where the view is now."""
+        (x0, x1), (y0, y1) = self.vb.viewRange()
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        rect = self.vb.sceneBoundingRect()
+        dpr = self.devicePixelRatioF()
+        hw, hh = rect.width() / 2 / dpr, rect.height() / 2 / dpr
+        self.vb.setRange(xRange=(cx - hw, cx + hw), yRange=(cy - hh, cy + hh), padding=0)
+
+    def image_to_view(self, x: float, y: float) -> QPoint:
+        """Widget (viewport) position of image point (x, y); used by tests to click."""
+        scene = self.image_item.mapToScene(QPointF(x, y))
+        return self.mapFromScene(scene)
+
+    def pixels_per_screen_pixel(self) -> float:
+        return float(self.vb.viewPixelSize()[0])
+
+    # -- events -------------------------------------------------------------------------
+    def _event(self, scene_pos, button, modifiers) -> PointerEvent:
+        p = self.image_item.mapFromScene(scene_pos)
+        return PointerEvent(
+            x=float(p.x()),
+            y=float(p.y()),
+            button=_BUTTONS.get(button, Button.NONE),
+            shift=bool(modifiers & Qt.KeyboardModifier.ShiftModifier),
+            tolerance=HANDLE_PX * self.pixels_per_screen_pixel(),
+        )
+
+    def dispatch_click(self, ev) -> None:
+        if self.tool is None or not self.shape[0]:
+            return
+        self.tool.click(self._event(ev.scenePos(), ev.button(), ev.modifiers()))
+        self._after_tool()
+
+    def dispatch_drag(self, ev) -> None:
+        if self.tool is None or not self.shape[0]:
+            return
+        if ev.isStart():
+            start = self._event(ev.buttonDownScenePos(), ev.button(), ev.modifiers())
+            self.tool.press(start)
+        pe = self._event(ev.scenePos(), ev.button(), ev.modifiers())
+        if ev.isFinish():
+            self.tool.release(pe)
+        else:
+            self.tool.drag(pe)
+        self._after_tool()
+
+    def _after_tool(self) -> None:
+        preview = getattr(self.tool, "preview", None)
+        self._draw_box(preview if preview is not None else self._box)
+        self.toolEvent.emit()
+
+    def _on_mouse_moved(self, scene_pos) -> None:
+        p = self.image_item.mapFromScene(scene_pos)
+        h, w = self.shape
+        inside = 0 <= p.x() < w and 0 <= p.y() < h
+        radius = getattr(self.tool, "radius", None)
+        if radius is not None and inside:
+            from PySide6.QtGui import QPainterPath
+
+            path = QPainterPath()
+            path.addEllipse(QPointF(p.x(), p.y()), radius, radius)
+            self.brush_cursor.setPath(path)
+        self.hovered.emit(float(p.x()), float(p.y())) if inside else self.hovered.emit(-1.0, -1.0)
+
+    def keyPressEvent(self, ev):
+        if ev.key() == Qt.Key.Key_Space and not ev.isAutoRepeat():
+            self.space_held = True
+            self.setCursor(Qt.CursorShape.OpenHandCursor)
+            return
+        super().keyPressEvent(ev)
+
+    def keyReleaseEvent(self, ev):
+        if ev.key() == Qt.Key.Key_Space and not ev.isAutoRepeat():
+            self.space_held = False
+            self.unsetCursor()
+            return
+        super().keyReleaseEvent(ev)

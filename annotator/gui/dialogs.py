@@ -1,0 +1,56 @@
+"""The questions the app asks before anything could lose work (QMessageBox, so tests can patch)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+SB = QMessageBox.StandardButton
+
+
+def ask_save_changes(parent: QWidget | None, what: str) -> str:
+    """ "save" | "discard" | "cancel" before `what` (e.g. "closing") drops unsaved changes."""
+    answer = QMessageBox.question(
+        parent,
+        "Unsaved changes",
+        f"The project has unsaved changes. Save them before {what}?",
+        SB.Save | SB.Discard | SB.Cancel,
+        SB.Save,
+    )
+    return {SB.Save: "save", SB.Discard: "discard"}.get(answer, "cancel")
+
+
+def offer_recovery(parent: QWidget | None, sidecar: Path) -> bool:
+    """True if the user wants the newer autosave back."""
+    answer = QMessageBox.question(
+        parent,
+        "Recover unsaved work?",
+        f"An autosave newer than the project was found:\n{sidecar}\n\n"
+        "It holds work that was not saved (the app may have crashed). Recover it?",
+        SB.Yes | SB.No,
+        SB.Yes,
+    )
+    return answer == SB.Yes
+
+
+def ask_changed_on_disk(parent: QWidget | None, path: Path) -> str:
+    """ "overwrite" | "save_as" | "cancel" when the project file changed since it was opened."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Project changed on disk")
+    box.setText(
+        f"{path}\nwas changed by another program since it was opened. "
+        "Overwriting it would lose those changes."
+    )
+    overwrite = box.addButton("Overwrite", QMessageBox.ButtonRole.DestructiveRole)
+    save_as = box.addButton("Save As…", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(SB.Cancel)
+    box.setDefaultButton(save_as)
+    box.exec()
+    clicked = box.clickedButton()
+    return "overwrite" if clicked is overwrite else "save_as" if clicked is save_as else "cancel"
+
+
+def show_error(parent: QWidget | None, title: str, message: str) -> None:
+    QMessageBox.warning(parent, title, message)

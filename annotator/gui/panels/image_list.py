@@ -1,0 +1,84 @@
+"""The folder's images, each marked done / in progress / untouched, with a filter."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+class ImageStatus(enum.Enum):
+    UNTOUCHED = "untouched"
+    IN_PROGRESS = "in progress"
+    DONE = "done"
+
+
+MARKS = {ImageStatus.UNTOUCHED: "○", ImageStatus.IN_PROGRESS: "◐", ImageStatus.DONE: "●"}
+FILTERS = ("All", "Untouched", "In progress", "Done")
+
+
+class ImageListPanel(QWidget):
+    activated = Signal(str)  # file name (relative to the images root)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.text_filter = QLineEdit()
+        self.text_filter.setPlaceholderText("Filter by name")
+        self.text_filter.setClearButtonEnabled(True)
+        self.status_filter = QComboBox()
+        self.status_filter.addItems(FILTERS)
+        self.list = QListWidget()
+        row = QHBoxLayout()
+        row.addWidget(self.text_filter, 1)
+        row.addWidget(self.status_filter)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(row)
+        layout.addWidget(self.list)
+        self._rows: list[tuple[str, ImageStatus]] = []
+        self._current: str | None = None
+        self.text_filter.textChanged.connect(self._refilter)
+        self.status_filter.currentIndexChanged.connect(self._refilter)
+        self.list.itemActivated.connect(self._on_activated)
+        self.list.itemClicked.connect(self._on_activated)
+
+    def set_images(self, rows: Sequence[tuple[str, ImageStatus]], current: str | None) -> None:
+        self._rows = list(rows)
+        self._current = current
+        self._refilter()
+
+    def visible_names(self) -> list[str]:
+        return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]
+
+    def _refilter(self) -> None:
+        text = self.text_filter.text().strip().lower()
+        wanted = self.status_filter.currentText().lower()
+        self.list.blockSignals(True)
+        self.list.clear()
+        for name, status in self._rows:
+            if text and text not in name.lower():
+                continue
+            if wanted != "all" and status.value != wanted:
+                continue
+            item = QListWidgetItem(f"{MARKS[status]}  {name}")
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            item.setToolTip(status.value)
+            self.list.addItem(item)
+            if name == self._current:
+                self.list.setCurrentItem(item)
+        self.list.blockSignals(False)
+
+    def _on_activated(self, item: QListWidgetItem) -> None:
+        name = item.data(Qt.ItemDataRole.UserRole)
+        if name != self._current:
+            self.activated.emit(name)

@@ -1,0 +1,82 @@
+"""What "open PATH" means: an image, a folder or a project JSON -> a Document and its images.
+
+No widgets here; questions (recover an autosave?) come in as callbacks so this is testable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from annotator.io.autosave import discard_recovery, find_recovery, load_recovery
+from annotator.io.coco_store import load_project
+from annotator.io.document import Document
+from annotator.io.images import list_images
+
+DEFAULT_PROJECT = "annotations.json"
+DONE_KEY = "annotator_done_images"  # top-level project key: file names marked done
+
+
+@dataclass
+class OpenedProject:
+    doc: Document
+    images: list[str]  # file names relative to doc.images_root, folder order
+    first: str | None  # the image to show first
+    recovered: bool = False
+
+
+def _relative(path: Path, root: Path) -> str:
+    return path.resolve().relative_to(root.resolve()).as_posix()
+
+
+def open_project(
+    path: str | Path, offer_recovery: Callable[[Path], bool] = lambda _p: False
+) -> OpenedProject:
+    """Resolve PATH (image file, folder or project .json). The project defaults to
+    ``annotations.json`` in the folder (the image's folder for a single image). An autosave
+    newer than the project is offered through `offer_recovery(sidecar) -> bool`.
+
+    Raises FileNotFoundError, NotADirectoryError, ProjectLoadError (a ValueError).
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    first: Path | None = None
+    if path.is_dir():
+        folder, project = path, path / DEFAULT_PROJECT
+    elif path.suffix.lower() == ".json":
+        folder, project = path.parent, path
+    else:
+        folder, project, first = path.parent, path.parent / DEFAULT_PROJECT, path
+
+    recovered = False
+    sidecar = find_recovery(project)
+    if sidecar is not None and offer_recovery(sidecar):
+        doc = load_recovery(project)
+        recovered = True
+    else:
+        if sidecar is not None:
+            discard_recovery(project)
+        if project.exists():
+            doc = load_project(project)
+        else:
+            doc = Document(images_root=folder.resolve(), path=project)
+    root = doc.images_root
+    names = [im.file_name for im in doc.images()]
+    on_disk = [_relative(p, root) for p in list_images(root)] if root.is_dir() else []
+    images = on_disk + [n for n in names if n not in set(on_disk)]
+    first_name = _relative(first, root) if first is not None else (images[0] if images else None)
+    return OpenedProject(doc, images, first_name, recovered)
+
+
+def done_images(doc: Document) -> set[str]:
+    value = doc.extra.get(DONE_KEY)
+    return set(value) if isinstance(value, list) else set()
+
+
+def set_done(doc: Document, file_name: str, done: bool) -> None:
+    names = done_images(doc)
+    names = names | {file_name} if done else names - {file_name}
+    doc.extra[DONE_KEY] = sorted(names)
+    doc.mark_dirty()

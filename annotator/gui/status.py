@@ -1,0 +1,55 @@
+"""Status bar: tool hint, model name and device, encode state with a busy indicator, decode time."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
+
+
+class StatusBar(QStatusBar):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.hint = QLabel("")
+        self.model = QLabel("No model")
+        self.encode = QLabel("")
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)  # indeterminate: a moving bar while the worker is busy
+        self.busy.setMaximumWidth(80)
+        self.busy.setMaximumHeight(14)
+        self.busy.hide()
+        self.decode = QLabel("")
+        self.addWidget(self.hint, 1)
+        for w in (self.model, self.busy, self.encode, self.decode):
+            self.addPermanentWidget(w)
+        self._started: float | None = None
+        self._what = ""
+        self._tick = QTimer(self, interval=100, timeout=self._update_elapsed)
+
+    def set_hint(self, text: str) -> None:
+        self.hint.setText(text)
+
+    def set_model(self, name: str, device: str) -> None:
+        self.model.setText(f"{name} · {device}")
+
+    def start_busy(self, what: str) -> None:
+        """Show "<what>… 0.0 s" counting up, with the busy bar."""
+        self._what = what
+        self._started = time.monotonic()
+        self.busy.show()
+        self._update_elapsed()
+        self._tick.start()
+
+    def ready(self, seconds: float | None = None, what: str = "encoded") -> None:
+        self._tick.stop()
+        self._started = None
+        self.busy.hide()
+        self.encode.setText("Ready" if not seconds else f"Ready ({what} in {seconds:.1f} s)")
+
+    def set_decode_time(self, seconds: float) -> None:
+        self.decode.setText(f"decode {seconds * 1000:.0f} ms")
+
+    def _update_elapsed(self) -> None:
+        if self._started is not None:
+            self.encode.setText(f"{self._what}… {time.monotonic() - self._started:.1f} s")

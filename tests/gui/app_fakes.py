@@ -1,0 +1,100 @@
+"""A stand-in for ModelClient: same signals, answers in the event loop with synthetic masks.
+
+The masks are a deterministic function of the prompts (`synthetic_masks`), so a test can
+recompute "the predictor's mask for the same prompts" from what the project file recorded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from annotator.gui.requests import MaskResult, ModelInfo
+
+
+def synthetic_masks(shape, points, labels, box, multimask):
+    """(C, H, W) bool, (C,) scores: the box (or a disk around the first fg point), plus disks
+    of radius r around further fg points, minus disks around bg points."""
+    h, w = shape
+    yy, xx = np.mgrid[:h, :w]
+    out = []
+    radii = (12, 24, 36) if multimask else (24,)
+    for r in radii:
+        m = np.zeros((h, w), bool)
+        if box is not None:
+            x0, y0, x1, y1 = box
+            m |= (xx >= x0) & (xx < x1) & (yy >= y0) & (yy < y1)
+        for (px, py), lab in zip(points, labels, strict=True):
+            disk = (xx - px) ** 2 + (yy - py) ** 2 <= r * r
+            m = m | disk if lab == 1 else m & ~disk
+        out.append(m)
+    scores = np.array([0.7, 0.95, 0.8][: len(out)] if multimask else [0.9], np.float32)
+    return np.stack(out), scores
+
+
+class FakeClient(QObject):
+    modelLoading = Signal(str)
+    modelLoaded = Signal(object)
+    encodingStarted = Signal(str)
+    imageReady = Signal(str, float)
+    maskReady = Signal(object)
+    errorOccurred = Signal(str)
+
+    def __init__(self, delay_ms: int = 5, prompt_hint: str = "points_and_boxes") -> None:
+        super().__init__()
+        self.delay_ms = delay_ms
+        self.prompt_hint = prompt_hint
+        self.key: str | None = None
+        self.shape: tuple[int, int] | None = None
+        self.requests: list = []
+        self.decoded: list = []
+        self.fail_next = False
+        self._next = 0
+        self._latest = 0
+        self.shut_down = False
+
+    def start(self) -> None:
+        info = ModelInfo("fake", "vit_t", "cpu", self.prompt_hint)
+        QTimer.singleShot(0, lambda: self.modelLoaded.emit(info))
+
+    def load_model(self, checkpoint, model_type="auto", device="auto") -> None:
+        self.modelLoading.emit(f"Loading {checkpoint}…")
+        self.start()
+
+    def open_image(self, key: str, image: np.ndarray) -> None:
+        self.key, self.shape = key, image.shape[:2]
+        self.encodingStarted.emit(key)
+        QTimer.singleShot(self.delay_ms, lambda: self.imageReady.emit(key, 0.01))
+
+    def request_mask(self, prompts) -> int:
+        self._next += 1
+        self._latest = rid = self._next
+        self.requests.append(prompts)
+        key = self.key
+        QTimer.singleShot(self.delay_ms, lambda: self._answer(rid, key, prompts))
+        return rid
+
+    def _answer(self, rid: int, key: str, prompts) -> None:
+        if rid != self._latest or key != self.key:
+            return  # coalesced: only the latest request is decoded
+        if self.fail_next:
+            self.fail_next = False
+            self.errorOccurred.emit("decode failed: out of memory (simulated)")
+            return
+        masks, scores = synthetic_masks(
+            self.shape, prompts.points, prompts.labels, prompts.box, prompts.multimask
+        )
+        low = np.where(masks, 5.0, -5.0).astype(np.float32)[:, :256, :256]
+        low = np.pad(low, ((0, 0), (0, 256 - low.shape[1]), (0, 256 - low.shape[2])))
+        self.decoded.append(prompts)
+        self.maskReady.emit(MaskResult(rid, key, masks, scores, low, 0.002, prompts))
+
+    def prefetch(self, items) -> None:
+        self.prefetched = items
+
+    def is_busy(self) -> bool:
+        return False
+
+    def shutdown(self, timeout_s: float = 30.0) -> bool:
+        self.shut_down = True
+        return True

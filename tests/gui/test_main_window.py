@@ -1,0 +1,298 @@
+"""The window end to end with a fake model client: real Qt mouse events on the canvas, Enter,
+the mask list, the saved COCO file, undo/redo, image switching, errors, closing, recovery."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QMessageBox
+
+from annotator.gui.main_window import MainWindow
+from tests.gui.app_fakes import FakeClient, synthetic_masks
+
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
+SB = QMessageBox.StandardButton
+
+
+@pytest.fixture
+def folder(tmp_path):
+    for name in ("chelsea.jpg", "coffee.jpg"):
+        shutil.copy(SAMPLES / name, tmp_path / name)
+    return tmp_path
+
+
+@pytest.fixture
+def answers(monkeypatch):
+    """Scripted QMessageBox answers; unasked questions default to Discard/No."""
+    asked: list[str] = []
+    replies: dict[str, SB] = {}
+
+    def question(parent, title, text, *args, **kwargs):
+        asked.append(title)
+        return replies.get(title, SB.Discard if "Unsaved" in title else SB.No)
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    monkeypatch.setattr(
+        QMessageBox, "warning", staticmethod(lambda p, t, m, *a, **k: asked.append(t))
+    )
+    return asked, replies
+
+
+@pytest.fixture
+def make_window(qtbot, folder, answers):
+    def make(path=None, **kw):
+        client = FakeClient(**kw)
+        win = MainWindow(client, autosave_delay_s=0.05)
+        qtbot.addWidget(win)
+        client.start()
+        win.show()
+        qtbot.waitExposed(win)
+        assert win.open_path(path or folder)
+        qtbot.waitUntil(lambda: win.model_name == "fake")
+        return win, client
+
+    return make
+
+
+def view_pos(win, x, y) -> QPoint:
+    return win.canvas.image_to_view(x, y)
+
+
+def click(qtbot, win, x, y, button=Qt.MouseButton.LeftButton, mods=Qt.KeyboardModifier.NoModifier):
+    qtbot.mouseClick(win.canvas.viewport(), button, mods, view_pos(win, x, y))
+
+
+def drag(qtbot, win, p0, p1):
+    vp = win.canvas.viewport()
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=view_pos(win, *p0))
+    for t in (0.25, 0.5, 0.75, 1.0):
+        x = p0[0] + t * (p1[0] - p0[0])
+        y = p0[1] + t * (p1[1] - p0[1])
+        qtbot.mouseMove(vp, view_pos(win, x, y))
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=view_pos(win, *p1))
+
+
+def wait_result(qtbot, win):
+    qtbot.waitUntil(lambda: win.expected_request is None and win.session.current_mask is not None)
+
+
+def test_box_and_points_through_the_view_then_enter_and_save(qtbot, make_window, folder):
+    win, client = make_window()
+    assert "annotator" in win.windowTitle() and "chelsea.jpg" in win.windowTitle()
+    win.set_tool("box")
+    drag(qtbot, win, (100, 60), (260, 180))
+    qtbot.waitUntil(lambda: len(client.requests) == 1)
+    box = client.requests[0].box
+    assert np.allclose(box, [100, 60, 260, 180], atol=2.5)  # one screen pixel < 1 image pixel
+    wait_result(qtbot, win)
+    win.set_tool("point")
+    click(qtbot, win, 300, 150)  # foreground point outside the box
+    click(qtbot, win, 120, 70, Qt.MouseButton.RightButton)  # background inside it
+    qtbot.waitUntil(lambda: len(client.requests) == 3)
+    wait_result(qtbot, win)
+    last = client.decoded[-1]
+    assert last is client.requests[-1]
+    assert last.labels.tolist() == [1, 0] and not last.multimask
+    assert last.mask_input is not None  # refines from the previous result
+    wait_result(qtbot, win)
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
+    anns = win.doc.annotations_for(win.image_id)
+    assert len(anns) == 1 and win.session.is_empty
+    assert win.mask_list.table.rowCount() == 1
+    assert win.mask_list.table.item(0, 2).text() == "object"
+    assert int(win.mask_list.table.item(0, 3).text()) == anns[0].area
+    qtbot.keyClick(win.canvas, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    saved = folder / "annotations.json"
+    assert saved.exists() and not win.doc.dirty
+
+    from pycocotools import mask as mask_utils
+    from pycocotools.coco import COCO
+
+    coco = COCO(str(saved))
+    ann = coco.loadAnns(coco.getAnnIds())[0]
+    img = coco.loadImgs(ann["image_id"])[0]
+    assert img["file_name"] == "chelsea.jpg"
+    got = mask_utils.decode(ann["segmentation"]).astype(bool)
+    want, _ = synthetic_masks(
+        (img["height"], img["width"]), ann["point_coords"], ann["point_labels"], ann["box"], False
+    )
+    np.testing.assert_array_equal(got, want[0])
+    assert ann["point_labels"] == [1, 0] and len(ann["box"]) == 4
+
+
+def test_first_click_shows_candidates_tab_cycles_and_pick(qtbot, make_window):
+    win, client = make_window()
+    click(qtbot, win, 200, 150)
+    wait_result(qtbot, win)
+    assert client.requests[0].multimask
+    assert win.candidates.isVisible() and len(win.candidates.buttons) == 3
+    assert win.session.state.chosen == 1  # best score first
+    assert "0.95" in win.candidates.buttons[1].text()
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Tab)
+    assert win.session.state.chosen == 2
+    qtbot.mouseClick(win.candidates.buttons[0], Qt.MouseButton.LeftButton)
+    assert win.session.state.chosen == 0
+    chosen_area = win.session.current_mask.sum()
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
+    assert win.doc.annotations_for(win.image_id)[0].area == chosen_area
+
+
+def test_fifty_rapid_clicks_apply_one_result_for_the_final_prompts(qtbot, make_window):
+    win, client = make_window(delay_ms=30)
+    applied = []
+    client.maskReady.connect(lambda r: applied.append(r.request_id))
+    t0 = time.perf_counter()
+    for i in range(50):
+        click(qtbot, win, 50 + 5 * i, 100 + (i % 7))
+    elapsed = time.perf_counter() - t0
+    qtbot.waitUntil(lambda: win.expected_request is None)
+    qtbot.wait(60)
+    assert len(applied) == 1 and len(client.requests) == 50
+    assert len(client.decoded[-1].points) == 50
+    assert len(win.session.state.points) == 50
+    assert elapsed < 10  # the UI thread never waited for a decode
+
+
+def test_undo_redo_over_prompts_and_annotations(qtbot, make_window):
+    win, client = make_window()
+    click(qtbot, win, 200, 150)
+    wait_result(qtbot, win)
+    click(qtbot, win, 240, 150)
+    wait_result(qtbot, win)
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
+    assert len(win.doc.annotations()) == 1
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Z, ctrl)  # undo Enter: the object is back
+    assert win.doc.annotations() == [] and len(win.session.state.points) == 2
+    assert win.mask_list.table.rowCount() == 0
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Z, ctrl)  # undo the second click
+    assert len(win.session.state.points) == 1 and win.session.current_mask is not None
+    shift_ctrl = ctrl | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Z, shift_ctrl)
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Z, shift_ctrl)
+    assert len(win.doc.annotations()) == 1 and win.session.is_empty
+    ann_id = win.doc.annotations()[0].id
+    win.select_annotation(ann_id)
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Delete)
+    assert win.doc.annotations() == []
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Z, ctrl)
+    assert [a.id for a in win.doc.annotations()] == [ann_id]
+
+
+def test_switching_images_keeps_each_images_annotations(qtbot, make_window):
+    win, client = make_window()
+    click(qtbot, win, 200, 150)
+    wait_result(qtbot, win)
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
+    qtbot.keyClick(win.canvas, Qt.Key.Key_D)
+    assert win.current == "coffee.jpg" and win.mask_list.table.rowCount() == 0
+    assert client.key.endswith("coffee.jpg")
+    click(qtbot, win, 300, 200)
+    wait_result(qtbot, win)
+    qtbot.keyClick(win.canvas, Qt.Key.Key_1)  # category 1
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
+    click(qtbot, win, 100, 100)  # an object left in progress
+    wait_result(qtbot, win)
+    qtbot.keyClick(win.canvas, Qt.Key.Key_A)
+    assert win.current == "chelsea.jpg" and win.mask_list.table.rowCount() == 1
+    qtbot.keyClick(win.canvas, Qt.Key.Key_D)
+    assert win.mask_list.table.rowCount() == 1
+    assert len(win.session.state.points) == 1  # the parked object came back
+    marks = [win.image_list.list.item(i).text()[0] for i in range(win.image_list.list.count())]
+    assert marks == ["◐", "◐"]
+    win.image_list.status_filter.setCurrentText("Untouched")
+    assert win.image_list.visible_names() == []
+
+
+def test_worker_error_shows_a_message_and_the_app_keeps_working(qtbot, make_window, answers):
+    win, client = make_window()
+    client.fail_next = True
+    click(qtbot, win, 200, 150)
+    qtbot.waitUntil(lambda: "Model error" in answers[0])
+    assert win.expected_request is None
+    click(qtbot, win, 210, 150)
+    wait_result(qtbot, win)
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
+    assert len(win.doc.annotations()) == 1
+
+
+def test_close_with_unsaved_changes_asks(qtbot, make_window, answers, folder):
+    asked, replies = answers
+    win, client = make_window()
+    click(qtbot, win, 200, 150)
+    wait_result(qtbot, win)
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
+    replies["Unsaved changes"] = SB.Cancel
+    assert not win.close()
+    assert asked == ["Unsaved changes"] and win.isVisible()
+    replies["Unsaved changes"] = SB.Save
+    assert win.close()
+    assert client.shut_down
+    data = json.loads((folder / "annotations.json").read_text())
+    assert len(data["annotations"]) == 1
+
+
+def test_recovery_after_a_simulated_crash(qtbot, make_window, answers, folder):
+    asked, replies = answers
+    win, client = make_window()
+    click(qtbot, win, 200, 150)
+    wait_result(qtbot, win)
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
+    sidecar = folder / "annotations.autosave.json"
+    qtbot.waitUntil(sidecar.exists, timeout=3000)  # debounced autosave after the commit
+    win.doc.mark_clean()  # "crash": the window goes away without saving or cleaning up
+    win.autosaver = None
+    win.close()
+    replies["Recover unsaved work?"] = SB.Yes
+    win2, _ = make_window()
+    assert "Recover unsaved work?" in asked
+    assert len(win2.doc.annotations()) == 1 and win2.doc.dirty
+    assert win2.mask_list.table.rowCount() == 1
+
+
+def test_project_changed_on_disk_is_not_overwritten_silently(
+    qtbot, make_window, folder, monkeypatch
+):
+    win, client = make_window()
+    click(qtbot, win, 200, 150)
+    wait_result(qtbot, win)
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
+    assert win.save()
+    project = folder / "annotations.json"
+    project.write_text(project.read_text().replace('"object"', '"cat"'))
+    assert win.selected == win.doc.annotations()[0].id  # Enter selected the new mask
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Delete)
+    assert win.doc.annotations() == []
+    from annotator.gui import dialogs
+
+    monkeypatch.setattr(dialogs, "ask_changed_on_disk", lambda parent, path: "cancel")
+    assert not win.save()
+    assert '"cat"' in project.read_text()  # the other program's change survived
+
+
+def test_boxes_model_says_so_and_starts_with_the_box_tool(qtbot, make_window):
+    win, _ = make_window(prompt_hint="boxes")
+    assert "works from boxes" in win.status.hint.text() and win.tool_name == "box"
+
+
+def test_brush_edit_is_the_result_and_feeds_the_next_click(qtbot, make_window):
+    win, client = make_window()
+    click(qtbot, win, 200, 150)
+    wait_result(qtbot, win)
+    before = win.session.current_mask.copy()
+    win.set_tool("eraser")
+    drag(qtbot, win, (190, 140), (210, 160))
+    edited = win.session.current_mask
+    assert edited.sum() < before.sum() and not edited[150, 200]
+    win.set_tool("point")
+    click(qtbot, win, 260, 150)
+    qtbot.waitUntil(lambda: len(client.requests) == 2)
+    from annotator.gui.prompt_state import mask_to_logits
+
+    np.testing.assert_array_equal(client.requests[1].mask_input, mask_to_logits(edited))
