@@ -160,7 +160,7 @@ def test_fifty_rapid_clicks_apply_one_result_for_the_final_prompts(qtbot, make_w
 
 
 def test_undo_redo_over_prompts_and_annotations(qtbot, make_window):
-    win, client = make_window()
+    win, _client = make_window()
     click(qtbot, win, 200, 150)
     wait_result(qtbot, win)
     click(qtbot, win, 240, 150)
@@ -240,7 +240,7 @@ def test_close_with_unsaved_changes_asks(qtbot, make_window, answers, folder):
 
 def test_recovery_after_a_simulated_crash(qtbot, make_window, answers, folder):
     asked, replies = answers
-    win, client = make_window()
+    win, _client = make_window()
     click(qtbot, win, 200, 150)
     wait_result(qtbot, win)
     qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
@@ -259,7 +259,7 @@ def test_recovery_after_a_simulated_crash(qtbot, make_window, answers, folder):
 def test_project_changed_on_disk_is_not_overwritten_silently(
     qtbot, make_window, folder, monkeypatch
 ):
-    win, client = make_window()
+    win, _client = make_window()
     click(qtbot, win, 200, 150)
     wait_result(qtbot, win)
     qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
