@@ -167,7 +167,11 @@ class AnnotatingMixin:
     def _category_or_default(self) -> int:
         cats = self.doc.categories()
         if self.category_id not in {c.id for c in cats}:
-            self.category_id = cats[0].id if cats else self.doc.add_category("object")
+            if not cats:  # every category deleted: recreate the default, as an undo step
+                self.doc.add_category("object")
+                self.history.record_doc()
+                cats = self.doc.categories()
+            self.category_id = cats[0].id
         return self.category_id
 
     def category_color(self) -> str:
@@ -215,6 +219,10 @@ class AnnotatingMixin:
             if 0 <= row < m.shape[0] and 0 <= col < m.shape[1] and m[row, col]:
                 return ann
         return None
+
+    def _select_at(self, x: float, y: float) -> None:
+        ann = self.annotation_at(x, y)
+        self.select_annotation(None if ann is None else ann.id)
 
     def _on_hover(self, x: float, y: float) -> None:
         ann = self.annotation_at(x, y) if x >= 0 else None

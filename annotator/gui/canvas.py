@@ -65,6 +65,8 @@ class Canvas(pg.GraphicsView):
     hovered = Signal(float, float)
     #: the active tool handled an event (the window refreshes what depends on it)
     toolEvent = Signal()
+    #: Ctrl+click at (x, y) image coordinates: select the mask there
+    selectAt = Signal(float, float)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent, background="#202124")
@@ -222,7 +224,13 @@ class Canvas(pg.GraphicsView):
         )
 
     def dispatch_click(self, ev) -> None:
-        if self.tool is None or not self.shape[0]:
+        if not self.shape[0]:
+            return
+        if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            p = self.image_item.mapFromScene(ev.scenePos())
+            self.selectAt.emit(float(p.x()), float(p.y()))
+            return
+        if self.tool is None:
             return
         self.tool.click(self._event(ev.scenePos(), ev.button(), ev.modifiers()))
         self._after_tool()

@@ -84,6 +84,7 @@ class MainWindow(AnnotatingMixin, FilesMixin, QMainWindow):
 
         self.canvas.toolEvent.connect(self._on_tool_event)
         self.canvas.hovered.connect(self._on_hover)
+        self.canvas.selectAt.connect(self._select_at)
         self.mask_list.selected.connect(self.select_annotation)
         self.mask_list.visibilityChanged.connect(self.set_visible)
         self.mask_list.deleteRequested.connect(self.delete_annotation)

@@ -178,7 +178,9 @@ def test_undo_redo_over_prompts_and_annotations(qtbot, make_window):
     qtbot.keyClick(win.canvas, Qt.Key.Key_Z, shift_ctrl)
     assert len(win.doc.annotations()) == 1 and win.session.is_empty
     ann_id = win.doc.annotations()[0].id
-    win.select_annotation(ann_id)
+    win.select_annotation(None)
+    click(qtbot, win, 200, 150, mods=Qt.KeyboardModifier.ControlModifier)  # select on canvas
+    assert win.selected == ann_id and win.mask_list.selected_id() == ann_id
     qtbot.keyClick(win.canvas, Qt.Key.Key_Delete)
     assert win.doc.annotations() == []
     qtbot.keyClick(win.canvas, Qt.Key.Key_Z, ctrl)
