@@ -20,9 +20,9 @@ from annotator.gui.tools.box_tool import handle_positions
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
 HANDLE_PX = 7  # handle half-size on screen, in screen pixels
-CURRENT_ALPHA = 110
-COMMITTED_ALPHA = 80
-SELECTED_ALPHA = 150
+CURRENT_ALPHA = 120
+COMMITTED_ALPHA = 115
+SELECTED_ALPHA = 170
 
 _BUTTONS = {
     Qt.MouseButton.LeftButton: Button.LEFT,
@@ -82,6 +82,7 @@ class Canvas(pg.GraphicsView):
         self.image_item = pg.ImageItem(autoDownsample=True)
         self.committed_item = pg.ImageItem()
         self.current_item = pg.ImageItem()
+        self.committed_path = QGraphicsPathItem()
         self.hover_path = QGraphicsPathItem()
         self.selected_path = QGraphicsPathItem()
         self.current_path = QGraphicsPathItem()
@@ -96,6 +97,7 @@ class Canvas(pg.GraphicsView):
             [
                 self.image_item,
                 self.committed_item,
+                self.committed_path,
                 self.selected_path,
                 self.hover_path,
                 self.current_item,
@@ -108,6 +110,7 @@ class Canvas(pg.GraphicsView):
         ):
             item.setZValue(z)
             self.vb.addItem(item)
+        self.committed_path.setPen(_pen("#e8e8e8", 1.0))
         self.hover_path.setPen(_pen("#ffffff", 2.5))
         self.selected_path.setPen(_pen("#ffffff", 1.5, Qt.PenStyle.DashLine))
         self.shape: tuple[int, int] = (0, 0)  # (H, W)
@@ -121,7 +124,7 @@ class Canvas(pg.GraphicsView):
         self.image_item.setImage(image, autoLevels=False, levels=(0, 255))
         for item in (self.committed_item, self.current_item):
             item.clear()
-        for path in (self.hover_path, self.selected_path, self.current_path):
+        for path in (self.committed_path, self.hover_path, self.selected_path, self.current_path):
             path.setPath(outline_path(None))
         self.set_prompts(np.zeros((0, 2)), np.zeros(0), None)
         self.fit()
@@ -130,8 +133,13 @@ class Canvas(pg.GraphicsView):
         """layers: (mask (H, W) bool, "#rrggbb", selected) for every visible annotation."""
         if not layers:
             self.committed_item.clear()
+            self.committed_path.setPath(outline_path(None))
             self.selected_path.setPath(outline_path(None))
             return
+        outlines = outline_path(None)
+        for m, _, _ in layers:
+            outlines.addPath(outline_path(m))
+        self.committed_path.setPath(outlines)
         rgba = rgba_overlay(
             self.shape,
             [(m, c, SELECTED_ALPHA if sel else COMMITTED_ALPHA) for m, c, sel in layers],

@@ -37,8 +37,8 @@ class MaskListPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setColumnWidth(0, 28)
-        self.table.setColumnWidth(1, 40)
+        for col, width in enumerate((26, 36, 110, 70)):
+            self.table.setColumnWidth(col, width)
         self.category_box = QComboBox()
         self.category_box.setToolTip("Change the selected mask's category")
         self.delete_button = QPushButton("Delete")

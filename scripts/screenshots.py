@@ -1,0 +1,142 @@
+"""Generate the README screenshots: the main window with annotations, and the candidate choice.
+
+Runs the real app (bundled LiteMedSAM, model worker thread) on a copy of sample_data/ under
+Xvfb, drives it through the window's own slots, and saves
+docs/images/main_window.png and docs/images/candidates.png.
+
+    python scripts/screenshots.py            # starts Xvfb itself when there is no display
+    python scripts/screenshots.py --out DIR  # somewhere else
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# (category, box XYXY in astronaut.jpg pixels): objects a box model segments well.
+ASTRONAUT_BOXES = (
+    ("helmet", (282, 340, 512, 512)),
+    ("rocket", (352, 0, 455, 268)),
+    ("flag", (0, 0, 105, 215)),
+    ("patch", (135, 345, 212, 423)),
+)
+CANDIDATE_CLICK = ("rocket.jpg", (318, 150))
+
+
+def start_xvfb() -> subprocess.Popen | None:
+    """Start Xvfb on a free display unless a display (or an explicit Qt platform) is set."""
+    if os.environ.get("DISPLAY") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        sys.exit("Xvfb not found: install it (apt-get install xvfb) or set DISPLAY")
+    for n in range(90, 110):
+        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+            break
+    proc = subprocess.Popen(
+        [xvfb, f":{n}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)
+    os.environ["DISPLAY"] = f":{n}"
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
+    return proc
+
+
+def wait_until(app, predicate, timeout: float, what: str) -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            raise TimeoutError(f"timed out waiting for {what}")
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def settle(app, seconds: float = 0.3) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
+    args = parser.parse_args()
+    xvfb = start_xvfb()
+    try:
+        return shoot(args.out)
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(10)
+
+
+def shoot(out: Path) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from annotator.gui.main_window import MainWindow
+    from annotator.gui.model_client import ModelClient
+
+    out.mkdir(parents=True, exist_ok=True)
+    app = QApplication(sys.argv[:1])
+    work = Path(tempfile.mkdtemp(prefix="annotator-shots-"))
+    for image in (ROOT / "sample_data").glob("*.jpg"):
+        shutil.copy(image, work / image.name)
+    client = ModelClient()
+    win = MainWindow(client)
+    win.resize(1400, 860)
+    win.show()
+    client.start()
+    wait_until(app, lambda: win.model_name != "", 180, "the bundled model")
+    win.open_path(work / "astronaut.jpg")
+
+    def ready() -> bool:
+        return win.expected_request is None and not client.is_busy()
+
+    for name, box in ASTRONAUT_BOXES:
+        if win.doc.category_by_name(name) is None:
+            win.add_category(name)
+        win.choose_category(win.doc.category_by_name(name).id)
+        win.set_box(box)
+        wait_until(app, lambda: ready() and win.session.current_mask is not None, 180, name)
+        win.commit()
+    # one object in progress, to show the prompts: a box with a point refining it
+    win.choose_category(win.doc.category_by_name("helmet").id)
+    win.set_box((282, 340, 512, 512))
+    win.add_point(420, 430, 1)
+    wait_until(app, lambda: ready() and win.session.current_mask is not None, 180, "refine")
+    win.select_annotation(win.doc.annotations()[1].id)
+    win.toggle_done()
+    settle(app)
+    win.grab().save(str(out / "main_window.png"))
+
+    win.clear_prompts()
+    name, (x, y) = CANDIDATE_CLICK
+    win.show_image(name)
+    wait_until(app, ready, 180, f"encoding {name}")
+    win.set_tool("point")
+    win.add_point(x, y, 1)
+    wait_until(app, lambda: ready() and win.session.current_mask is not None, 180, "candidates")
+    settle(app)
+    win.grab().save(str(out / "candidates.png"))
+    win.doc.mark_clean()  # a throwaway copy: do not ask to save
+    win.close()
+    client.shutdown()
+    shutil.rmtree(work, ignore_errors=True)
+    print(f"wrote {out / 'main_window.png'} and {out / 'candidates.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
