@@ -85,15 +85,15 @@ def main() -> int:
 def shoot(out: Path) -> int:
     from PySide6.QtWidgets import QApplication
 
+    from annotator.gui import model_client
     from annotator.gui.main_window import MainWindow
-    from annotator.gui.model_client import ModelClient
 
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication(sys.argv[:1])
     work = Path(tempfile.mkdtemp(prefix="annotator-shots-"))
     for image in (ROOT / "sample_data").glob("*.jpg"):
         shutil.copy(image, work / image.name)
-    client = ModelClient()
+    client = model_client.ModelClient()
     win = MainWindow(client)
     win.resize(1400, 860)
     win.show()

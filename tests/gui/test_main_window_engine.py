@@ -13,13 +13,12 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-pytest.importorskip("annotator.gui.model_client")
+from annotator.engine import Predictor
+from annotator.engine.sam import ModelSpec, build_model
+from annotator.gui.main_window import MainWindow
+from tests.gui.test_main_window import click, drag
 
-from annotator.engine import Predictor  # noqa: E402
-from annotator.engine.sam import ModelSpec, build_model  # noqa: E402
-from annotator.gui.main_window import MainWindow  # noqa: E402
-from annotator.gui.model_client import ModelClient  # noqa: E402
-from tests.gui.test_main_window import click, drag  # noqa: E402
+ModelClient = pytest.importorskip("annotator.gui.model_client").ModelClient
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
 
