@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QPointF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsPathItem
 
@@ -58,6 +58,16 @@ def _pen(color: str, width: float, style=Qt.PenStyle.SolidLine) -> QPen:
     pen = QPen(QColor(color), width, style)
     pen.setCosmetic(True)  # the same width on screen at every zoom
     return pen
+
+
+def _show_overlay(item: pg.ImageItem, overlay: tuple[np.ndarray, tuple[int, int]] | None) -> None:
+    """Draw an RGBA crop at its place in the image (see overlays.rgba_overlay)."""
+    if overlay is None:
+        item.clear()
+        return
+    rgba, (x0, y0) = overlay
+    item.setImage(rgba, autoLevels=False, levels=(0, 255))
+    item.setRect(QRectF(x0, y0, rgba.shape[1], rgba.shape[0]))
 
 
 class Canvas(pg.GraphicsView):
@@ -140,11 +150,11 @@ class Canvas(pg.GraphicsView):
         for m, _, _ in layers:
             outlines.addPath(outline_path(m))
         self.committed_path.setPath(outlines)
-        rgba = rgba_overlay(
+        overlay = rgba_overlay(
             self.shape,
             [(m, c, SELECTED_ALPHA if sel else COMMITTED_ALPHA) for m, c, sel in layers],
         )
-        self.committed_item.setImage(rgba, autoLevels=False, levels=(0, 255))
+        _show_overlay(self.committed_item, overlay)
         selected = [m for m, _, sel in layers if sel]
         self.selected_path.setPath(outline_path(selected[0] if selected else None))
 
@@ -154,11 +164,7 @@ class Canvas(pg.GraphicsView):
             self.current_item.clear()
             self.current_path.setPath(outline_path(None))
             return
-        self.current_item.setImage(
-            rgba_overlay(self.shape, [(mask, color, CURRENT_ALPHA)]),
-            autoLevels=False,
-            levels=(0, 255),
-        )
+        _show_overlay(self.current_item, rgba_overlay(self.shape, [(mask, color, CURRENT_ALPHA)]))
         self.current_path.setPen(_pen(QColor(color).lighter(150).name(), 2.0))
         self.current_path.setPath(outline_path(mask))
 

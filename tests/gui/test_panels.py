@@ -57,8 +57,10 @@ def test_mask_list_selection_visibility_category_and_delete(qtbot, make_window):
     assert win.canvas.selected_path.path().elementCount() > 0  # outlined on the canvas
     table.item(0, 0).setCheckState(Qt.CheckState.Unchecked)
     assert first in win.hidden
-    assert win.canvas.committed_item.image[100, 100, 3] == 0  # hidden from the overlay
-    assert win.canvas.committed_item.image[200, 300, 3] > 0
+    image = win.canvas.committed_item.image  # an RGBA crop placed at the masks' bounding box
+    rect = win.canvas.committed_item.mapRectToParent(win.canvas.committed_item.boundingRect())
+    assert rect.left() > 110  # the hidden first mask (around x=100) is not drawn
+    assert image[int(200 - rect.top()), int(300 - rect.left()), 3] > 0
     win.categories.addRequested.emit("dog")
     table.selectRow(1)
     dog = win.doc.category_by_name("dog").id
