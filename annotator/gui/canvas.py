@@ -66,7 +66,7 @@ def _show_overlay(item: pg.ImageItem, overlay: tuple[np.ndarray, tuple[int, int]
         item.clear()
         return
     rgba, (x0, y0) = overlay
-    item.setImage(rgba, autoLevels=False, levels=(0, 255))
+    item.setImage(rgba, autoLevels=False, levels=None)
     item.setRect(QRectF(x0, y0, rgba.shape[1], rgba.shape[0]))
 
 
@@ -87,9 +87,10 @@ class Canvas(pg.GraphicsView):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
 
-        # autoDownsample keeps huge images smooth when zoomed out; at high zoom the image is
-        # drawn without smoothing, so pixels stay crisp.
-        self.image_item = pg.ImageItem(autoDownsample=True)
+        # uint8 RGB(A) with no levels goes straight into a QImage once; Qt scales it on paint
+        # without smoothing, so pixels stay crisp at high zoom. (pyqtgraph's autoDownsample
+        # or levels would re-process all 48 MP of an 8000 x 6000 image on every zoom.)
+        self.image_item = pg.ImageItem()
         self.committed_item = pg.ImageItem()
         self.current_item = pg.ImageItem()
         self.committed_path = QGraphicsPathItem()
@@ -131,7 +132,7 @@ class Canvas(pg.GraphicsView):
     def set_image(self, image: np.ndarray) -> None:
         """image: (H, W, 3) uint8 RGB."""
         self.shape = image.shape[:2]
-        self.image_item.setImage(image, autoLevels=False, levels=(0, 255))
+        self.image_item.setImage(image, autoLevels=False, levels=None)
         for item in (self.committed_item, self.current_item):
             item.clear()
         for path in (self.committed_path, self.hover_path, self.selected_path, self.current_path):
