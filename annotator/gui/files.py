@@ -97,7 +97,12 @@ class FilesMixin:
         record = self.doc.image_by_file_name(name)
         if record is None:
             width, height = image_size(path)
+            was_dirty = self.doc.dirty
             self.image_id = self.doc.add_image(name, width, height)
+            if not was_dirty:
+                # Only looking at an image is no edit: no "unsaved changes" question, no
+                # autosave. The record is saved with the first real change.
+                self.doc.mark_clean()
         else:
             self.image_id = record.id
         self.current, self.image = name, image
