@@ -29,7 +29,10 @@ ASTRONAUT_BOXES = (
     ("flag", (0, 0, 105, 215)),
     ("patch", (135, 345, 212, 423)),
 )
-CANDIDATE_CLICK = ("rocket.jpg", (318, 150))
+# an in-progress object: a box with a foreground point refining it
+IN_PROGRESS = ("object", (160, 25, 305, 200), (230, 130))
+# an ambiguous first click (the cat's eye: iris, eye or face?) for the candidate choice
+CANDIDATE_CLICK = ("chelsea.jpg", (171, 115))
 
 
 def start_xvfb() -> subprocess.Popen | None:
@@ -112,9 +115,11 @@ def shoot(out: Path) -> int:
         wait_until(app, lambda: ready() and win.session.current_mask is not None, 180, name)
         win.commit()
     # one object in progress, to show the prompts: a box with a point refining it
-    win.choose_category(win.doc.category_by_name("helmet").id)
-    win.set_box((282, 340, 512, 512))
-    win.add_point(420, 430, 1)
+    name, box, (px, py) = IN_PROGRESS
+    win.choose_category(win.doc.category_by_name(name).id)
+    win.set_box(box)
+    wait_until(app, lambda: ready() and win.session.current_mask is not None, 180, "box")
+    win.add_point(px, py, 1)
     wait_until(app, lambda: ready() and win.session.current_mask is not None, 180, "refine")
     win.select_annotation(win.doc.annotations()[1].id)
     win.toggle_done()
