@@ -31,8 +31,10 @@ ASTRONAUT_BOXES = (
 )
 # an in-progress object: a box with a foreground point refining it
 IN_PROGRESS = ("object", (160, 25, 305, 200), (230, 130))
-# an ambiguous first click (the cat's eye: iris, eye or face?) for the candidate choice
-CANDIDATE_CLICK = ("chelsea.jpg", (171, 115))
+# an ambiguous first click (a cup: the rim, the coffee or the whole cup?) for the candidate
+# choice. The bundled LiteMedSAM was trained on boxes, so its candidates for a click are small;
+# with a SAM checkpoint (--checkpoint mobile_sam) they are the usual part/whole choices.
+CANDIDATE_CLICK = ("coffee.jpg", (200, 100))
 
 
 def start_xvfb() -> subprocess.Popen | None:
@@ -75,17 +77,19 @@ def settle(app, seconds: float = 0.3) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
+    parser.add_argument("--checkpoint", help="model to use (default: the bundled LiteMedSAM)")
+    parser.add_argument("--model-type", default="auto")
     args = parser.parse_args()
     xvfb = start_xvfb()
     try:
-        return shoot(args.out)
+        return shoot(args.out, args.checkpoint, args.model_type)
     finally:
         if xvfb is not None:
             xvfb.terminate()
             xvfb.wait(10)
 
 
-def shoot(out: Path) -> int:
+def shoot(out: Path, checkpoint: str | None, model_type: str) -> int:
     from PySide6.QtWidgets import QApplication
 
     from annotator.gui import model_client
@@ -102,6 +106,10 @@ def shoot(out: Path) -> int:
     win.show()
     client.start()
     wait_until(app, lambda: win.model_name != "", 180, "the bundled model")
+    if checkpoint is not None:
+        loaded = win.model_name
+        win.load_model(checkpoint, model_type)
+        wait_until(app, lambda: win.model_name != loaded, 600, checkpoint)
     win.open_path(work / "astronaut.jpg")
 
     def ready() -> bool:
