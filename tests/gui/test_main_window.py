@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from annotator.gui.main_window import MainWindow
 from tests.gui.app_fakes import FakeClient, synthetic_masks
@@ -74,7 +74,9 @@ def drag(qtbot, win, p0, p1):
     for t in (0.25, 0.5, 0.75, 1.0):
         x = p0[0] + t * (p1[0] - p0[0])
         y = p0[1] + t * (p1[1] - p0[1])
+        time.sleep(0.012)  # pyqtgraph drops moves closer than 1/100 s apart
         qtbot.mouseMove(vp, view_pos(win, x, y))
+        QApplication.processEvents()
     qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=view_pos(win, *p1))
 
 
