@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from annotator.gui import dialogs
+from annotator.gui.history import History
 from annotator.gui.panels import ImageStatus
 from annotator.gui.project_io import done_images, open_project, set_done
 from annotator.gui.prompt_state import PromptSnapshot
@@ -40,8 +41,8 @@ class FilesMixin:
         self.doc.add_listener(lambda _ids: self._update_title())
         self.images = opened.images
         self.current = self.image_id = self.image = None
-        self.history.forget_prompts()
-        self.history = type(self.history)(self.session)
+        self.session.clear()
+        self.history = History(self.session)  # undo does not reach into another project
         self._parked.clear()
         self._mask_cache.clear()
         self.hidden.clear()
