@@ -302,3 +302,15 @@ def test_brush_edit_is_the_result_and_feeds_the_next_click(qtbot, make_window):
     from annotator.gui.prompt_state import mask_to_logits
 
     np.testing.assert_array_equal(client.requests[1].mask_input, mask_to_logits(edited))
+
+
+def test_a_broken_image_is_reported_and_the_current_one_stays(qtbot, make_window, answers, folder):
+    asked, _ = answers
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    win, _client = make_window()
+    assert "broken.jpg" in win.images
+    assert not win.show_image("broken.jpg")
+    assert asked == ["Cannot open image"] and win.current == "chelsea.jpg"
+    click(qtbot, win, 200, 150)
+    wait_result(qtbot, win)
+    assert win.commit() is not None
