@@ -50,8 +50,13 @@ class FilesMixin:
         self.category_id = None
         if opened.recovered:
             self.status.showMessage("Recovered the autosaved work; save to keep it", 8000)
-        if opened.first is not None:
-            self.show_image(opened.first)
+        order = self.images
+        if opened.first in order:  # start at the requested image; skip unreadable ones
+            i = order.index(opened.first)
+            order = order[i:] + order[:i]
+        for name in order:
+            if self.show_image(name, report=name == opened.first):
+                break
         else:
             self.refresh_all()
         return True
@@ -77,16 +82,20 @@ class FilesMixin:
             return None
         return str((self.doc.images_root / self.current).resolve())
 
-    def show_image(self, name: str) -> bool:
+    def show_image(self, name: str, report: bool = True) -> bool:
         """Switch to image `name` (relative to the images root). The object in progress on the
-        image left behind is parked and comes back with it; the project autosaves."""
+        image left behind is parked and comes back with it; the project autosaves. An image
+        that cannot be read is reported (a dialog, or the status bar when not `report`)."""
         if self.doc is None:
             return False
         path = self.doc.images_root / name
         try:
             image = read_image(path)
         except (ImageReadError, OSError) as exc:
-            dialogs.show_error(self, "Cannot open image", str(exc))
+            if report:
+                dialogs.show_error(self, "Cannot open image", str(exc))
+            else:
+                self.status.showMessage(str(exc), 10000)
             return False
         if self.current is not None:
             self._parked[self.current] = self.session.state
