@@ -50,8 +50,8 @@ class FilesMixin:
         self.category_id = None
         if opened.recovered:
             self.status.showMessage("Recovered the autosaved work; save to keep it", 8000)
-        order = self.images
-        if opened.first in order:  # start at the requested image; skip unreadable ones
+        order = self.images  # the first readable image, or the one asked for
+        if opened.first in order:
             i = order.index(opened.first)
             order = order[i:] + order[:i]
         for name in order:

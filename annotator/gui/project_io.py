@@ -22,7 +22,7 @@ DONE_KEY = "annotator_done_images"  # top-level project key: file names marked d
 class OpenedProject:
     doc: Document
     images: list[str]  # file names relative to doc.images_root, folder order
-    first: str | None  # the image to show first
+    first: str | None  # the image PATH named, to show first (None: a folder or project)
     recovered: bool = False
 
 
@@ -66,7 +66,7 @@ def open_project(
     names = [im.file_name for im in doc.images()]
     on_disk = [_relative(p, root) for p in list_images(root)] if root.is_dir() else []
     images = on_disk + [n for n in names if n not in set(on_disk)]
-    first_name = _relative(first, root) if first is not None else (images[0] if images else None)
+    first_name = _relative(first, root) if first is not None else None
     return OpenedProject(doc, images, first_name, recovered)
 
 
