@@ -314,3 +314,10 @@ def test_a_broken_image_is_reported_and_the_current_one_stays(qtbot, make_window
     click(qtbot, win, 200, 150)
     wait_result(qtbot, win)
     assert win.commit() is not None
+
+
+def test_opening_one_image_uses_annotations_json_in_its_folder(qtbot, make_window, folder):
+    win, _client = make_window(folder / "coffee.jpg")
+    assert win.current == "coffee.jpg" and "coffee.jpg" in win.windowTitle()
+    assert win.doc.path == folder / "annotations.json"
+    assert win.images == ["chelsea.jpg", "coffee.jpg"]  # the folder's other images are listed
