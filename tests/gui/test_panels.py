@@ -106,3 +106,15 @@ def test_help_lists_every_shortcut(qtbot, make_window):
     for key in ("Return", "Esc", "Del", "Ctrl+Z", "Ctrl+Shift+Z", "C", "B", "Tab", "D", "A",
                 "Ctrl+S", "F", "1", "9"):  # fmt: skip
         assert any(key in k.split(" / ") for k in keys), key
+
+
+def test_model_menu_has_known_models_and_a_device_choice(qtbot, make_window):
+    win, client = make_window()
+    loads = []
+    client.load_model = lambda ckpt, mtype, device: loads.append((ckpt, mtype, device))
+    win.model_menu.aboutToShow.emit()  # the models menu rebuilds itself when opened
+    texts = [a.text() for a in win.model_menu.actions()]
+    assert any("bundled" in t for t in texts) and "Device" in texts
+    device_menu = next(a.menu() for a in win.model_menu.actions() if a.text() == "Device")
+    next(a for a in device_menu.actions() if a.text() == "cpu").trigger()
+    assert loads == [(None, "auto", "cpu")]  # the current model again, on the CPU
