@@ -46,9 +46,9 @@ def answers(monkeypatch):
 
 @pytest.fixture
 def make_window(qtbot, folder, answers):
-    def make(path=None, **kw):
+    def make(path=None, autosave_delay_s=0.05, **kw):
         client = FakeClient(**kw)
-        win = MainWindow(client, autosave_delay_s=0.05)
+        win = MainWindow(client, autosave_delay_s=autosave_delay_s)
         qtbot.addWidget(win)
         client.start()
         win.show()
@@ -321,3 +321,14 @@ def test_opening_one_image_uses_annotations_json_in_its_folder(qtbot, make_windo
     assert win.current == "coffee.jpg" and "coffee.jpg" in win.windowTitle()
     assert win.doc.path == folder / "annotations.json"
     assert win.images == ["chelsea.jpg", "coffee.jpg"]  # the folder's other images are listed
+
+
+def test_switching_images_autosaves_at_once(qtbot, make_window, folder):
+    win, _client = make_window(autosave_delay_s=600)  # the debounce alone would wait 10 min
+    click(qtbot, win, 200, 150)
+    wait_result(qtbot, win)
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
+    sidecar = folder / "annotations.autosave.json"
+    assert not sidecar.exists()
+    qtbot.keyClick(win.canvas, Qt.Key.Key_D)
+    assert sidecar.exists() and len(json.loads(sidecar.read_text())["annotations"]) == 1
