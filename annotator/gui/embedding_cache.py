@@ -8,7 +8,10 @@ Used from the model worker thread only, so there is no locking.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import importlib
+import json
 import logging
 import os
 import tempfile
@@ -36,25 +39,29 @@ def image_content_hash(image: np.ndarray) -> str:
 
 
 def model_fingerprint(model: Any) -> str:
-    """Identify a network by its weights without hashing gigabytes: 24 hex chars.
+    """Cache key part for a network: 24 hex chars.
 
-    For every state-dict entry: name, shape, dtype and the first and last 16 values. A fine-tune
-    changes essentially every tensor, so its ends differ; hashing all of vit_h (2.5 GB) would
-    cost seconds per checkpoint load for no practical gain.
+    The engine's ``model.model_id`` (type, checkpoint name, size, mtime) when there is one, since
+    ``Predictor.set_image_state`` refuses states of another model_id. Otherwise, for any
+    ``nn.Module``: every state-dict entry's name, shape, dtype and first and last 16 values
+    (hashing all of vit_h's 2.5 GB would cost seconds per load for no practical gain).
     """
+    h = hashlib.blake2b(digest_size=12)
+    model_id = getattr(model, "model_id", None)
+    if isinstance(model_id, str):
+        h.update(b"id|" + model_id.encode())
+        return h.hexdigest()
     import torch
 
-    h = hashlib.blake2b(digest_size=12)
     h.update(str(getattr(model, "model_type", type(model).__name__)).encode())
-    if isinstance(model, torch.nn.Module):
-        with torch.no_grad():
-            for name, t in model.state_dict().items():
-                flat = t.detach().reshape(-1)
-                ends = torch.cat([flat[:16], flat[-16:]]).to("cpu", torch.float64)
-                h.update(f"{name}|{tuple(t.shape)}|{t.dtype}|".encode())
-                h.update(ends.numpy().tobytes())
-    else:
-        h.update(repr(getattr(model, "model_id", id(model))).encode())
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"cannot fingerprint a {type(model).__name__}: give it a model_id")
+    with torch.no_grad():
+        for name, t in model.state_dict().items():
+            flat = t.detach().reshape(-1)
+            ends = torch.cat([flat[:16], flat[-16:]]).to("cpu", torch.float64)
+            h.update(f"{name}|{tuple(t.shape)}|{t.dtype}|".encode())
+            h.update(ends.numpy().tobytes())
     return h.hexdigest()
 
 
@@ -69,6 +76,9 @@ def state_to(state: Any, device: Any) -> Any:
 
     if isinstance(state, torch.Tensor):
         return state.to(device)
+    if dataclasses.is_dataclass(state) and not isinstance(state, type):
+        changes = {f.name: state_to(getattr(state, f.name), device) for f in _fields(state)}
+        return dataclasses.replace(state, **changes)
     if isinstance(state, dict):
         return {k: state_to(v, device) for k, v in state.items()}
     if isinstance(state, (list, tuple)):
@@ -80,7 +90,7 @@ class EmbeddingCache:
     """LRU of image states in memory (``memory_budget`` bytes) over an optional disk store.
 
     ``pin(key)`` protects an entry (the open image) from eviction. The disk store keeps
-    ``disk_dir/<model_id>/<content_hash>.pt`` files, evicting the least recently used beyond
+    ``disk_dir/<model_id>/<content_hash>.npz`` files, evicting the least recently used beyond
     ``disk_budget`` bytes; a torn or unreadable file counts as a miss and is deleted.
     """
 
@@ -166,20 +176,21 @@ class EmbeddingCache:
     def _path(self, model_id: str, content_hash: str) -> Path | None:
         if self.disk_dir is None:
             return None
-        return self.disk_dir / model_id / f"{content_hash}.pt"
+        return self.disk_dir / model_id / f"{content_hash}.npz"
 
     def _read_disk(self, model_id: str, content_hash: str) -> Any | None:
         path = self._path(model_id, content_hash)
         if path is None or not path.is_file():
             return None
-        import torch
-
         try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
-            if not isinstance(payload, dict) or payload.get("format") != _DISK_FORMAT:
-                raise ValueError("unknown cache file format")
+            # open the file ourselves: np.load leaks its handle when the zip is torn
+            with open(path, "rb") as f, np.load(f, allow_pickle=False) as npz:
+                meta = json.loads(bytes(npz["__meta__"]).decode())
+                if meta.get("format") != _DISK_FORMAT:
+                    raise ValueError("unknown cache file format")
+                state = _unpack(meta["state"], npz)
             os.utime(path)  # mtime = last use, for LRU eviction
-            return payload["state"]
+            return state
         except Exception as exc:  # a torn write or an old format is just a miss
             log.warning("dropping unreadable embedding cache file %s: %s", path, exc)
             self._unlink(path)
@@ -189,17 +200,22 @@ class EmbeddingCache:
         path = self._path(model_id, content_hash)
         if path is None or self.disk_budget == 0:
             return
-        import torch
-
         index = self._scan_disk()
+        arrays: dict[str, np.ndarray] = {}
+        meta = {"format": _DISK_FORMAT, "state": _pack(state, arrays)}
+        arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # temp + rename so a reader never sees half a file; no fsync: a cache entry lost to
             # a power cut is only a re-encode.
             fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
-                torch.save({"format": _DISK_FORMAT, "state": state_to(state, "cpu")}, f)
-            os.replace(tmp, path)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    np.savez(f, **arrays)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
         except OSError as exc:
             log.warning("could not write embedding cache file %s: %s", path, exc)
             return
@@ -209,7 +225,7 @@ class EmbeddingCache:
     def _scan_disk(self) -> dict[Path, int]:
         if self._disk_index is None:
             assert self.disk_dir is not None
-            self._disk_index = {p: p.stat().st_size for p in self.disk_dir.glob("*/*.pt")}
+            self._disk_index = {p: p.stat().st_size for p in self.disk_dir.glob("*/*.npz")}
         return self._disk_index
 
     def _evict_disk(self, index: dict[Path, int]) -> None:
@@ -232,8 +248,15 @@ class EmbeddingCache:
             pass
 
 
+def _fields(obj: Any) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(obj) if f.init]
+
+
 def _leaves(state: Any) -> Iterator[Any]:
-    if isinstance(state, dict):
+    if dataclasses.is_dataclass(state) and not isinstance(state, type):
+        for f in _fields(state):
+            yield from _leaves(getattr(state, f.name))
+    elif isinstance(state, dict):
         for v in state.values():
             yield from _leaves(v)
     elif isinstance(state, (list, tuple)):
@@ -250,3 +273,57 @@ def _nbytes(x: Any) -> int:
     if callable(numel) and hasattr(x, "element_size"):
         return int(numel() * x.element_size())
     return 0
+
+
+# -- disk format: one .npz (no pickle) with a JSON tree whose array leaves point into it --------
+def _pack(state: Any, arrays: dict[str, np.ndarray]) -> Any:
+    import torch
+
+    if isinstance(state, torch.Tensor):
+        t = state.detach().cpu()
+        name = f"a{len(arrays)}"
+        # numpy has no bfloat16; float32 holds it exactly and is cast back on load
+        arrays[name] = (t.float() if t.dtype == torch.bfloat16 else t).numpy()
+        return {"torch": name, "dtype": str(t.dtype).removeprefix("torch.")}
+    if isinstance(state, np.ndarray):
+        name = f"a{len(arrays)}"
+        arrays[name] = state
+        return {"numpy": name}
+    if dataclasses.is_dataclass(state) and not isinstance(state, type):
+        cls = type(state)
+        return {
+            "dataclass": f"{cls.__module__}:{cls.__qualname__}",
+            "fields": {f.name: _pack(getattr(state, f.name), arrays) for f in _fields(state)},
+        }
+    if isinstance(state, dict):
+        if not all(isinstance(k, str) for k in state):
+            raise TypeError("only str-keyed dicts can be cached on disk")
+        return {"dict": {k: _pack(v, arrays) for k, v in state.items()}}
+    if isinstance(state, (list, tuple)):
+        return {"tuple" if isinstance(state, tuple) else "list": [_pack(v, arrays) for v in state]}
+    if state is None or isinstance(state, (bool, int, float, str)):
+        return {"value": state}
+    raise TypeError(f"cannot cache a {type(state).__name__} on disk")
+
+
+def _unpack(node: Any, arrays: Any) -> Any:
+    import torch
+
+    if "torch" in node:
+        t = torch.from_numpy(np.array(arrays[node["torch"]]))
+        return t.to(getattr(torch, node["dtype"]))
+    if "numpy" in node:
+        return np.array(arrays[node["numpy"]])
+    if "dataclass" in node:
+        module, _, qualname = node["dataclass"].partition(":")
+        if not module.startswith("annotator."):  # never import what a cache file names
+            raise ValueError(f"refusing to rebuild {node['dataclass']}")
+        cls = getattr(importlib.import_module(module), qualname)
+        return cls(**{k: _unpack(v, arrays) for k, v in node["fields"].items()})
+    if "dict" in node:
+        return {k: _unpack(v, arrays) for k, v in node["dict"].items()}
+    if "tuple" in node:
+        return tuple(_unpack(v, arrays) for v in node["tuple"])
+    if "list" in node:
+        return [_unpack(v, arrays) for v in node["list"]]
+    return node["value"]

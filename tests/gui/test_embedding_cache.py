@@ -60,7 +60,7 @@ def test_disk_cache_round_trip_is_keyed_by_model(tmp_path):
 def test_torn_disk_file_is_a_miss_and_removed(tmp_path):
     cache = EmbeddingCache(disk_dir=tmp_path)
     cache.put("m", "h", state(1))
-    path = tmp_path / "m" / "h.pt"
+    path = tmp_path / "m" / "h.npz"
     path.write_bytes(path.read_bytes()[:50])
     fresh = EmbeddingCache(disk_dir=tmp_path)
     assert fresh.get("m", "h") is None and not path.exists()
@@ -70,9 +70,9 @@ def test_disk_budget_evicts_least_recently_used_files(tmp_path):
     cache = EmbeddingCache(disk_dir=tmp_path, disk_budget=3 * 6000)
     for i in range(5):
         cache.put("m", f"h{i}", state(i))
-    files = sorted(p.stem for p in tmp_path.glob("m/*.pt"))
+    files = sorted(p.stem for p in tmp_path.glob("m/*.npz"))
     assert 1 <= len(files) <= 3 and "h4" in files and "h0" not in files
-    assert sum(p.stat().st_size for p in tmp_path.glob("m/*.pt")) <= 3 * 6000
+    assert sum(p.stat().st_size for p in tmp_path.glob("m/*.npz")) <= 3 * 6000
 
 
 def test_content_hash_follows_pixels_not_names():
@@ -96,3 +96,27 @@ def test_model_fingerprint_changes_with_weights():
 
 def test_states_with_numpy_leaves_are_sized():
     assert state_nbytes({"a": np.zeros((10, 10), np.float32), "b": [torch.zeros(5)]}) == 420
+
+
+def test_disk_format_keeps_dtypes_and_containers_without_pickle(tmp_path):
+    value = {
+        "half": torch.arange(6, dtype=torch.bfloat16).reshape(2, 3),
+        "np": np.arange(4, dtype=np.uint16),
+        "nest": [1, 2.5, "x", None, (3, 4)],
+    }
+    EmbeddingCache(disk_dir=tmp_path).put("m", "h", value)
+    got = EmbeddingCache(disk_dir=tmp_path).get("m", "h")
+    assert got["half"].dtype == torch.bfloat16 and torch.equal(got["half"], value["half"])
+    assert got["np"].dtype == np.uint16 and np.array_equal(got["np"], value["np"])
+    assert got["nest"] == [1, 2.5, "x", None, (3, 4)]
+
+
+def test_cache_file_naming_a_foreign_class_is_refused(tmp_path):
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Foreign:
+        x: int
+
+    EmbeddingCache(disk_dir=tmp_path).put("m", "h", Foreign(1))
+    assert EmbeddingCache(disk_dir=tmp_path).get("m", "h") is None
