@@ -3,7 +3,7 @@
 Entries are whatever ``Predictor.get_image_state()`` returns (a nest of tensors / arrays /
 tuples), keyed by ``(model_id, content_hash)``: the same pixels under the same weights give the
 same embedding, whatever the file is called, and a renamed or edited file never hits a stale one.
-Used from the model worker thread only, so there is no locking.
+Thread-safe: the model worker and the background prefetcher share one.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,6 +110,8 @@ class EmbeddingCache:
         self._mem_bytes = 0
         self._pinned: set[tuple[str, str]] = set()
         self._disk_index: dict[Path, int] | None = None  # path -> size, scanned on first write
+        # the worker and, on a GPU, the background prefetcher share one cache
+        self._lock = threading.RLock()
 
     # -- memory -------------------------------------------------------------------------------
     @property
@@ -123,39 +126,45 @@ class EmbeddingCache:
 
     def pin(self, model_id: str, content_hash: str) -> None:
         """Keep this entry in memory whatever the budget says (one open image at a time)."""
-        self._pinned = {(model_id, content_hash)}
+        with self._lock:
+            self._pinned = {(model_id, content_hash)}
 
     def clear_memory(self) -> None:
         """Drop every in-memory entry (e.g. after an out-of-memory error)."""
-        self._mem.clear()
-        self._mem_bytes = 0
+        with self._lock:
+            self._mem.clear()
+            self._mem_bytes = 0
 
     def retain_model(self, model_id: str) -> None:
         """Free the memory held for other models (after a checkpoint switch)."""
-        for key in [k for k in self._mem if k[0] != model_id]:
-            self._mem_bytes -= self._mem.pop(key)[1]
+        with self._lock:
+            for key in [k for k in self._mem if k[0] != model_id]:
+                self._mem_bytes -= self._mem.pop(key)[1]
 
     # -- both ---------------------------------------------------------------------------------
     def contains(self, model_id: str, content_hash: str) -> bool:
         """In memory or on disk, without loading anything."""
-        path = self._path(model_id, content_hash)
-        return self.in_memory(model_id, content_hash) or (path is not None and path.is_file())
+        with self._lock:
+            path = self._path(model_id, content_hash)
+            return self.in_memory(model_id, content_hash) or (path is not None and path.is_file())
 
     def get(self, model_id: str, content_hash: str) -> Any | None:
         """The cached state or None; a disk hit is promoted into memory (tensors on CPU)."""
-        key = (model_id, content_hash)
-        if key in self._mem:
-            self._mem.move_to_end(key)
-            return self._mem[key][0]
-        state = self._read_disk(model_id, content_hash)
-        if state is not None:
-            self._put_memory(key, state)
-        return state
+        with self._lock:
+            key = (model_id, content_hash)
+            if key in self._mem:
+                self._mem.move_to_end(key)
+                return self._mem[key][0]
+            state = self._read_disk(model_id, content_hash)
+            if state is not None:
+                self._put_memory(key, state)
+            return state
 
     def put(self, model_id: str, content_hash: str, state: Any) -> None:
         """Store in memory (if it fits the budget at all) and on disk (if enabled)."""
-        self._put_memory((model_id, content_hash), state)
-        self._write_disk(model_id, content_hash, state)
+        with self._lock:
+            self._put_memory((model_id, content_hash), state)
+            self._write_disk(model_id, content_hash, state)
 
     def _put_memory(self, key: tuple[str, str], state: Any) -> None:
         if key in self._mem:

@@ -57,7 +57,8 @@ class ModelClient(QObject):
     ``start()``; ``loader`` replaces ``engine_loader`` for ``load_model()``; ``cache`` defaults
     to 1 GiB in memory plus ``default_cache_dir()`` on disk, memory only when a
     ``predictor_factory`` is injected (an injected fake must not fill the user's cache);
-    ``image_reader`` (path -> (H, W, 3) uint8) is what prefetch reads files with.
+    ``image_reader`` (path -> (H, W, 3) uint8) is what prefetch reads files with;
+    ``background_prefetch`` (None = on CUDA only) pre-encodes beside the worker, see prefetcher.py.
     """
 
     modelLoading = Signal(str)  # "Loading sam_vit_b_01ec64.pth…"
@@ -79,6 +80,7 @@ class ModelClient(QObject):
         loader: CheckpointLoader | None = None,
         cache: EmbeddingCache | None = None,
         image_reader: Callable[[str], np.ndarray] | None = None,
+        background_prefetch: bool | Callable[[Any], Any] | None = None,
     ) -> None:
         super().__init__(parent)
         self._factory = predictor_factory
@@ -97,7 +99,9 @@ class ModelClient(QObject):
 
         self._thread = QThread()
         self._thread.setObjectName("annotator-model")
-        self._worker = ModelWorker(self._box, cache, image_reader or _read_image)
+        self._worker = ModelWorker(
+            self._box, cache, image_reader or _read_image, background_prefetch
+        )
         self._worker.moveToThread(self._thread)
         self._thread.finished.connect(self._worker.deleteLater)
         self._wake.connect(self._worker.pump)
@@ -182,6 +186,7 @@ class ModelClient(QObject):
         """Pre-encode these (image_key, path) when idle, in order; replaces the previous list."""
         with self._box.lock:
             self._box.prefetch = [(str(k), str(p)) for k, p in items]
+            self._box.cond.notify_all()
         self._wake.emit()
 
     def is_busy(self) -> bool:
@@ -213,8 +218,12 @@ class ModelClient(QObject):
             self._box.stopping = True
             self._box.prefetch.clear()
             self._box.pending = None
+            self._box.cond.notify_all()
+            background = self._box.background
         self._thread.quit()
         stopped = self._thread.wait(int(timeout_s * 1000)) if self._thread.isRunning() else True
+        if background is not None:
+            stopped = background.stop(timeout_s) and stopped
         if not stopped:
             log.warning("model thread still busy after %.0f s at shutdown", timeout_s)
         self._stopped = stopped

@@ -8,8 +8,10 @@ image's pending decode, and foreground work is looked at between prefetch items.
 
 Priority of one ``pump``: load a checkpoint > make the current image ready (cache hit or encode)
 > decode the latest prompt set > pre-encode one prefetch item. A running forward pass cannot be
-preempted in torch, so on any device a foreground request arriving mid-prefetch waits for at
-most that one encode.
+preempted in torch, so on a CPU a foreground request arriving mid-prefetch waits for at most
+that one encode. On a GPU prefetch runs beside the worker instead (``prefetcher.py``: its own
+thread and Predictor, a low-priority CUDA stream; the worker's stream has high priority), so it
+never delays a foreground decode.
 """
 
 from __future__ import annotations
@@ -30,12 +32,19 @@ from annotator.gui.embedding_cache import (
     model_fingerprint,
     state_to,
 )
+from annotator.gui.prefetcher import BackgroundPrefetcher, cuda_stream, is_cuda, on_stream
 from annotator.gui.requests import MaskResult, ModelInfo, PromptSet
 
 log = logging.getLogger(__name__)
 
-# (display name) -> Predictor-like: set_image, predict, get_image_state, set_image_state, ...
+# () -> Predictor-like: set_image, predict, get_image_state, set_image_state, device, model
 PredictorLoader = Callable[[], Any]
+# worker's predictor -> a second Predictor on the same model, for the background prefetcher
+BackgroundFactory = Callable[[Any], Any]
+
+
+def same_model_predictor(predictor: Any) -> Any:
+    return type(predictor)(predictor.model)
 
 
 @dataclass
@@ -63,6 +72,7 @@ class Mailbox:
     """State shared by the client (writer) and the worker (reader), guarded by ``lock``."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
+    cond: threading.Condition = field(init=False)  # on ``lock``; wakes the GPU prefetcher
     load: LoadJob | None = None
     current: OpenImage | None = None
     pending: DecodeJob | None = None
@@ -71,6 +81,10 @@ class Mailbox:
     failed_generation: int = -1  # generation whose encode failed (reported; not retried)
     working: bool = False  # worker is inside a foreground unit (load / encode / decode)
     stopping: bool = False
+    background: BackgroundPrefetcher | None = None  # set by the worker on a GPU
+
+    def __post_init__(self) -> None:
+        self.cond = threading.Condition(self.lock)
 
 
 class ModelWorker(QObject):
@@ -90,9 +104,13 @@ class ModelWorker(QObject):
         mailbox: Mailbox,
         cache: EmbeddingCache,
         image_reader: Callable[[str], np.ndarray],
+        background: bool | BackgroundFactory | None = None,
     ) -> None:
+        """``background``: None = prefetch beside the worker on CUDA devices only; True / False
+        force it on / off; a callable builds the background Predictor (tests)."""
         super().__init__()
         self._box = mailbox
+        self._background = background
         self._cache = cache
         self._read_image = image_reader
         self._predictor: Any = None
@@ -100,6 +118,7 @@ class ModelWorker(QObject):
         self._holding: str | None = None  # content hash whose state the predictor holds
         self._current_hash: tuple[int, str] | None = None  # (generation, hash)
         self._was_working = False
+        self._fg_stream: Any = None  # high-priority CUDA stream while a prefetcher runs beside
 
     @Slot()
     def pump(self) -> None:
@@ -148,13 +167,16 @@ class ModelWorker(QObject):
                     job = None  # for an image that is no longer open
             box.working = needs_ready or job is not None
         if needs_ready:
-            self._make_ready(current)
+            with on_stream(self._fg_stream):
+                self._make_ready(current)
             return True
         if job is not None:
-            self._decode(current, job)
+            with on_stream(self._fg_stream):
+                self._decode(current, job)
             return True
         with box.lock:
-            item = box.prefetch.pop(0) if box.prefetch else None
+            serial = box.background is None
+            item = box.prefetch.pop(0) if serial and box.prefetch else None
         if item is not None:
             self._prefetch(*item)
             return True
@@ -177,8 +199,10 @@ class ModelWorker(QObject):
             keep = " The previous model stays loaded." if self._predictor is not None else ""
             self._report(f"Could not load {job.name}: {_describe(exc)}.{keep}", exc)
             return
+        self._stop_background()
         self._predictor, self._model_id, self._holding = predictor, model_id, None
         self._cache.retain_model(model_id)
+        self._start_background()
         with self._box.lock:
             # every open image must be re-encoded by the new network
             self._box.ready_generation = -1
@@ -256,6 +280,37 @@ class ModelWorker(QObject):
         self.imagePrefetched.emit(key)
 
     # -- helpers ------------------------------------------------------------------------------
+    def _start_background(self) -> None:
+        want = self._background
+        if want is None:
+            want = is_cuda(self._predictor.device)
+        if want is False:
+            return
+        factory = want if callable(want) else same_model_predictor
+        try:
+            bg = BackgroundPrefetcher(
+                self._box,
+                factory(self._predictor),
+                self._cache,
+                self._model_id,
+                self._read_image,
+                self.imagePrefetched.emit,
+            )
+        except Exception:  # prefetch then simply runs in the worker, between foreground units
+            log.warning("no background prefetcher; prefetching in the worker", exc_info=True)
+            return
+        self._fg_stream = cuda_stream(self._predictor.device, priority=-1)
+        with self._box.lock:
+            self._box.background = bg
+        bg.start()
+
+    def _stop_background(self) -> None:
+        with self._box.lock:
+            bg, self._box.background = self._box.background, None
+        if bg is not None:
+            bg.stop()
+        self._fg_stream = None
+
     def _hash_of(self, current: OpenImage) -> str:
         if self._current_hash is None or self._current_hash[0] != current.generation:
             self._current_hash = (current.generation, image_content_hash(current.image))

@@ -35,6 +35,7 @@ class FakePredictor:
         self.fail_next_decode: BaseException | None = None
         self.fail_next_encode: BaseException | None = None
         self.thread_ids: set[int] = set()
+        self.encode_started = threading.Event()
         self.reset_image()
 
     def reset_image(self) -> None:
@@ -50,6 +51,7 @@ class FakePredictor:
             raise exc
         if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"expected an (H, W, 3) image, got shape {np.shape(image)}")
+        self.encode_started.set()
         time.sleep(self.encode_delay)
         self.encoded.append(image.shape)
         mean = torch.as_tensor(image.reshape(-1, 3).mean(0), dtype=torch.float32)

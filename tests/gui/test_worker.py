@@ -170,3 +170,34 @@ def test_shutdown_during_an_encode_waits_for_it(qtbot):
         client.open_image("a.png", fake_image())
     assert client.shutdown(5)
     assert client.shutdown(5)  # idempotent (closeEvent may run twice)
+
+
+def test_background_prefetch_never_delays_a_foreground_decode(qtbot, clients):
+    """The GPU arrangement (second thread + Predictor on the same model), forced on the CPU."""
+    images = {f"/img/{i}.png": fake_image(value=30 + i) for i in range(3)}
+    background: list[FakePredictor] = []
+
+    def make_background(fg: FakePredictor) -> FakePredictor:
+        background.append(FakePredictor(encode_delay=0.6, model=fg.model))
+        return background[-1]
+
+    pred = FakePredictor(encode_delay=0.05, decode_delay=0.01)
+    client = started(
+        qtbot, clients, pred, image_reader=images.__getitem__, background_prefetch=make_background
+    )
+    prefetched: list[str] = []
+    client.imagePrefetched.connect(prefetched.append)
+    with qtbot.waitSignal(client.imageReady, timeout=5000):
+        client.open_image("/img/0.png", images["/img/0.png"])
+    client.prefetch([(k, k) for k in list(images)[1:]])
+    assert background[0].encode_started.wait(5)
+    with qtbot.waitSignal(client.maskReady, timeout=5000) as got:
+        client.request_mask(CLICK)
+    assert got.args[0].image_key == "/img/0.png"
+    assert prefetched == [] and background[0].encoded == []  # answered mid background encode
+    qtbot.waitUntil(lambda: len(prefetched) == 2, timeout=5000)
+    assert pred.encoded == [(48, 64, 3)] and len(background[0].encoded) == 2
+    assert not pred.thread_ids & background[0].thread_ids
+    with qtbot.waitSignal(client.imageReady, timeout=5000) as ready:
+        client.open_image("/img/2.png", images["/img/2.png"])
+    assert ready.args == ["/img/2.png", 0.0]
