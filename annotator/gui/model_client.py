@@ -7,14 +7,16 @@ so the window only ever sees the result for its latest request on its current im
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
 from annotator.gui.embedding_cache import EmbeddingCache
 from annotator.gui.requests import MaskResult, ModelInfo, PromptSet
@@ -25,6 +27,37 @@ log = logging.getLogger(__name__)
 BUNDLED_NAME = "LiteMedSAM (bundled)"
 # (checkpoint or None, model_type, device) -> Predictor-like
 CheckpointLoader = Callable[[str | None, str, str], Any]
+
+
+# Qt aborts the process when a running QThread is destroyed, so the model thread and its worker
+# outlive a client that is garbage-collected without shutdown(), until they have stopped.
+_LIVE: dict[QThread, ModelWorker] = {}
+_BOXES: dict[QThread, Mailbox] = {}
+
+
+@atexit.register
+def _stop_all() -> None:
+    for thread in list(_LIVE):
+        _stop_worker(_BOXES[thread], thread, 30.0)
+
+
+def _stop_worker(box: Mailbox, thread: QThread, timeout_s: float) -> bool:
+    with box.lock:
+        box.stopping = True
+        box.prefetch.clear()
+        box.pending = None
+        box.cond.notify_all()
+        background = box.background
+    thread.quit()
+    stopped = thread.wait(int(timeout_s * 1000)) if thread.isRunning() else True
+    if background is not None:
+        stopped = background.stop(timeout_s) and stopped
+    if stopped:
+        _LIVE.pop(thread, None)
+        _BOXES.pop(thread, None)
+    else:
+        log.warning("model thread still busy after %.0f s at shutdown", timeout_s)
+    return stopped
 
 
 def default_cache_dir() -> Path | None:
@@ -114,6 +147,14 @@ class ModelClient(QObject):
         w.imagePrefetched.connect(self.imagePrefetched)
         w.errorOccurred.connect(self.errorOccurred)
         w.idle.connect(self.idle)
+        _LIVE[self._thread] = self._worker
+        _BOXES[self._thread] = self._box
+        box, thread = self._box, self._thread
+        # not self.destroyed: PySide crashes calling Python from a dying wrapper's destructor
+        weakref.finalize(self, _stop_worker, box, thread, 30.0)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
 
     # -- commands -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -212,22 +253,9 @@ class ModelClient(QObject):
     def shutdown(self, timeout_s: float = 30.0) -> bool:
         """Stop the model thread (from closeEvent). A running forward pass cannot be
         interrupted, so this waits for it, at most ``timeout_s``; returns True if stopped."""
-        if self._stopped:
-            return True
-        with self._box.lock:
-            self._box.stopping = True
-            self._box.prefetch.clear()
-            self._box.pending = None
-            self._box.cond.notify_all()
-            background = self._box.background
-        self._thread.quit()
-        stopped = self._thread.wait(int(timeout_s * 1000)) if self._thread.isRunning() else True
-        if background is not None:
-            stopped = background.stop(timeout_s) and stopped
-        if not stopped:
-            log.warning("model thread still busy after %.0f s at shutdown", timeout_s)
-        self._stopped = stopped
-        return stopped
+        if not self._stopped:
+            self._stopped = _stop_worker(self._box, self._thread, timeout_s)
+        return self._stopped
 
     # -- worker results (queued into the UI thread) --------------------------------------------
     def _post_load(self, job: LoadJob) -> None:

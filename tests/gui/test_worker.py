@@ -201,3 +201,34 @@ def test_background_prefetch_never_delays_a_foreground_decode(qtbot, clients):
     with qtbot.waitSignal(client.imageReady, timeout=5000) as ready:
         client.open_image("/img/2.png", images["/img/2.png"])
     assert ready.args == ["/img/2.png", 0.0]
+
+
+def test_a_client_dropped_without_shutdown_does_not_abort_the_process(tmp_path):
+    """Qt aborts when a running QThread is destroyed: a forgotten shutdown() must not crash."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "drop.py"
+    script.write_text(
+        "import gc\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from annotator.gui.model_client import ModelClient\n"
+        "from tests.gui.fake_predictor import FakePredictor, fake_image\n"
+        "app = QApplication([])\n"
+        "kept = ModelClient(lambda: FakePredictor(encode_delay=0.2))\n"
+        "kept.start()\n"
+        "kept.open_image('a.png', fake_image())\n"
+        "dropped = ModelClient(lambda: FakePredictor())\n"
+        "dropped.start()\n"
+        "del dropped\n"
+        "gc.collect()\n"
+        "print('exiting')\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {"QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(
+        [sys.executable, str(script)], cwd=root, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "exiting" in proc.stdout
