@@ -1,0 +1,105 @@
+import os
+import subprocess
+import sys
+
+import pytest
+
+from annotator.io import atomic
+from annotator.io.atomic import (
+    atomic_write_bytes,
+    atomic_write_text,
+    backup_path,
+    clean_stale_temps,
+)
+
+
+def _dead_pid() -> int:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True,
+                          capture_output=True, text=True)  # fmt: skip
+    return int(proc.stdout)
+
+
+def test_write_creates_and_replaces_without_leftovers(tmp_path):
+    target = tmp_path / "p.json"
+    atomic_write_text(target, "first ✓")
+    assert target.read_text(encoding="utf-8") == "first ✓"
+    atomic_write_bytes(target, b"second")
+    assert target.read_bytes() == b"second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.json"]
+
+
+def test_backup_keeps_previous_version(tmp_path):
+    target = tmp_path / "p.json"
+    atomic_write_text(target, "v1", backup=True)  # nothing to back up yet
+    assert not backup_path(target).exists()
+    atomic_write_text(target, "v2", backup=True)
+    assert backup_path(target).read_text() == "v1"
+    atomic_write_text(target, "v3", backup=True)
+    assert backup_path(target).read_text() == "v2"
+    assert target.read_text() == "v3"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.json", "p.json.bak"]
+
+
+def test_backup_falls_back_to_copy_without_hard_links(tmp_path, monkeypatch):
+    target = tmp_path / "p.json"
+    atomic_write_text(target, "v1")
+
+    def no_links(*args):
+        raise OSError("hard links not supported")
+
+    monkeypatch.setattr(atomic.os, "link", no_links)
+    atomic_write_text(target, "v2", backup=True)
+    assert backup_path(target).read_text() == "v1" and target.read_text() == "v2"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
+def test_existing_permissions_kept(tmp_path):
+    target = tmp_path / "p.json"
+    atomic_write_text(target, "v1")
+    os.chmod(target, 0o640)
+    atomic_write_text(target, "v2")
+    assert target.stat().st_mode & 0o777 == 0o640
+
+
+def test_failed_write_leaves_target_and_no_temp(tmp_path, monkeypatch):
+    target = tmp_path / "p.json"
+    atomic_write_text(target, "precious")
+
+    def broken_fsync(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(atomic.os, "fsync", broken_fsync)
+    with pytest.raises(OSError, match="No space"):
+        atomic_write_text(target, "new", backup=True)
+    assert target.read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.json"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pid probing is POSIX-only")
+def test_stale_temps_of_dead_writers_cleaned_live_ones_kept(tmp_path):
+    target = tmp_path / "p.json"
+    dead = tmp_path / f".p.json.{_dead_pid()}-0123abcd.tmp"
+    dead.write_text("half a proj")
+    dead_bak = tmp_path / f".p.json.bak.{_dead_pid()}-0123abcd.tmp"  # backup staging
+    dead_bak.write_text("old")
+    live = tmp_path / f".p.json.{os.getppid()}-89abcdef.tmp"  # our parent is alive
+    live.write_text("being written")
+    other = tmp_path / f".other.json.{_dead_pid()}-0123abcd.tmp"  # another target's temp
+    other.write_text("x")
+    unrelated = tmp_path / "notes.tmp"
+    unrelated.write_text("mine")
+    assert sorted(clean_stale_temps(target)) == sorted([dead, dead_bak])
+    atomic_write_text(target, "ok")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["p.json", live.name, other.name, "notes.tmp"]
+    )
+
+
+def test_windows_style_age_rule(tmp_path, monkeypatch):
+    monkeypatch.setattr(atomic.sys, "platform", "win32")
+    old = tmp_path / f".p.json.{os.getpid()}-0123abcd.tmp"
+    old.write_text("x")
+    os.utime(old, (1, 1))
+    young = tmp_path / f".p.json.{os.getpid()}-89abcdef.tmp"
+    young.write_text("x")
+    assert clean_stale_temps(tmp_path / "p.json") == [old]
