@@ -23,7 +23,6 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
@@ -32,16 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from annotator.gui.embedding_cache import EmbeddingCache
 from annotator.gui.model_client import BUNDLED_NAME, ModelClient, engine_loader
 from annotator.gui.requests import MaskResult, PromptSet
+from annotator.io.images import read_image as read_rgb  # what the window reads files with
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def read_rgb(path: str) -> np.ndarray:
-    """What the window does on an image switch (plain JPEGs here: no EXIF concerns)."""
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise SystemExit(f"cannot read {path}")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 class Heartbeat:
@@ -118,7 +110,6 @@ def main(argv: list[str] | None = None) -> int:
     client = ModelClient(
         load,
         cache=EmbeddingCache(disk_dir=None),  # measure real encodes, not last run's disk cache
-        image_reader=read_rgb,
     )
     errors: list[str] = []
     client.errorOccurred.connect(errors.append)

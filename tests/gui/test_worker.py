@@ -232,3 +232,22 @@ def test_a_client_dropped_without_shutdown_does_not_abort_the_process(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "exiting" in proc.stdout
+
+
+def test_prefetch_reads_folder_files_with_the_store_reader(qtbot, clients):
+    from pathlib import Path
+
+    from annotator.io.images import read_image
+
+    sample = Path(__file__).resolve().parents[2] / "sample_data"
+    paths = [str(sample / n) for n in ("chelsea.jpg", "coffee.jpg")]
+    pred = FakePredictor()
+    client = started(qtbot, clients, pred)  # default reader: annotator.io.images.read_image
+    prefetched: list[str] = []
+    client.imagePrefetched.connect(prefetched.append)
+    client.prefetch([(p, p) for p in paths])
+    qtbot.waitUntil(lambda: prefetched == paths, timeout=5000)
+    assert pred.encoded == [(300, 451, 3), (400, 600, 3)]
+    with qtbot.waitSignal(client.imageReady, timeout=5000) as ready:
+        client.open_image(paths[1], read_image(paths[1]))
+    assert ready.args == [paths[1], 0.0]
