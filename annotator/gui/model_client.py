@@ -129,6 +129,7 @@ class ModelClient(QObject):
         self._accept_id: int | None = None  # the only request whose result is delivered
         self._model_info: ModelInfo | None = None
         self._stopped = False
+        self._shut_down = False
 
         self._thread = QThread()
         self._thread.setObjectName("annotator-model")
@@ -159,6 +160,8 @@ class ModelClient(QObject):
     # -- commands -----------------------------------------------------------------------------
     def start(self) -> None:
         """Start the model thread and load the default model (or the injected one) there."""
+        if self._shut_down:
+            raise RuntimeError("this ModelClient was shut down; make a new one")
         if self._thread.isRunning():
             return
         self._thread.start()
@@ -253,6 +256,7 @@ class ModelClient(QObject):
     def shutdown(self, timeout_s: float = 30.0) -> bool:
         """Stop the model thread (from closeEvent). A running forward pass cannot be
         interrupted, so this waits for it, at most ``timeout_s``; returns True if stopped."""
+        self._shut_down = True
         if not self._stopped:
             self._stopped = _stop_worker(self._box, self._thread, timeout_s)
         return self._stopped
