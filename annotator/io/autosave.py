@@ -121,6 +121,9 @@ class Autosaver:
     def maybe_flush(self, now: float | None = None) -> bool:
         """Write the sidecar if it is due; True if one was written. Call it from a timer."""
         self._drop_obsolete()
+        if not self.pending:
+            self._first_change = self._last_change = None  # e.g. saved: restart the clock
+            return False
         if not self.due(now):
             return False
         return self.flush(now)

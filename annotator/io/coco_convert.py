@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from annotator.io.document import (
+from annotator.io.masks import Rle
+from annotator.io.records import (
     CORE_ANN_KEYS,
     PALETTE,
     Annotation,
@@ -18,7 +19,6 @@ from annotator.io.document import (
     check_color,
     check_file_name,
 )
-from annotator.io.masks import Rle
 
 if TYPE_CHECKING:
     from annotator.io.document import Document

@@ -103,3 +103,47 @@ def test_windows_style_age_rule(tmp_path, monkeypatch):
     young = tmp_path / f".p.json.{os.getpid()}-89abcdef.tmp"
     young.write_text("x")
     assert clean_stale_temps(tmp_path / "p.json") == [old]
+
+
+@pytest.mark.skipif(atomic.fcntl is None, reason="flock is POSIX-only")
+def test_old_unlocked_temp_is_stale_even_if_its_pid_was_reused(tmp_path, monkeypatch):
+    import fcntl
+
+    reused = tmp_path / f".p.json.{os.getppid()}-0123abcd.tmp"  # pid alive, but not a writer
+    reused.write_text("left by a killed writer whose pid now names another process")
+    writing = tmp_path / f".p.json.{os.getppid()}-89abcdef.tmp"
+    writing.write_text("a live writer's temp")
+    monkeypatch.setattr(atomic, "LOCKED_TEMP_GRACE_S", -1.0)  # both count as old
+    with open(writing, "rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # as atomic_write_bytes holds its temp
+        assert clean_stale_temps(tmp_path / "p.json") == [reused]
+    assert writing.exists()
+
+
+def test_written_file_is_complete_for_large_data(tmp_path):
+    data = os.urandom(3_000_000)
+    atomic_write_bytes(tmp_path / "big.bin", data)
+    assert (tmp_path / "big.bin").read_bytes() == data
+
+
+def test_backup_already_linked_to_target_leaves_no_temp(tmp_path):
+    # A save killed between "project -> .bak" and "temp -> project" leaves both names on one
+    # inode; rename() between two links of one file is a no-op that would strand the staging link.
+    target = tmp_path / "p.json"
+    atomic_write_text(target, "v1")
+    os.link(target, backup_path(target))
+    atomic_write_text(target, "v2", backup=True)
+    assert backup_path(target).read_text() == "v1" and target.read_text() == "v2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.json", "p.json.bak"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")
+def test_symlinked_target_written_through(tmp_path):
+    real_dir = tmp_path / "real"
+    real_dir.mkdir()
+    atomic_write_text(real_dir / "p.json", "v1")
+    link = tmp_path / "p.json"
+    link.symlink_to(real_dir / "p.json")
+    atomic_write_text(link, "v2", backup=True)
+    assert link.is_symlink() and link.read_text() == "v2"
+    assert (real_dir / "p.json.bak").read_text() == "v1"

@@ -123,8 +123,13 @@ def test_real_save_removes_sidecar_and_nothing_is_pending(project):
     save_project(project)
     assert not sidecar_path(project.path).exists()
     assert not saver.pending
-    clock.now += 5
+    clock.now += 50
     assert not saver.maybe_flush()
+    project.add_annotation(1, 1, _mask(3))  # the debounce restarts after a save
+    clock.now += 0.5
+    assert not saver.maybe_flush()
+    clock.now += 1
+    assert saver.maybe_flush()
     saver.close()
 
 

@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from annotator.io.document import PALETTE, Document
 from annotator.io.masks import decode_mask, encode_mask
@@ -61,6 +63,8 @@ def test_bad_inputs_are_refused_without_change(doc):
         doc.add_annotation(1, 5, _mask())
     with pytest.raises(ValueError, match="COCO keys"):
         doc.add_annotation(1, 1, _mask(), area=3)
+    with pytest.raises(ValueError, match="empty"):
+        doc.add_annotation(1, 1, np.zeros((8, 10), bool))
     assert not doc.dirty and not doc.can_undo and doc.annotations() == []
 
 
@@ -69,6 +73,8 @@ def test_undo_redo_add_replace_delete(doc):
     b = doc.add_annotation(1, 1, _mask(box=(0, 0, 2, 2)))
     doc.replace_annotation(a, mask=_mask(box=(1, 1, 3, 3)))
     assert doc.annotation(a).area == 4
+    with pytest.raises(ValueError, match="empty"):
+        doc.replace_annotation(a, mask=np.zeros((8, 10), bool))
     doc.delete_annotation(b)
     assert [x.id for x in doc.annotations_for(1)] == [a]
     assert doc.undo() == "delete mask"
@@ -254,3 +260,41 @@ def test_from_coco_with_many_annotations():
     doc = Document.from_coco(data, ".")
     assert len(doc.annotations()) == 300
     assert {a.area for a in doc.annotations()} == {12}
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from("ardcmu"), st.integers(0, 10_000)), max_size=25))
+def test_undo_all_then_redo_all_restores_each_state(ops):
+    """Any edit sequence: undoing everything gives the start back, redoing gives the end."""
+    doc = Document("r")
+    doc.add_image("a.jpg", 10, 8)
+    doc.add_image("b.jpg", 10, 8)
+    start = doc.to_coco()
+    for op, n in ops:
+        anns = doc.annotations()
+        y, x = n % 6, (n // 6) % 8
+        if op == "a" or not anns:
+            doc.add_annotation(1 + n % 2, doc.categories()[n % len(doc.categories())].id,
+                               _mask(box=(y, x, y + 2, x + 2)))  # fmt: skip
+        elif op == "r":
+            doc.replace_annotation(anns[n % len(anns)].id, mask=_mask(box=(y, x, 8, 10)))
+        elif op == "d":
+            doc.delete_annotation(anns[n % len(anns)].id)
+        elif op == "c":
+            doc.add_category(f"c{len(doc.categories())}")
+        elif op == "m":
+            with doc.batch("merge"):
+                keep, *rest = anns[: 1 + n % 3]
+                for other in rest:
+                    doc.delete_annotation(other.id)
+                doc.replace_annotation(keep.id, mask=_mask(box=(0, 0, y + 1, x + 1)))
+        elif op == "u":
+            doc.undo()
+    end = doc.to_coco()
+    steps = 0
+    while doc.undo() is not None:
+        steps += 1
+    assert doc.to_coco() == start
+    for _ in range(steps):
+        doc.redo()
+    assert doc.to_coco() == end
