@@ -91,7 +91,7 @@ class ModelClient(QObject):
     to 1 GiB in memory plus ``default_cache_dir()`` on disk, memory only when a
     ``predictor_factory`` is injected (an injected fake must not fill the user's cache);
     ``image_reader`` (path -> (H, W, 3) uint8) is what prefetch reads files with;
-    ``background_prefetch`` (None = on CUDA only) pre-encodes beside the worker, see prefetcher.py.
+    ``background_prefetch`` (default on) pre-encodes beside the worker, see prefetcher.py.
     """
 
     modelLoading = Signal(str)  # "Loading sam_vit_b_01ec64.pth…"

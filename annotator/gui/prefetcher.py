@@ -1,17 +1,21 @@
-"""Background pre-encoding beside the model worker, for GPUs.
+"""Background pre-encoding beside the model worker.
 
 A running forward pass cannot be preempted, so a prefetch encode done by the model worker itself
-would delay a decode that arrives meanwhile. On a GPU the prefetcher instead runs in its own
-thread with its own Predictor on the *same* weights, issuing its kernels on a low-priority CUDA
-stream while the worker decodes on a high-priority one: the GPU schedules decode kernels first,
-so background encoding never delays a foreground decode. On a CPU both would fight for the same
-cores, so there the worker pre-encodes between its own foreground units instead.
+would delay a decode or an image switch that arrives meanwhile (by a whole encode: seconds on a
+CPU). The prefetcher instead runs in its own thread with its own Predictor on the *same* weights:
+- on a GPU its kernels go to a low-priority CUDA stream while the worker decodes on a
+  high-priority one, so the GPU schedules decode kernels first: background encoding never
+  delays a foreground decode;
+- on a CPU the thread (and the torch/OpenMP threads it starts) is niced by 10, so the UI and the
+  foreground worker get the cores first; a decode meanwhile shares the CPU instead of waiting
+  for the encode to finish (measured in benchmarks/gui_latency.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -46,6 +50,16 @@ def on_stream(stream: Any) -> contextlib.AbstractContextManager[Any]:
     import torch
 
     return torch.cuda.stream(stream)
+
+
+def lower_thread_priority(niceness: int = 10) -> None:
+    """Make the calling thread (and the torch/OpenMP threads it starts, which inherit it) yield
+    the CPU to the UI and the foreground worker. Linux per-thread nice; best effort elsewhere."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + niceness)
+    except (AttributeError, OSError):  # no per-thread priorities here: just run at normal
+        log.debug("could not lower the prefetch thread's priority", exc_info=True)
 
 
 class BackgroundPrefetcher:
@@ -95,6 +109,8 @@ class BackgroundPrefetcher:
             return self._box.prefetch.pop(0)
 
     def _run(self) -> None:
+        if not is_cuda(self._predictor.device):
+            lower_thread_priority()
         # priority 0 is CUDA's lowest; the worker's foreground stream uses -1
         stream = cuda_stream(self._predictor.device, priority=0)
         with on_stream(stream):
@@ -114,4 +130,9 @@ class BackgroundPrefetcher:
                 except Exception as exc:  # not the user's action: they see it if they open it
                     log.warning("background prefetch of %s failed: %s", path, exc)
                     continue
-                self._on_prefetched(key)
+                with self._box.lock:
+                    # under the lock: shutdown sets ``stopping`` (under it) before the worker,
+                    # whose signal this emits, can be deleted
+                    if self._stop or self._box.stopping:
+                        return
+                    self._on_prefetched(key)

@@ -7,11 +7,14 @@ a queued ``pump``; the worker reads the mailbox afresh before every unit of work
 image's pending decode, and foreground work is looked at between prefetch items.
 
 Priority of one ``pump``: load a checkpoint > make the current image ready (cache hit or encode)
-> decode the latest prompt set > pre-encode one prefetch item. A running forward pass cannot be
-preempted in torch, so on a CPU a foreground request arriving mid-prefetch waits for at most
-that one encode. On a GPU prefetch runs beside the worker instead (``prefetcher.py``: its own
-thread and Predictor, a low-priority CUDA stream; the worker's stream has high priority), so it
-never delays a foreground decode.
+> decode the latest prompt set > pre-encode one prefetch item (fallback path only).
+
+Prefetch normally runs *beside* the worker (``prefetcher.py``: its own thread and a second
+Predictor on the same weights; a low-priority CUDA stream on a GPU while the worker's stream has
+high priority, a niced thread on a CPU). torch cannot preempt a running forward pass, so this
+is what keeps a background encode from delaying a foreground decode or image switch. If no
+second Predictor can be built (or ``background=False``), the worker pre-encodes between its
+foreground units and a request arriving mid-prefetch waits for at most that one encode.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from annotator.gui.embedding_cache import (
     model_fingerprint,
     state_to,
 )
-from annotator.gui.prefetcher import BackgroundPrefetcher, cuda_stream, is_cuda, on_stream
+from annotator.gui.prefetcher import BackgroundPrefetcher, cuda_stream, on_stream
 from annotator.gui.requests import MaskResult, ModelInfo, PromptSet
 
 log = logging.getLogger(__name__)
@@ -106,8 +109,9 @@ class ModelWorker(QObject):
         image_reader: Callable[[str], np.ndarray],
         background: bool | BackgroundFactory | None = None,
     ) -> None:
-        """``background``: None = prefetch beside the worker on CUDA devices only; True / False
-        force it on / off; a callable builds the background Predictor (tests)."""
+        """``background``: None / True = prefetch beside the worker (default), False = in the
+        worker between foreground units; a callable (worker's predictor -> a second Predictor
+        on the same model) replaces ``type(p)(p.model)``."""
         super().__init__()
         self._box = mailbox
         self._background = background
@@ -283,7 +287,7 @@ class ModelWorker(QObject):
     def _start_background(self) -> None:
         want = self._background
         if want is None:
-            want = is_cuda(self._predictor.device)
+            want = True
         if want is False:
             return
         factory = want if callable(want) else same_model_predictor

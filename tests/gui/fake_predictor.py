@@ -7,6 +7,7 @@ the way torch kernels do, so a blocked UI thread would show up in heartbeat gaps
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -24,8 +25,9 @@ class FakeModel:
 
 class FakePredictor:
     def __init__(
-        self, encode_delay: float = 0.0, decode_delay: float = 0.0, model: FakeModel | None = None
+        self, model: FakeModel | None = None, encode_delay: float = 0.0, decode_delay: float = 0.0
     ) -> None:
+        """Predictor(model) like the engine's, so the worker can build a background twin."""
         self.model = model or FakeModel()
         self.device = torch.device("cpu")
         self.encode_delay = encode_delay
@@ -36,6 +38,7 @@ class FakePredictor:
         self.fail_next_encode: BaseException | None = None
         self.thread_ids: set[int] = set()
         self.encode_started = threading.Event()
+        self.niceness: list[int] = []  # OS priority of the encoding thread, per encode
         self.reset_image()
 
     def reset_image(self) -> None:
@@ -52,6 +55,7 @@ class FakePredictor:
         if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"expected an (H, W, 3) image, got shape {np.shape(image)}")
         self.encode_started.set()
+        self.niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
         time.sleep(self.encode_delay)
         self.encoded.append(image.shape)
         mean = torch.as_tensor(image.reshape(-1, 3).mean(0), dtype=torch.float32)
