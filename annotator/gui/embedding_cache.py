@@ -42,27 +42,26 @@ def image_content_hash(image: np.ndarray) -> str:
 def model_fingerprint(model: Any) -> str:
     """Cache key part for a network: 24 hex chars.
 
-    The engine's ``model.model_id`` (type, checkpoint name, size, mtime) when there is one, since
-    ``Predictor.set_image_state`` refuses states of another model_id. Otherwise, for any
-    ``nn.Module``: every state-dict entry's name, shape, dtype and first and last 16 values
-    (hashing all of vit_h's 2.5 GB would cost seconds per load for no practical gain).
+    Hashes ``model.model_id`` (the engine's: type, checkpoint name, size, mtime) and, for an
+    ``nn.Module``, every state-dict entry's name, shape, dtype and first and last 16 values: two
+    networks built without a checkpoint share a model_id but not their weights. (Hashing all of
+    vit_h's 2.5 GB would cost seconds per load; a fine-tune changes every tensor's ends.)
     """
-    h = hashlib.blake2b(digest_size=12)
-    model_id = getattr(model, "model_id", None)
-    if isinstance(model_id, str):
-        h.update(b"id|" + model_id.encode())
-        return h.hexdigest()
     import torch
 
-    h.update(str(getattr(model, "model_type", type(model).__name__)).encode())
-    if not isinstance(model, torch.nn.Module):
+    h = hashlib.blake2b(digest_size=12)
+    model_id = getattr(model, "model_id", None)
+    is_module = isinstance(model, torch.nn.Module)
+    if model_id is None and not is_module:
         raise TypeError(f"cannot fingerprint a {type(model).__name__}: give it a model_id")
-    with torch.no_grad():
-        for name, t in model.state_dict().items():
-            flat = t.detach().reshape(-1)
-            ends = torch.cat([flat[:16], flat[-16:]]).to("cpu", torch.float64)
-            h.update(f"{name}|{tuple(t.shape)}|{t.dtype}|".encode())
-            h.update(ends.numpy().tobytes())
+    h.update(f"{model_id!r}|{getattr(model, 'model_type', '')}|".encode())
+    if is_module:
+        with torch.no_grad():
+            for name, t in model.state_dict().items():
+                flat = t.detach().reshape(-1)
+                ends = torch.cat([flat[:16], flat[-16:]]).to("cpu", torch.float64)
+                h.update(f"{name}|{tuple(t.shape)}|{t.dtype}|".encode())
+                h.update(ends.numpy().tobytes())
     return h.hexdigest()
 
 

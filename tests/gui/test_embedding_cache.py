@@ -84,14 +84,18 @@ def test_content_hash_follows_pixels_not_names():
     assert image_content_hash(a) != image_content_hash(a.reshape(64, 48, 3))
 
 
-def test_model_fingerprint_changes_with_weights():
+def test_model_fingerprint_changes_with_weights_even_under_one_model_id():
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Linear(4, 2))
+    net.model_id = "lite_medsam"  # what the engine gives every network built without a file
     before = model_fingerprint(net)
     assert model_fingerprint(net) == before
     with torch.no_grad():
         net[1].bias += 1
-    assert model_fingerprint(net) != before
+    after = model_fingerprint(net)
+    assert after != before
+    net.model_id = "lite_medsam:other.pth:123:456"  # same weights, another checkpoint file
+    assert model_fingerprint(net) not in (before, after)
 
 
 def test_states_with_numpy_leaves_are_sized():
