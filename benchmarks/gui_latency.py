@@ -1,11 +1,15 @@
-"""GUI latency benchmark (issue 5 "Speed"): the model worker as the window drives it.
+"""GUI latency benchmark (issue 5 "Speed"): the model worker, then the real window.
 
 Measures, with the bundled model (or --checkpoint) on this machine:
   * encode stall: the longest gap between 5 ms UI-thread timer ticks while the worker encodes
     (open image + background prefetch encodes); target < 50 ms;
   * switch: read the next (pre-encoded) image file + open_image -> imageReady; target <= 150 ms;
   * click: request_mask -> maskReady delivered in the UI thread, p50 / p95, against the raw
-    Predictor.predict time of the same decodes (same-run ratio = threading + signal overhead).
+    Predictor.predict time of the same decodes (same-run ratio = threading + signal overhead);
+  * window (when annotator.gui.main_window exists; --no-window skips it): point-tool clicks sent
+    as Qt mouse events to the canvas -> current-mask overlay repainted (offscreen platform),
+    p50 / p95 in steady state and while the window's own prefetch still encodes; D (next image)
+    -> imageReady.
 
 Usage: python benchmarks/gui_latency.py [--images A.jpg B.jpg ...] [--clicks 30] [--json OUT]
 Prints a table and a JSON object (also written to --json).
