@@ -28,8 +28,10 @@ def upsample_logits(
     img_size: int,
     input_size: tuple[int, int],
     original_size: tuple[int, int],
+    threshold: float | None = None,
 ) -> torch.Tensor:
-    """(B, C, h, w) float32 logits -> (B, C, H, W) float32 logits at ``original_size`` (H, W).
+    """(B, C, h, w) float32 logits -> (B, C, H, W) at ``original_size`` (H, W): float32 logits,
+    or bool masks ``logits > threshold`` when a threshold is given.
 
     ``input_size`` is (h, w) of the resized image inside the padded ``img_size`` square.
     """
@@ -37,11 +39,17 @@ def upsample_logits(
     ih, iw = int(input_size[0]), int(input_size[1])
     oh, ow = int(original_size[0]), int(original_size[1])
     if low_res.device.type == "cpu" and low_res.dtype == torch.float32:
-        out = np.empty((b, c, oh, ow), np.float32)
+        # Plane by plane, thresholded while the plane is hot in cache; numpy's comparison is
+        # also an order of magnitude faster than torch's on these CPUs.
+        out = np.empty((b, c, oh, ow), np.float32 if threshold is None else np.bool_)
         src = low_res.numpy()
         for i in range(b):
             for j in range(c):
-                out[i, j] = _upsample_plane(src[i, j], img_size, (ih, iw), (oh, ow))
+                plane = _upsample_plane(src[i, j], img_size, (ih, iw), (oh, ow))
+                if threshold is None:
+                    out[i, j] = plane
+                else:
+                    np.greater(plane, threshold, out=out[i, j])
         return torch.from_numpy(out)
     x = low_res
     if (h, w) != (img_size, img_size):
@@ -54,7 +62,8 @@ def upsample_logits(
             recompute_scale_factor=False,
         )
     x = x[..., :ih, :iw]
-    return F.interpolate(x, (oh, ow), mode="bilinear", align_corners=False)
+    x = F.interpolate(x, (oh, ow), mode="bilinear", align_corners=False)
+    return x if threshold is None else x > threshold
 
 
 def _upsample_plane(
