@@ -195,3 +195,13 @@ def test_bfloat16_on_cpu_gives_nearly_the_same_masks(ready):
     assert scores.dtype == np.float32 and low.dtype == np.float32
     inter = np.logical_and(a, b).sum()
     assert inter / np.logical_or(a, b).sum() >= 0.95
+
+
+def test_model_loaded_under_inference_mode_predicts():
+    # A GUI worker may load the model inside torch.inference_mode(); caches must cope.
+    with torch.inference_mode():
+        model = load_model(None, device="cpu")
+    p = Predictor(model)
+    p.set_image(sample_image("rocket"))
+    masks, _, _ = p.predict(box=np.array([100, 50, 500, 400]), multimask_output=False)
+    assert masks.shape == (1, 427, 640)
