@@ -276,7 +276,9 @@ class TinyViT(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.patch_embed(x)
+        # Channels-last makes the full-resolution MBConv stage (depthwise and 1x1 convs at
+        # 256x256) about twice as fast on oneDNN, and PatchMerging's flatten a free view.
+        x = self.patch_embed(x.contiguous(memory_format=torch.channels_last))
         for layer in self.layers:
             x = layer(x)
         b, _, c = x.shape
