@@ -71,7 +71,8 @@ class Attention(nn.Module):
     def image_to_tokens(
         self, q_img: Tensor, k: Tensor, v: Tensor, q_projected: bool = False
     ) -> Tensor:
-        """The image attends to the tokens. q_img (B or 1, N, C) (or already q-projected);
+        """The image attends to the tokens. q_img (B or 1, N, C) (or, with ``q_projected``, its
+        q-projection laid out (B or 1, heads, dh, N));
         k, v (B, Nt, C) unprojected tokens. Returns (B, N, C).
 
         scores_h = (x W_q + b_q)_h k_h^T = x (W_q,h^T k_h^T) + b_q,h k_h^T, and the output
@@ -82,19 +83,29 @@ class Attention(nn.Module):
         dh = self.internal_dim // nh
         kh = self.k_proj(k).view(b, nt, nh, dh)
         vh = self.v_proj(v).view(b, nt, nh, dh)
-        if q_projected:
-            qh = q_img.view(q_img.shape[0], -1, nh, dh).transpose(1, 2)  # (B, h, N, dh)
-            scores = (qh @ kh.permute(0, 2, 3, 1)).permute(0, 2, 1, 3)  # (B, N, h, Nt)
+        # Scores are laid out (B, heads, Nt, N): the softmax over the few tokens then runs along
+        # a strided axis with N contiguous, which is far faster than a softmax over a last axis
+        # of length Nt.
+        if q_projected:  # q_img: (1 or B, heads, dh, N) from image_projections
+            scores = kh.permute(0, 2, 1, 3) @ q_img  # (B, heads, Nt, N)
         else:
             wq = self.q_proj.weight.view(nh, dh, c)
-            a = torch.einsum("bnhd,hdc->bchn", kh, wq).reshape(b, c, nh * nt)
+            a = torch.einsum("bnhd,hdc->bhnc", kh, wq).reshape(b, nh * nt, c)
             bias = torch.einsum("bnhd,hd->bhn", kh, self.q_proj.bias.view(nh, dh))
-            scores = torch.baddbmm(bias.reshape(b, 1, nh * nt), q_img.expand(b, -1, -1), a)
-            scores = scores.view(b, -1, nh, nt)
-        p = (scores * dh**-0.5).softmax(dim=-1).reshape(b, -1, nh * nt)
+            x_t = q_img.transpose(1, 2).expand(b, -1, -1)  # (B, C, N), a view
+            scores = torch.baddbmm(bias.reshape(b, nh * nt, 1), a, x_t)
+            scores = scores.view(b, nh, nt, -1)
+        p = (scores * dh**-0.5).softmax(dim=2).view(b, nh * nt, -1)
         wo = self.out_proj.weight.view(c, nh, dh)
         vw = torch.einsum("bnhd,chd->bhnc", vh, wo).reshape(b, nh * nt, c)
-        return torch.baddbmm(self.out_proj.bias.view(1, 1, c), p, vw)
+        return torch.baddbmm(self.out_proj.bias.view(1, 1, c), p.transpose(1, 2), vw)
+
+
+def _heads_t(attn: Attention, x: Tensor) -> Tensor:
+    """q-projection of image tokens (B, N, C) laid out (B, heads, dh, N) for ``image_to_tokens``."""
+    q = attn.q_proj(x)
+    b, n, _ = q.shape
+    return q.view(b, n, attn.num_heads, -1).permute(0, 2, 3, 1).contiguous()
 
 
 class TwoWayAttentionBlock(nn.Module):
@@ -127,7 +138,7 @@ class TwoWayAttentionBlock(nn.Module):
         return {
             "tti_k": self.cross_attn_token_to_image.k_proj(k),
             "tti_v": self.cross_attn_token_to_image.v_proj(keys),
-            "itt_q": self.cross_attn_image_to_token.q_proj(k),
+            "itt_q": _heads_t(self.cross_attn_image_to_token, k),
         }
 
     def forward(
