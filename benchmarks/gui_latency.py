@@ -96,9 +96,10 @@ def measure_window(images: list[str], clicks: int, load) -> dict:
     import shutil
     import tempfile
 
-    from annotator.gui.main_window import MainWindow
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
+
+    from annotator.gui.main_window import MainWindow
 
     folder = Path(tempfile.mkdtemp(prefix="gui_latency_"))  # the window saves next to images
     for p in images:
