@@ -1,0 +1,292 @@
+"""Promptable predictor with the API of ``segment_anything.SamPredictor``.
+
+Encode an image once with :meth:`Predictor.set_image`, then call :meth:`Predictor.predict` for
+every click or box. All numpy coordinates are xy in original-image pixels; ``predict_torch``
+takes batched prompts already mapped to model-input pixels with ``predictor.transform``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .image_state import ImageState, as_rgb_uint8
+from .sam import Sam
+
+__all__ = ["ImageState", "Predictor"]
+
+_NOT_SET = "call set_image first: no image is set on this Predictor"
+
+
+@dataclass
+class _Prompts:
+    coords: torch.Tensor | None
+    labels: torch.Tensor | None
+    boxes: torch.Tensor | None
+    masks: torch.Tensor | None
+
+
+class Predictor:
+    """Mask prediction from point, box and mask prompts on one image at a time.
+
+    ``model.prompt_hint`` says which prompts the model was trained for: "boxes" for the bundled
+    LiteMedSAM (points alone give weak masks), "points_and_boxes" for SAM and MobileSAM.
+    """
+
+    def __init__(self, model: Sam) -> None:
+        self.model = model
+        self.transform = model.make_transform()
+        self.reset_image()
+
+    # -- image ---------------------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    def reset_image(self) -> None:
+        """Forget the current image and its embedding."""
+        self.is_image_set = False
+        self.features: torch.Tensor | None = None
+        self.original_size: tuple[int, int] | None = None
+        self.input_size: tuple[int, int] | None = None
+        self._decoder_cache: dict[str, Any] | None = None
+
+    def set_image(self, image: np.ndarray, image_format: str = "RGB") -> None:
+        """Compute the embedding of ``image`` (slow: runs the image encoder once).
+
+        image: (H, W) gray, (H, W, 3) or (H, W, 4) (alpha dropped) numpy array, uint8 or uint16
+        (scaled to 8 bits), any size. image_format: "RGB" or "BGR" (channel order of ``image``).
+        """
+        if image_format not in ("RGB", "BGR"):
+            raise ValueError(f"image_format must be 'RGB' or 'BGR', got {image_format!r}")
+        rgb = as_rgb_uint8(image)
+        if image_format == "BGR":
+            rgb = np.ascontiguousarray(rgb[..., ::-1])
+        resized = self.transform.apply_image(rgb)
+        tensor = torch.as_tensor(resized, device=self.device).permute(2, 0, 1)[None]
+        self.set_torch_image(tensor, rgb.shape[:2])
+
+    @torch.inference_mode()
+    def set_torch_image(
+        self, transformed_image: torch.Tensor, original_image_size: tuple[int, ...]
+    ) -> None:
+        """(1, 3, h, w) image already resized by ``transform.apply_image`` (0-255 values)."""
+        if (
+            transformed_image.ndim != 4
+            or transformed_image.shape[:2] != (1, 3)
+            or max(transformed_image.shape[2:]) != self.model.img_size
+        ):
+            raise ValueError(
+                f"set_torch_image expects (1, 3, h, w) with long side {self.model.img_size}, "
+                f"got {tuple(transformed_image.shape)}"
+            )
+        self.reset_image()
+        features = self.model.image_encoder(self.model.preprocess(transformed_image))
+        self.features = features
+        self.original_size = (int(original_image_size[0]), int(original_image_size[1]))
+        self.input_size = (int(transformed_image.shape[2]), int(transformed_image.shape[3]))
+        self.is_image_set = True
+
+    def get_image_embedding(self) -> torch.Tensor:
+        """(1, 256, 64, 64) embedding of the current image."""
+        if not self.is_image_set or self.features is None:
+            raise RuntimeError(_NOT_SET)
+        return self.features
+
+    def get_image_state(self) -> ImageState:
+        """Everything ``set_image`` computed, to cache and restore with :meth:`set_image_state`."""
+        if not self.is_image_set or self.features is None:
+            raise RuntimeError(_NOT_SET)
+        assert self.original_size is not None and self.input_size is not None
+        return ImageState(self.features, self.original_size, self.input_size, self.model.model_id)
+
+    def set_image_state(self, state: ImageState) -> None:
+        """Restore an image state from :meth:`get_image_state` (skips the image encoder)."""
+        if not isinstance(state, ImageState):
+            raise TypeError(f"expected an ImageState, got {type(state).__name__}")
+        if state.model_id != self.model.model_id:
+            raise ValueError(
+                f"image state was computed by model {state.model_id!r}, "
+                f"this predictor runs {self.model.model_id!r}"
+            )
+        features = torch.as_tensor(state.features).to(self.device, self.model.dtype)
+        self.reset_image()
+        self.features = features
+        self.original_size = tuple(state.original_size)  # type: ignore[assignment]
+        self.input_size = tuple(state.input_size)  # type: ignore[assignment]
+        self.is_image_set = True
+
+    # -- prompts -------------------------------------------------------------------------------
+    def predict(
+        self,
+        point_coords: np.ndarray | None = None,
+        point_labels: np.ndarray | None = None,
+        box: np.ndarray | None = None,
+        mask_input: np.ndarray | None = None,
+        multimask_output: bool = True,
+        return_logits: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Masks for one prompt set on the current image.
+
+        point_coords (N, 2) xy original-image pixels; point_labels (N,) 1 foreground, 0
+        background; box (4,) XYXY original-image pixels; mask_input (1, 256, 256) low-res logits
+        from an earlier call. Returns masks (C, H, W) bool (float32 logits if ``return_logits``),
+        scores (C,) float32 and low-res logits (C, 256, 256) float32; C is 3 with
+        ``multimask_output`` and 1 without.
+        """
+        if not self.is_image_set:
+            raise RuntimeError(_NOT_SET)
+        p = self._numpy_prompts(point_coords, point_labels, box, mask_input)
+        masks, scores, low_res = self._predict(p, multimask_output, return_logits)
+        return masks[0].cpu().numpy(), scores[0].cpu().numpy(), low_res[0].cpu().numpy()
+
+    def predict_torch(
+        self,
+        point_coords: torch.Tensor | None,
+        point_labels: torch.Tensor | None,
+        boxes: torch.Tensor | None = None,
+        mask_input: torch.Tensor | None = None,
+        multimask_output: bool = True,
+        return_logits: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Batched prompts in model-input pixels (map them with ``transform.apply_*_torch``).
+
+        point_coords (B, N, 2), point_labels (B, N), boxes (B, 4) XYXY, mask_input
+        (B, 1, 256, 256). Returns masks (B, C, H, W) bool (or float logits), scores (B, C),
+        low-res logits (B, C, 256, 256), all float32/bool on the model's device.
+        """
+        if not self.is_image_set:
+            raise RuntimeError(_NOT_SET)
+        p = self._torch_prompts(point_coords, point_labels, boxes, mask_input)
+        return self._predict(p, multimask_output, return_logits)
+
+    @torch.inference_mode()
+    def _predict(
+        self, p: _Prompts, multimask_output: bool, return_logits: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        model = self.model
+        points = (p.coords, p.labels) if p.coords is not None else None
+        sparse, dense = model.prompt_encoder(points=points, boxes=p.boxes, masks=p.masks)
+        image_pe = model.prompt_encoder.get_dense_pe()
+        cache = None
+        if p.masks is None:
+            if self._decoder_cache is None:
+                self._decoder_cache = model.mask_decoder.image_cache(
+                    self.features, image_pe, dense[:1]
+                )
+            cache = self._decoder_cache
+        low_res, scores = model.mask_decoder(
+            self.features, image_pe, sparse, dense, multimask_output, image_cache=cache
+        )
+        low_res = low_res.float()
+        assert self.input_size is not None and self.original_size is not None
+        masks = model.postprocess_masks(low_res, self.input_size, self.original_size)
+        if not return_logits:
+            masks = masks > model.mask_threshold
+        return masks, scores.float(), low_res
+
+    # -- validation ----------------------------------------------------------------------------
+    def _numpy_prompts(self, coords, labels, box, mask_input) -> _Prompts:
+        assert self.original_size is not None
+        dev = self.device
+        out = _Prompts(None, None, None, None)
+        if (coords is None) != (labels is None):
+            raise ValueError("point_coords and point_labels must be given together")
+        if coords is not None:
+            c = _finite_array(coords, "point_coords")
+            if c.ndim != 2 or c.shape[1] != 2 or c.shape[0] == 0:
+                raise ValueError(f"point_coords must have shape (N, 2), got {c.shape}")
+            lab = _labels_array(labels, c.shape[0])
+            c = self.transform.apply_coords(c, self.original_size)
+            out.coords = torch.as_tensor(c, dtype=torch.float, device=dev)[None]
+            out.labels = torch.as_tensor(lab, dtype=torch.int, device=dev)[None]
+        if box is not None:
+            b = _finite_array(box, "box")
+            if b.size != 4 or b.ndim > 2 or (b.ndim == 2 and b.shape[0] != 1):
+                raise ValueError(f"box must have shape (4,) XYXY, got {b.shape}")
+            b = self.transform.apply_boxes(b.reshape(4), self.original_size)
+            out.boxes = torch.as_tensor(b, dtype=torch.float, device=dev)
+        if mask_input is not None:
+            m = _finite_array(mask_input, "mask_input")
+            if m.shape == (256, 256):
+                m = m[None]
+            if m.shape != (1, 256, 256):
+                raise ValueError(f"mask_input must have shape (1, 256, 256), got {m.shape}")
+            out.masks = torch.as_tensor(m, dtype=torch.float, device=dev)[None]
+        if out.coords is None and out.boxes is None and out.masks is None:
+            raise ValueError("give at least one prompt: point_coords, box or mask_input")
+        return out
+
+    def _torch_prompts(self, coords, labels, boxes, masks) -> _Prompts:
+        dev = self.device
+        sizes = []
+        if (coords is None) != (labels is None):
+            raise ValueError("point_coords and point_labels must be given together")
+        if coords is not None:
+            coords = _finite_tensor(coords, "point_coords").to(dev, torch.float)
+            labels = torch.as_tensor(labels, device=dev)
+            if coords.ndim != 3 or coords.shape[2] != 2:
+                raise ValueError(
+                    f"point_coords must have shape (B, N, 2), got {tuple(coords.shape)}"
+                )
+            if labels.shape != coords.shape[:2]:
+                raise ValueError(
+                    f"point_labels must have shape {tuple(coords.shape[:2])}, "
+                    f"got {tuple(labels.shape)}"
+                )
+            if labels.is_floating_point() and not torch.all(labels == labels.round()):
+                raise ValueError("point_labels must be 0 (background) or 1 (foreground)")
+            if not torch.all((labels == 0) | (labels == 1)):
+                raise ValueError("point_labels must be 0 (background) or 1 (foreground)")
+            labels = labels.to(torch.int)
+            sizes.append(coords.shape[0])
+        if boxes is not None:
+            boxes = _finite_tensor(boxes, "boxes").to(dev, torch.float)
+            if boxes.ndim != 2 or boxes.shape[1] != 4:
+                raise ValueError(f"boxes must have shape (B, 4), got {tuple(boxes.shape)}")
+            sizes.append(boxes.shape[0])
+        if masks is not None:
+            masks = _finite_tensor(masks, "mask_input").to(dev, torch.float)
+            if masks.ndim != 4 or masks.shape[1:] != (1, 256, 256):
+                raise ValueError(
+                    f"mask_input must have shape (B, 1, 256, 256), got {tuple(masks.shape)}"
+                )
+            sizes.append(masks.shape[0])
+        if not sizes:
+            raise ValueError("give at least one prompt: point_coords, boxes or mask_input")
+        if len(set(sizes)) > 1:
+            raise ValueError(f"prompt batch sizes differ: {sizes}")
+        return _Prompts(coords, labels, boxes, masks)
+
+
+def _finite_array(value: Any, name: str) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric, got {type(value).__name__}") from exc
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf")
+    return arr
+
+
+def _labels_array(labels: Any, n: int) -> np.ndarray:
+    lab = np.asarray(labels)
+    if lab.shape != (n,):
+        raise ValueError(
+            f"point_labels must have shape ({n},) to match point_coords, got {lab.shape}"
+        )
+    if lab.dtype.kind not in "biuf" or not np.all((lab == 0) | (lab == 1)):
+        raise ValueError(
+            f"point_labels must be 0 (background) or 1 (foreground), got {lab.tolist()}"
+        )
+    return lab.astype(np.int32)
+
+
+def _finite_tensor(value: Any, name: str) -> torch.Tensor:
+    t = torch.as_tensor(value)
+    if t.is_floating_point() and not torch.all(torch.isfinite(t)):
+        raise ValueError(f"{name} contains NaN or inf")
+    return t

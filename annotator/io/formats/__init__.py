@@ -1,0 +1,1 @@
+"""Import from other annotation tools and export for training pipelines."""

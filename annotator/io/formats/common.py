@@ -1,0 +1,150 @@
+"""Shared pieces of the importers and exporters: errors, warning tallies, COCO subsets."""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+
+from annotator.io.masks import encode_mask, mask_area, mask_bbox
+
+
+class FormatError(ValueError):
+    """Input another tool wrote that cannot be imported, or a project that cannot be exported.
+
+    The message names the file, the place inside it (a JSON path such as
+    ``annotations[3].segmentation``) and the reason.
+    """
+
+    def __init__(self, file: str | Path, place: str | None, reason: str) -> None:
+        self.file = Path(file)
+        self.place = place
+        self.reason = reason
+        where = f"{file}: {place}" if place else f"{file}"
+        super().__init__(f"{where}: {reason}")
+
+
+@dataclass
+class Tally:
+    """Counts of things skipped or changed, reported once per kind instead of once per item."""
+
+    _kinds: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, kind: str, place: str) -> None:
+        self._kinds.setdefault(kind, []).append(place)
+
+    def count(self, kind: str) -> int:
+        return len(self._kinds.get(kind, []))
+
+    def lines(self) -> list[str]:
+        out = []
+        for kind, places in self._kinds.items():
+            shown = ", ".join(places[:3]) + (", ..." if len(places) > 3 else "")
+            out.append(f"{len(places)} {kind} ({shown})")
+        return out
+
+
+@dataclass
+class ImportResult:
+    """What an importer produced; nothing is written until the caller saves it.
+
+    coco: a project dict (COCO instances, compressed RLE with str counts, iscrowd 0).
+    warnings: one line per kind of thing skipped or changed, with a count and examples.
+    extracted_images: file_name (relative to the images root) -> encoded image bytes, for
+    images that exist only embedded in the source (LabelMe ``imageData``).
+    """
+
+    coco: dict[str, Any]
+    warnings: list[str]
+    extracted_images: dict[str, bytes] = field(default_factory=dict)
+
+
+def annotation_fields(mask: np.ndarray) -> dict[str, Any]:
+    """segmentation (compressed RLE, str counts), area and XYWH bbox of a (H, W) bool mask."""
+    rle = encode_mask(mask)
+    return {
+        "segmentation": rle,
+        "area": float(mask_area(rle)),
+        "bbox": mask_bbox(rle),
+        "iscrowd": 0,
+    }
+
+
+def relative_inside(path: Path, root: Path) -> str | None:
+    """``path`` as a POSIX path relative to ``root``, or None when it lies outside.
+
+    Lexical (abspath + normpath), not ``resolve()``: an images root full of symlinks to
+    files elsewhere is still one folder to the user.
+    """
+    full, base = os.path.abspath(path), os.path.abspath(root)
+    rel = os.path.relpath(full, base)
+    if rel == os.curdir or rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        return None
+    return PurePosixPath(*Path(rel).parts).as_posix()
+
+
+def subset(coco: dict[str, Any], image_ids: Iterable[int]) -> dict[str, Any]:
+    """A copy of a project dict with only the given images and their annotations."""
+    keep = set(image_ids)
+    out = {k: v for k, v in coco.items() if k not in {"images", "annotations"}}
+    out["images"] = [copy.deepcopy(im) for im in coco["images"] if im["id"] in keep]
+    out["annotations"] = [
+        copy.deepcopy(a) for a in coco.get("annotations", []) if a["image_id"] in keep
+    ]
+    return out
+
+
+def annotations_by_image(coco: dict[str, Any]) -> dict[int, list[dict[str, Any]]]:
+    """image id -> its annotations sorted by id (the drawing order of the exporters)."""
+    out: dict[int, list[dict[str, Any]]] = {im["id"]: [] for im in coco["images"]}
+    for ann in coco.get("annotations", []):
+        out.setdefault(ann["image_id"], []).append(ann)
+    for anns in out.values():
+        anns.sort(key=lambda a: a["id"])
+    return out
+
+
+def check_images_exist(coco: dict[str, Any], images_root: Path) -> None:
+    """Raises FormatError naming the first image file that is missing (before any copying)."""
+    for i, im in enumerate(coco["images"]):
+        if not (images_root / im["file_name"]).is_file():
+            raise FormatError(
+                images_root / im["file_name"], None, f"image file of images[{i}] does not exist"
+            )
+
+
+def copy_image(images_root: Path, file_name: str, dest: Path) -> None:
+    """Copies one image (keeping its times) to ``dest``, creating folders as needed."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(images_root / file_name, dest)
+
+
+def output_names(coco: dict[str, Any], suffix: str) -> dict[int, str]:
+    """image id -> its file_name with ``suffix`` instead of the extension (sub-folders kept).
+
+    Raises FormatError when two images would share an output file (``a.jpg`` and ``a.png``).
+    """
+    out: dict[int, str] = {}
+    owner: dict[str, str] = {}
+    for im in coco["images"]:
+        name = PurePosixPath(im["file_name"]).with_suffix(suffix).as_posix()
+        if name in owner:
+            raise FormatError(
+                im["file_name"],
+                None,
+                f"would be exported to {name}, like {owner[name]}; rename one",
+            )
+        owner[name] = im["file_name"]
+        out[im["id"]] = name
+    return out
+
+
+def categories_by_id(coco: dict[str, Any]) -> list[dict[str, Any]]:
+    """The categories sorted by id: class index i of YOLO and PNG exports is entry i."""
+    return sorted(coco.get("categories", []), key=lambda c: c["id"])

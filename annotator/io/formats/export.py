@@ -1,0 +1,98 @@
+"""Export a project for training: one entry point over the formats, with optional splits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from annotator.io.formats.coco_export import export_coco
+from annotator.io.formats.common import (
+    categories_by_id,
+    check_images_exist,
+    output_names,
+    subset,
+)
+from annotator.io.formats.png_export import check_class_count, export_png
+from annotator.io.formats.polygons import DEFAULT_TOLERANCE
+from annotator.io.formats.sa1b_export import export_sa1b
+from annotator.io.formats.split import assign_split
+from annotator.io.formats.yolo_export import export_yolo, write_data_yaml
+
+FORMATS = ("coco", "coco-polygons", "yolo", "png", "sa1b")
+
+
+@dataclass
+class ExportReport:
+    """What was written: images per split ("" when not split) and warning lines."""
+
+    images: dict[str, int] = field(default_factory=dict)
+    annotations: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _export_one(
+    fmt: str,
+    coco: dict[str, Any],
+    images_root: Path,
+    out: Path,
+    copy_images: bool,
+    tolerance: float,
+) -> list[str]:
+    if fmt in ("coco", "coco-polygons"):
+        return export_coco(
+            coco, images_root, out, polygons=fmt == "coco-polygons", tolerance=tolerance,
+            copy_images=copy_images,
+        )  # fmt: skip
+    if fmt == "yolo":
+        return export_yolo(coco, images_root, out, tolerance=tolerance, copy_images=copy_images)
+    if fmt == "png":
+        return export_png(coco, images_root, out, copy_images=copy_images)
+    if fmt == "sa1b":
+        return export_sa1b(coco, images_root, out, copy_images=copy_images)
+    raise ValueError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
+
+
+def export_project(
+    coco: dict[str, Any],
+    images_root: Path,
+    out: Path,
+    fmt: str,
+    *,
+    split: list[tuple[str, float]] | None = None,
+    seed: int = 0,
+    copy_images: bool = False,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> ExportReport:
+    """Exports a project dict (COCO instances with compressed RLE) to ``out``.
+
+    split: [(name, fraction), ...] from ``split.parse_split``; each part goes to
+    ``out/<name>/`` (images assigned by ``split.assign_split`` with ``seed``), else all to
+    ``out``. YOLO also gets ``out/data.yaml``.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0 pixels, got {tolerance}")
+    # Checks that can fail are done before anything is written.
+    output_names(coco, ".txt")  # two images that would share a label/mask file
+    if copy_images:
+        check_images_exist(coco, images_root)
+    if fmt == "png":
+        check_class_count(coco)
+    report = ExportReport()
+    if split:
+        parts = assign_split((im["id"] for im in coco["images"]), split, seed)
+        jobs = [(name, subset(coco, ids), out / name) for name, ids in parts.items()]
+    else:
+        jobs = [("", coco, out)]
+    for name, part, target in jobs:
+        target.mkdir(parents=True, exist_ok=True)
+        for line in _export_one(fmt, part, images_root, target, copy_images, tolerance):
+            report.warnings.append(f"{name}: {line}" if name else line)
+        report.images[name] = len(part["images"])
+        report.annotations[name] = len(part.get("annotations", []))
+    if fmt == "yolo":
+        names = [c["name"] for c in categories_by_id(coco)]
+        write_data_yaml(out, names, [name for name, _ in split] if split else None)
+    return report

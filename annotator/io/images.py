@@ -1,0 +1,197 @@
+"""Reading images from disk as (H, W, 3) uint8 RGB arrays, the one pixel format the app uses.
+
+Pixels are decoded by OpenCV. Pillow (always installed: torchvision depends on it) is used only to
+read headers — size and EXIF orientation without decoding pixels — for `image_size` and for the
+huge-image guard; without Pillow both fall back to a full OpenCV decode.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+try:
+    from PIL import Image as _PILImage
+except ImportError:  # pragma: no cover - Pillow ships with torchvision, but io must not need it
+    _PILImage = None
+
+IMAGE_EXTENSIONS: frozenset[str] = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".tif", ".tiff", ".webp", ".gif"}
+    | {".pbm", ".pgm", ".ppm", ".pnm"}
+)
+"""Lower-case suffixes `list_images` picks up; all decode with OpenCV."""
+
+MAX_SIDE = 30_000
+"""Longest accepted image side in pixels; larger images are refused before decoding."""
+MAX_PIXELS = 400_000_000
+"""Largest accepted width * height (400 MP is already 1.2 GB as RGB uint8)."""
+
+# Formats whose EXIF orientation Pillow reports exactly as OpenCV applies it (checked by tests).
+# For others (TIFF orientation is applied inside libtiff) image_size decodes the pixels instead.
+_HEADER_SIZE_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "BMP", "GIF", "PPM"})
+_SWAPS_AXES = frozenset({5, 6, 7, 8})  # EXIF orientations that rotate by 90 or 270 degrees
+_PIL_LIMIT_LOCK = threading.Lock()
+
+
+class ImageReadError(ValueError):
+    """An image file could not be read; the message names the file and the reason."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"cannot read image {self.path}: {reason}")
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ImageReadError(path, "file not found") from None
+    except IsADirectoryError:
+        raise ImageReadError(path, "is a directory") from None
+    except OSError as exc:
+        raise ImageReadError(path, exc.strerror or str(exc)) from None
+    if not data:
+        raise ImageReadError(path, "file is empty")
+    return data
+
+
+def _header(path: Path) -> tuple[str, int, int, int] | None:
+    """(format, stored width, stored height, EXIF orientation) from the header only, or None."""
+    if _PILImage is None:
+        return None
+    try:
+        with _PIL_LIMIT_LOCK, warnings.catch_warnings():
+            # Pillow's own decompression-bomb limit is lower than ours; our guard decides.
+            warnings.simplefilter("ignore", _PILImage.DecompressionBombWarning)
+            saved, _PILImage.MAX_IMAGE_PIXELS = _PILImage.MAX_IMAGE_PIXELS, None
+            try:
+                with _PILImage.open(path) as im:
+                    width, height = im.size
+                    fmt = im.format or ""
+                    try:
+                        orientation = int(im.getexif().get(0x0112, 1) or 1)
+                    except Exception:  # a broken EXIF block is not a broken image
+                        orientation = 1
+            finally:
+                _PILImage.MAX_IMAGE_PIXELS = saved
+    except Exception:
+        return None  # Pillow cannot parse it; OpenCV may still decode it
+    return fmt, width, height, orientation
+
+
+def _check_size(path: Path, width: int, height: int) -> None:
+    if width <= 0 or height <= 0:
+        raise ImageReadError(path, f"image has no pixels ({width}x{height})")
+    if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
+        raise ImageReadError(
+            path,
+            f"image is too large ({width}x{height} px; the limit is {MAX_SIDE} px a side "
+            f"and {MAX_PIXELS // 1_000_000} MP)",
+        )
+
+
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    """Linear min-max scaling of 16-bit or float pixels to uint8; uint8 passes through."""
+    if image.dtype == np.uint8:
+        return image
+    work = image.astype(np.float32)
+    finite = np.isfinite(work)
+    if not finite.any():
+        return np.zeros(image.shape, np.uint8)
+    lo, hi = float(work[finite].min()), float(work[finite].max())
+    work = np.where(finite, work, lo)
+    if hi <= lo:
+        return np.zeros(image.shape, np.uint8)
+    return np.round((work - lo) * (255.0 / (hi - lo))).astype(np.uint8)
+
+
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Decode an image file to an (H, W, 3) uint8 RGB array, upright per its EXIF orientation.
+
+    Grayscale and palette images are expanded to RGB, alpha is dropped, and 16-bit or float
+    images are scaled linearly from their own min..max to 0..255. Non-ASCII paths work.
+    Raises ImageReadError (a ValueError) naming the file for missing, empty, corrupt, truncated,
+    non-image and oversized (> MAX_SIDE or > MAX_PIXELS) files.
+    """
+    path = Path(path)
+    data = _read_bytes(path)
+    header = _header(path)
+    if header is not None:
+        _check_size(path, header[1], header[2])
+    # imdecode on the bytes (not imread) so non-ASCII paths work on every platform. ANYDEPTH keeps
+    # 16-bit data for our own scaling; any flag other than UNCHANGED makes OpenCV apply EXIF
+    # orientation and drop alpha.
+    flags = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    except cv2.error as exc:
+        raise ImageReadError(path, f"OpenCV failed to decode it ({exc.err or exc})") from None
+    if image is None:
+        kind = "not a supported image format" if header is None else f"corrupt {header[0]} data"
+        raise ImageReadError(path, f"{kind} (OpenCV could not decode it, or it is truncated)")
+    _check_size(path, image.shape[1], image.shape[0])
+    image = _to_uint8(image)
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    elif image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+    else:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return np.ascontiguousarray(image)
+
+
+def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """(width, height) of the image as `read_image` returns it, i.e. after EXIF orientation.
+
+    Reads only the header for JPEG, PNG, WebP, BMP, GIF and PNM (so a file truncated after its
+    header still has a size here; `read_image` then fails); other formats are decoded.
+    Raises ImageReadError like `read_image`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        _read_bytes(path)  # raises the specific error
+    header = _header(path)
+    if header is not None and header[0] in _HEADER_SIZE_FORMATS:
+        _, width, height, orientation = header
+        _check_size(path, width, height)
+        return (height, width) if orientation in _SWAPS_AXES else (width, height)
+    image = read_image(path)
+    return image.shape[1], image.shape[0]
+
+
+def _natural_key(path: Path) -> list[object]:
+    parts = re.split(r"(\d+)", path.as_posix().casefold())
+    return [int(p) if p.isdigit() else p for p in parts]
+
+
+def natural_sorted(paths: Iterable[Path]) -> list[Path]:
+    """Sort so that img2 comes before img10 (case-insensitive, digit runs compared as numbers)."""
+    return sorted(paths, key=_natural_key)
+
+
+def list_images(folder: str | os.PathLike[str], recursive: bool = False) -> list[Path]:
+    """Image files (by IMAGE_EXTENSIONS, any case) in `folder`, naturally sorted.
+
+    Hidden files and folders (".name", e.g. macOS "._photo.jpg" resource forks) are skipped.
+    Raises NotADirectoryError if `folder` is not a directory.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise NotADirectoryError(f"not a folder: {root}")
+    candidates = root.rglob("*") if recursive else root.iterdir()
+    found = []
+    for path in candidates:
+        rel = path.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file():
+            found.append(path)
+    return natural_sorted(found)

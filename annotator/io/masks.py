@@ -1,0 +1,146 @@
+"""Binary masks as COCO run-length encodings, built on pycocotools (no hand-rolled RLE).
+
+Masks in memory are (H, W) bool arrays in image pixels, row 0 at the top. On disk and in the
+Document they are compressed COCO RLE dicts ``{"size": [H, W], "counts": str}``. Functions taking
+an ``Rle`` accept ``counts`` as str or bytes (pycocotools' own output).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+Rle = dict[str, Any]
+
+
+def _to_bytes_rle(rle: Mapping[str, Any]) -> dict[str, Any]:
+    counts = rle["counts"]
+    if isinstance(counts, str):
+        counts = counts.encode("ascii")
+    elif not isinstance(counts, bytes):
+        raise ValueError("expected a compressed RLE (counts as str); use compress_rle for lists")
+    size = rle["size"]
+    return {"size": [int(size[0]), int(size[1])], "counts": counts}
+
+
+def _to_str_rle(rle: Mapping[str, Any]) -> Rle:
+    counts = rle["counts"]
+    if isinstance(counts, bytes):
+        counts = counts.decode("ascii")
+    return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": counts}
+
+
+def encode_mask(mask: np.ndarray) -> Rle:
+    """(H, W) mask (bool, or any dtype where nonzero = inside) -> compressed RLE, str counts."""
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise ValueError(f"mask must be (H, W), got shape {mask.shape}")
+    if mask.shape[0] == 0 or mask.shape[1] == 0:
+        raise ValueError(f"mask has no pixels (shape {mask.shape})")
+    binary = mask if mask.dtype == bool else mask != 0
+    fortran = np.asfortranarray(binary.view(np.uint8))  # pycocotools wants column-major uint8
+    return _to_str_rle(mask_utils.encode(fortran))
+
+
+def decode_mask(rle: Mapping[str, Any]) -> np.ndarray:
+    """Compressed RLE (str or bytes counts) -> (H, W) bool mask, C-contiguous."""
+    return np.ascontiguousarray(mask_utils.decode(_to_bytes_rle(rle)).astype(bool))
+
+
+def mask_area(rle: Mapping[str, Any]) -> int:
+    """Number of mask pixels, computed from the RLE without decoding."""
+    return int(mask_utils.area(_to_bytes_rle(rle)))
+
+
+def mask_bbox(rle: Mapping[str, Any]) -> list[float]:
+    """Tight box [x, y, w, h] (XYWH, pixel units, top-left origin); [0, 0, 0, 0] when empty."""
+    return [float(v) for v in mask_utils.toBbox(_to_bytes_rle(rle))]
+
+
+def merge_masks(rles: Sequence[Mapping[str, Any]], intersect: bool = False) -> Rle:
+    """Union (or intersection) of RLEs of the same size, as a compressed RLE with str counts."""
+    if not rles:
+        raise ValueError("merge_masks needs at least one RLE")
+    sizes = {tuple(int(v) for v in r["size"]) for r in rles}
+    if len(sizes) != 1:
+        raise ValueError(f"cannot merge masks of different sizes: {sorted(sizes)}")
+    merged = mask_utils.merge([_to_bytes_rle(r) for r in rles], intersect=int(intersect))
+    return _to_str_rle(merged)
+
+
+def mask_iou(a: Mapping[str, Any], b: Mapping[str, Any]) -> float:
+    """Intersection over union of two same-size RLEs (1.0 when both are empty)."""
+    union = mask_area(merge_masks([a, b]))
+    if union == 0:
+        return 1.0
+    return mask_area(merge_masks([a, b], intersect=True)) / union
+
+
+def compress_rle(rle: Mapping[str, Any]) -> Rle:
+    """Uncompressed COCO RLE ``{"size": [H, W], "counts": [int, ...]}`` -> compressed, str counts.
+
+    Counts alternate background/foreground runs in column-major order, starting with background.
+    Raises ValueError if the runs are negative or do not add up to H * W.
+    """
+    height, width = (int(v) for v in rle["size"])
+    counts = rle["counts"]
+    if isinstance(counts, (str, bytes)):
+        return _to_str_rle(rle)  # already compressed
+    runs = np.asarray(counts, dtype=np.int64)
+    if runs.ndim != 1 or (runs < 0).any():
+        raise ValueError("uncompressed RLE counts must be a flat list of non-negative integers")
+    if int(runs.sum()) != height * width:
+        raise ValueError(
+            f"uncompressed RLE counts add up to {int(runs.sum())}, expected {height}*{width}"
+        )
+    compressed = mask_utils.frPyObjects({"size": [height, width], "counts": runs.tolist()},
+                                        height, width)  # fmt: skip
+    return _to_str_rle(compressed)
+
+
+def rle_from_polygons(
+    polygons: Sequence[Sequence[float]], height: int, width: int, *, skip_degenerate: bool = False
+) -> Rle:
+    """COCO polygons ``[[x0, y0, x1, y1, ...], ...]`` (image pixels) -> one compressed RLE.
+
+    Polygons are rasterised by pycocotools exactly as COCO tools do and unioned. A polygon with
+    fewer than 3 points or an odd number of coordinates raises ValueError, or is skipped when
+    skip_degenerate=True (an empty RLE results if nothing is left).
+    """
+    kept = []
+    for index, polygon in enumerate(polygons):
+        coords = [float(v) for v in polygon]
+        if len(coords) % 2 or len(coords) < 6 or not np.all(np.isfinite(coords)):
+            if skip_degenerate:
+                continue
+            raise ValueError(
+                f"polygon {index} needs at least 3 finite (x, y) points, got {len(coords)} numbers"
+            )
+        kept.append(coords)
+    if not kept:
+        if skip_degenerate:
+            return encode_mask(np.zeros((height, width), bool))
+        raise ValueError("no polygons given")
+    # pycocotools treats a 4-number list as a box, which is why fewer than 6 is refused above.
+    rles = mask_utils.frPyObjects(kept, int(height), int(width))
+    return _to_str_rle(mask_utils.merge(rles))
+
+
+def segmentation_to_rle(segmentation: Any, height: int, width: int) -> Rle:
+    """Any COCO `segmentation` (polygon list, uncompressed or compressed RLE) -> compressed RLE.
+
+    Raises ValueError for unknown layouts and for an RLE whose size is not [height, width].
+    """
+    if isinstance(segmentation, Mapping):
+        size = [int(v) for v in segmentation.get("size", ())]
+        if size != [int(height), int(width)]:
+            raise ValueError(f"RLE size {size} does not match the image size [{height}, {width}]")
+        if "counts" not in segmentation:
+            raise ValueError("RLE has no 'counts'")
+        return compress_rle(segmentation)
+    if isinstance(segmentation, Sequence) and not isinstance(segmentation, (str, bytes)):
+        return rle_from_polygons(segmentation, height, width)
+    raise ValueError(f"unrecognised segmentation of type {type(segmentation).__name__}")

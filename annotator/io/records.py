@@ -1,0 +1,103 @@
+"""The immutable records a Document holds (images, categories, annotations) and their checks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from annotator.io.masks import Rle, decode_mask
+
+PROVENANCE_KEYS = (
+    "predicted_iou", "stability_score", "point_coords", "point_labels", "box", "model",
+    "created", "updated",
+)  # fmt: skip
+"""Per-annotation keys (beyond COCO's) recording how a mask was made; COCO readers ignore them."""
+CORE_ANN_KEYS = frozenset(
+    {"id", "image_id", "category_id", "segmentation", "area", "bbox", "iscrowd"}
+)
+# Distinct, readable on photos (Sasha Trubetskoy's 20-colour list, most distinct first).
+PALETTE = (
+    "#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6",
+    "#bcf60c", "#fabebe", "#008080", "#e6beff", "#9a6324", "#fffac8", "#800000", "#aaffc3",
+    "#808000", "#ffd8b1", "#000075", "#808080",
+)  # fmt: skip
+_COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def utc_now() -> str:
+    """Timestamp for created/updated: ISO 8601, UTC, seconds."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """One COCO image: file_name is relative to the document's images_root, POSIX separators."""
+
+    id: int
+    file_name: str
+    width: int
+    height: int
+    extra: Mapping[str, Any] = field(default_factory=dict)  # other COCO keys, kept as loaded
+
+
+@dataclass(frozen=True)
+class Category:
+    id: int
+    name: str
+    color: str  # "#rrggbb", display only
+    supercategory: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """One instance mask. rle: compressed COCO RLE (str counts) of size [height, width];
+    area in pixels; bbox [x, y, w, h] in image pixels; provenance: PROVENANCE_KEYS and extras."""
+
+    id: int
+    image_id: int
+    category_id: int
+    rle: Rle
+    area: int
+    bbox: tuple[float, float, float, float]
+    iscrowd: int = 0
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def mask(self) -> np.ndarray:
+        """(H, W) bool mask, decoded on each access."""
+        return decode_mask(self.rle)
+
+
+def jsonable(value: Any) -> Any:
+    """numpy arrays/scalars (as predictors return them) -> plain JSON types."""
+    if isinstance(value, np.ndarray):
+        return [jsonable(v) for v in value] if value.dtype.kind == "f" else value.tolist()
+    if isinstance(value, np.floating) and value.dtype.itemsize < 8:
+        return float(str(value))  # float32 0.9 -> 0.9, not 0.8999999761581421
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return value
+
+
+def check_color(color: str) -> str:
+    if not isinstance(color, str) or not _COLOR_RE.match(color):
+        raise ValueError(f"color must be '#rrggbb', got {color!r}")
+    return color.lower()
+
+
+def check_file_name(file_name: str) -> str:
+    name = file_name.replace("\\", "/")
+    parts = name.split("/")
+    if not name or name.startswith("/") or re.match(r"^[A-Za-z]:", name) or ".." in parts:
+        raise ValueError(f"file_name must be a relative path inside the images root: {file_name!r}")
+    return name
