@@ -147,6 +147,7 @@ class AutomaticMaskGenerator:
         self.crop_overlap_ratio = crop_overlap_ratio
         self.min_mask_region_area = min_mask_region_area
         self.output_mode = output_mode
+        self._decoder_cache: dict[str, Any] | None = None
         self.warning = point_prompt_warning(self.predictor.model)
         if self.warning:
             warnings.warn(self.warning, PointPromptWarning, stacklevel=2)
@@ -200,6 +201,7 @@ class AutomaticMaskGenerator:
         x0, y0, x1, y1 = crop_box
         crop = image[y0:y1, x0:x1]
         self.predictor.set_image(crop)
+        self._decoder_cache = None
         crop_h, crop_w = crop.shape[:2]
         points = self.point_grids[layer_idx] * np.array([[crop_w, crop_h]], dtype=np.float64)
 
@@ -208,6 +210,7 @@ class AutomaticMaskGenerator:
             batch = points[start : start + self.points_per_batch]
             self._process_batch(batch, (crop_h, crop_w), crop_box, orig_size, data)
         self.predictor.reset_image()
+        self._decoder_cache = None
         if not len(data):
             return data
 
@@ -281,15 +284,32 @@ class AutomaticMaskGenerator:
         every mask to full resolution, which is most of the reference's time.
         """
         model = self.predictor.model
+        decoder = model.mask_decoder
         sparse, dense = model.prompt_encoder(points=(points, labels), boxes=None, masks=None)
-        low_res, iou_preds = model.mask_decoder(
-            image_embeddings=self.predictor.features,
-            image_pe=model.prompt_encoder.get_dense_pe(),
-            sparse_prompt_embeddings=sparse,
-            dense_prompt_embeddings=dense,
-            multimask_output=True,
-        )
-        return low_res, iou_preds
+        image_pe = model.prompt_encoder.get_dense_pe()
+        if hasattr(decoder, "image_cache"):
+            # Our engine's decoder shares the prompt-independent image work across prompts.
+            if self._decoder_cache is None:
+                self._decoder_cache = decoder.image_cache(
+                    self.predictor.features, image_pe, dense[:1]
+                )
+            low_res, iou_preds = decoder(
+                self.predictor.features,
+                image_pe,
+                sparse,
+                dense,
+                True,
+                image_cache=self._decoder_cache,
+            )
+        else:
+            low_res, iou_preds = decoder(
+                image_embeddings=self.predictor.features,
+                image_pe=image_pe,
+                sparse_prompt_embeddings=sparse,
+                dense_prompt_embeddings=dense,
+                multimask_output=True,
+            )
+        return low_res.float(), iou_preds.float()
 
     def _upsample(self, low_res: torch.Tensor) -> torch.Tensor:
         """(n, h, w) low-res logits -> (n, H, W) logits at the current (crop) image size."""

@@ -166,3 +166,30 @@ def test_empty_result_when_nothing_passes(sam, image) -> None:
 def test_generate_leaves_no_grad_state(sam, image) -> None:
     AutomaticMaskGenerator(SamPredictor(sam), points_per_side=2).generate(image)
     assert torch.is_grad_enabled()
+
+
+@pytest.fixture(scope="module")
+def engine_pair(tmp_path_factory):
+    """A reduced ViT-B reference model and our engine's model loaded from its saved weights."""
+    from annotator.engine import Predictor, load_model
+    from tests.engine.oracles import perturb_, reference_sam_vit
+
+    ref = perturb_(reference_sam_vit(depth=2, global_attn_indexes=(1,)), seed=3)
+    path = tmp_path_factory.mktemp("amg") / "vit_b_reduced.pth"
+    torch.save(ref.state_dict(), path)
+    return ref, Predictor(load_model(path, device="cpu"))
+
+
+def test_engine_predictor_gives_the_reference_masks(engine_pair, image) -> None:
+    """Our Predictor on the saved weights; box NMS off so every mask is compared."""
+    ref_model, predictor = engine_pair
+    kwargs = {
+        "points_per_side": 3,
+        "pred_iou_thresh": 0.0,
+        "stability_score_thresh": 0.0,
+        "box_nms_thresh": 1.0,
+        "min_mask_region_area": 2000,
+    }
+    ref = SamAutomaticMaskGenerator(ref_model, **kwargs).generate(image)
+    ours = AutomaticMaskGenerator(predictor, **kwargs).generate(image)
+    assert_same_masks(ref, ours)
