@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torchvision.ops import batched_nms
 
+from annotator.engine.amg_decode import TwoStageDecoder
 from annotator.engine.amg_utils import (
     batched_mask_to_box,
     build_all_layer_point_grids,
@@ -31,6 +32,7 @@ from annotator.engine.amg_utils import (
 
 OUTPUT_MODES = ("binary_mask", "uncompressed_rle", "coco_rle")
 _UPSAMPLE_CHUNK = 16  # masks upsampled at once: bounds the full-resolution float memory
+_PROMPT_CHUNK = 16  # prompts upscaled at once: bounds the (n, 32, 256, 256) upscaling memory
 
 
 class PointPromptWarning(UserWarning):
@@ -147,7 +149,7 @@ class AutomaticMaskGenerator:
         self.crop_overlap_ratio = crop_overlap_ratio
         self.min_mask_region_area = min_mask_region_area
         self.output_mode = output_mode
-        self._decoder_cache: dict[str, Any] | None = None
+        self._decoder = TwoStageDecoder(self.predictor)
         self.warning = point_prompt_warning(self.predictor.model)
         if self.warning:
             warnings.warn(self.warning, PointPromptWarning, stacklevel=2)
@@ -201,7 +203,7 @@ class AutomaticMaskGenerator:
         x0, y0, x1, y1 = crop_box
         crop = image[y0:y1, x0:x1]
         self.predictor.set_image(crop)
-        self._decoder_cache = None
+        self._decoder.reset()
         crop_h, crop_w = crop.shape[:2]
         points = self.point_grids[layer_idx] * np.array([[crop_w, crop_h]], dtype=np.float64)
 
@@ -210,7 +212,7 @@ class AutomaticMaskGenerator:
             batch = points[start : start + self.points_per_batch]
             self._process_batch(batch, (crop_h, crop_w), crop_box, orig_size, data)
         self.predictor.reset_image()
-        self._decoder_cache = None
+        self._decoder.reset()
         if not len(data):
             return data
 
@@ -239,22 +241,43 @@ class AutomaticMaskGenerator:
         coords = predictor.transform.apply_coords(points, crop_size)
         in_points = torch.as_tensor(coords, device=predictor.device)
         in_labels = torch.ones(len(in_points), dtype=torch.int, device=predictor.device)
-        low_res, iou_preds = self._decode(in_points[:, None, :], in_labels[:, None])
-        n_out = low_res.shape[1]
-        low_res = low_res.flatten(0, 1)
-        iou_preds = iou_preds.flatten(0, 1)
+        decoded = self._decoder.tokens(in_points[:, None, :], in_labels[:, None])
+        iou_preds = decoded.iou_preds.flatten()
+        n_out = decoded.iou_preds.shape[1]
         points = np.repeat(points, n_out, axis=0)
 
-        # Predicted-IoU filter first: it needs no upsampling.
+        # Predicted-IoU filter first: it needs no masks, so prompts whose masks all fail it are
+        # never upscaled, and the survivors' masks are upsampled only after it.
         if self.pred_iou_thresh > 0.0:
-            idx = torch.nonzero(iou_preds > self.pred_iou_thresh).flatten()
+            keep = iou_preds > self.pred_iou_thresh
         else:
-            idx = torch.arange(len(iou_preds), device=iou_preds.device)
-        threshold = float(predictor.model.mask_threshold)
+            keep = torch.ones_like(iou_preds, dtype=torch.bool)
+        prompts = torch.nonzero(keep.view(-1, n_out).any(dim=1)).flatten()
+        outs = torch.arange(n_out, device=keep.device)
+        for start in range(0, len(prompts), _PROMPT_CHUNK):
+            chunk = prompts[start : start + _PROMPT_CHUNK]
+            low_res = self._decoder.masks(decoded, chunk).flatten(0, 1)
+            ids = (chunk[:, None] * n_out + outs[None, :]).flatten()
+            sel = keep[ids]
+            self._postprocess(low_res[sel], ids[sel], iou_preds, points, crop_box, orig_size, out)
+
+    def _postprocess(
+        self,
+        low_res: torch.Tensor,
+        ids: torch.Tensor,
+        iou_preds: torch.Tensor,
+        points: np.ndarray,
+        crop_box: list[int],
+        orig_size: tuple[int, int],
+        out: _Masks,
+    ) -> None:
+        """Stability filter, binarise, box, crop-edge filter for low-res logits (n, h, w) of the
+        candidates `ids` (indices into `iou_preds` / `points`); survivors are appended to `out`."""
+        threshold = float(self.predictor.model.mask_threshold)
         orig_h, orig_w = orig_size
-        for start in range(0, len(idx), _UPSAMPLE_CHUNK):
-            chunk = idx[start : start + _UPSAMPLE_CHUNK]
-            logits = self._upsample(low_res[chunk])
+        for start in range(0, len(ids), _UPSAMPLE_CHUNK):
+            chunk = ids[start : start + _UPSAMPLE_CHUNK]
+            logits = self._upsample(low_res[start : start + _UPSAMPLE_CHUNK])
             stab = stability_score(logits, threshold, self.stability_score_offset)
             if self.stability_score_thresh > 0.0:
                 sel = stab >= self.stability_score_thresh
@@ -274,42 +297,6 @@ class AutomaticMaskGenerator:
             masks_cpu = masks.cpu().numpy()
             for mask, (bx0, by0, bx1, by1) in zip(masks_cpu, box_list, strict=True):
                 out.patches.append(mask[by0 : by1 + 1, bx0 : bx1 + 1].copy())
-
-    def _decode(
-        self, points: torch.Tensor, labels: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, 1, 2) model-input xy, (B, 1) labels -> low-res logits (B, C, h, w), IoU (B, C).
-
-        Calls the prompt encoder and mask decoder directly: `predict_torch` would also upsample
-        every mask to full resolution, which is most of the reference's time.
-        """
-        model = self.predictor.model
-        decoder = model.mask_decoder
-        sparse, dense = model.prompt_encoder(points=(points, labels), boxes=None, masks=None)
-        image_pe = model.prompt_encoder.get_dense_pe()
-        if hasattr(decoder, "image_cache"):
-            # Our engine's decoder shares the prompt-independent image work across prompts.
-            if self._decoder_cache is None:
-                self._decoder_cache = decoder.image_cache(
-                    self.predictor.features, image_pe, dense[:1]
-                )
-            low_res, iou_preds = decoder(
-                self.predictor.features,
-                image_pe,
-                sparse,
-                dense,
-                True,
-                image_cache=self._decoder_cache,
-            )
-        else:
-            low_res, iou_preds = decoder(
-                image_embeddings=self.predictor.features,
-                image_pe=image_pe,
-                sparse_prompt_embeddings=sparse,
-                dense_prompt_embeddings=dense,
-                multimask_output=True,
-            )
-        return low_res.float(), iou_preds.float()
 
     def _upsample(self, low_res: torch.Tensor) -> torch.Tensor:
         """(n, h, w) low-res logits -> (n, H, W) logits at the current (crop) image size."""

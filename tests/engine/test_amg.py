@@ -193,3 +193,18 @@ def test_engine_predictor_gives_the_reference_masks(engine_pair, image) -> None:
     ref = SamAutomaticMaskGenerator(ref_model, **kwargs).generate(image)
     ours = AutomaticMaskGenerator(predictor, **kwargs).generate(image)
     assert_same_masks(ref, ours)
+
+
+def test_split_decoder_skips_failing_prompts_and_keeps_the_reference_masks(image) -> None:
+    """A real (random) MaskDecoder: only prompts with a mask above the IoU threshold are
+    upscaled, and the masks still match the reference's."""
+    sam = tiny_sam(seed=1, localised=False)
+    kwargs = {"points_per_side": 4, "stability_score_thresh": 0.0, "box_nms_thresh": 1.0}
+    everything = AutomaticMaskGenerator(SamPredictor(sam), pred_iou_thresh=0.0, **kwargs)
+    ious = sorted(r["predicted_iou"] for r in everything.generate(image))
+    positive = [v for v in ious if v > 0]
+    assert len(positive) >= 4
+    thresh = positive[len(positive) // 2]
+    ref, ours = run_both(sam, image, pred_iou_thresh=thresh, **kwargs)
+    assert 0 < len(ref) < len(ious)
+    assert_same_masks(ref, ours)
