@@ -82,8 +82,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     segment.add_argument("input", metavar="INPUT", help="the images folder (or one image)")
-    segment.add_argument("--boxes", required=True, metavar="DETECTIONS.json")
-    segment.add_argument("--output", "-o", required=True, metavar="OUT.json")
+    segment.add_argument(
+        "--boxes",
+        required=True,
+        metavar="DETECTIONS.json",
+        help="COCO detection results list, or COCO file with bbox-only annotations",
+    )
+    segment.add_argument(
+        "--output", "-o", required=True, metavar="OUT.json", help="COCO RLE project to write"
+    )
     segment.add_argument(
         "--images-json",
         metavar="COCO.json",

@@ -216,3 +216,34 @@ def test_segment_bad_detections_file_names_it(tmp_path, capsys):
     code, err = run(["segment", str(SAMPLE), "--boxes", str(bad), "-o", str(tmp_path / "o.json")],
                     capsys)  # fmt: skip
     assert code == 2 and str(bad) in err and "bbox" in err
+
+
+def test_sample_detections_file_matches_the_sample_photos():
+    """The README's `annotator segment` example input: every box maps to a sample photo."""
+    from annotator.cli.segment_boxes import load_detections
+
+    files = sorted(p.name for p in SAMPLE.glob("*.jpg"))
+    by_file, categories, unmatched = load_detections(SAMPLE / "detections.json", None, files)
+    assert unmatched == []
+    assert sorted(by_file) == files
+    assert sum(len(d) for d in by_file.values()) == 9
+    assert {"person", "cup", "cat", "rocket"} <= set(categories.values())
+
+
+def test_results_list_matched_through_images_json_and_numeric_stems(tmp_path):
+    from annotator.cli.segment_boxes import load_detections
+
+    files = ["000000000042.jpg", "b.jpg"]
+    dets = [
+        {"image_id": 42, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9},
+        {"image_id": 7, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9},
+    ]
+    path = tmp_path / "dets.json"
+    path.write_text(json.dumps(dets))
+    by_file, _, unmatched = load_detections(path, None, files)
+    assert list(by_file) == ["000000000042.jpg"] and unmatched == ["7"]
+    images = tmp_path / "images.json"
+    images.write_text(json.dumps({"images": [{"id": 7, "file_name": "b.jpg"}],
+                                  "categories": [{"id": 1, "name": "thing"}]}))  # fmt: skip
+    by_file, categories, unmatched = load_detections(path, images, files)
+    assert list(by_file) == ["b.jpg"] and unmatched == ["42"] and categories == {1: "thing"}
