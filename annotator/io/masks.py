@@ -45,9 +45,52 @@ def encode_mask(mask: np.ndarray) -> Rle:
     return _to_str_rle(mask_utils.encode(fortran))
 
 
+def rle_pixel_count(counts: str | bytes) -> int:
+    """Pixels covered by the runs of a compressed RLE string; -1 when the string is malformed.
+
+    Hand-written because pycocotools checks neither: a short string decodes into uninitialised
+    memory and bad characters pass. Reads the format of maskApi.c ``rleFrString`` (5-bit
+    groups, the last with a sign bit; run m > 2 is a delta from run m - 2), vectorised.
+    """
+    raw = counts.encode("ascii", "replace") if isinstance(counts, str) else bytes(counts)
+    b = np.frombuffer(raw, np.uint8).astype(np.int64) - 48
+    if b.size == 0:
+        return 0
+    if ((b < 0) | (b >= 64)).any() or b[-1] & 0x20:
+        return -1
+    ends = np.flatnonzero((b & 0x20) == 0)
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    lens = ends - starts + 1
+    if lens.max() > 12:  # more than 60 bits: not a run length
+        return -1
+    shift = 5 * (np.arange(b.size) - np.repeat(starts, lens))
+    vals = np.add.reduceat((b & 0x1F) << shift, starts)
+    vals = vals - ((b[ends] & 0x10) != 0) * (np.int64(1) << (5 * lens))
+    runs = vals.copy()
+    if runs.size > 3:
+        runs[3::2] = np.cumsum(vals[3::2]) + vals[1]
+    if runs.size > 4:
+        runs[4::2] = np.cumsum(vals[4::2]) + vals[2]
+    if (runs < 0).any():
+        return -1
+    return int(runs.sum())
+
+
 def decode_mask(rle: Mapping[str, Any]) -> np.ndarray:
-    """Compressed RLE (str or bytes counts) -> (H, W) bool mask, C-contiguous."""
-    return np.ascontiguousarray(mask_utils.decode(_to_bytes_rle(rle)).astype(bool))
+    """Compressed RLE (str or bytes counts) -> (H, W) bool mask, C-contiguous.
+
+    Raises ValueError when the runs do not cover exactly H*W pixels (a corrupt or truncated
+    string), instead of returning pycocotools' garbage for it.
+    """
+    bytes_rle = _to_bytes_rle(rle)
+    h, w = (int(v) for v in bytes_rle["size"])
+    covered = rle_pixel_count(bytes_rle["counts"])
+    if covered != h * w:
+        reason = "is malformed" if covered < 0 else f"covers {covered} pixels, not {h}x{w}"
+        raise ValueError(f"corrupt compressed RLE: the counts string {reason}")
+    return np.ascontiguousarray(mask_utils.decode(bytes_rle).astype(bool))
 
 
 def mask_area(rle: Mapping[str, Any]) -> int:

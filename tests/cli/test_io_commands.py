@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "io" / "formats"))
-from format_fixtures import H, W, make_project, write_image
-
 from annotator.cli import main
 from annotator.io.coco_store import load_project
 from annotator.io.masks import decode_mask
+from tests.io.formats.format_fixtures import H, W, make_project, write_image
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from annotator.io.formats.common import (
     relative_inside,
 )
 from annotator.io.images import ImageReadError, image_size
-from annotator.io.masks import compress_rle, decode_mask, rle_from_polygons
+from annotator.io.masks import compress_rle, decode_mask, rle_from_polygons, rle_pixel_count
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -181,37 +181,6 @@ def _polygon_mask(
     return decode_mask(rle_from_polygons(polygons, h, w))
 
 
-def _compressed_run_total(counts: str) -> int:
-    """Sum of the runs of a compressed RLE string, -1 when it is malformed.
-
-    pycocotools neither checks that the runs cover H*W pixels nor rejects bad characters: a
-    short RLE decodes into uninitialised memory. So the runs are summed here, reading the
-    format of pycocotools' maskApi.c ``rleFrString`` (5-bit groups, delta from the run two back).
-    """
-    runs: list[int] = []
-    pos = 0
-    while pos < len(counts):
-        value, shift, more = 0, 0, True
-        while more:
-            if pos >= len(counts):
-                return -1
-            c = ord(counts[pos]) - 48
-            if not 0 <= c < 64:
-                return -1
-            value |= (c & 0x1F) << (5 * shift)
-            more = bool(c & 0x20)
-            pos += 1
-            shift += 1
-            if not more and c & 0x10:
-                value |= -1 << (5 * shift)
-        if len(runs) > 2:
-            value += runs[-2]
-        if value < 0:
-            return -1
-        runs.append(value)
-    return sum(runs)
-
-
 def _rle_mask(path: Path, place: str, seg: dict[str, Any], h: int, w: int) -> np.ndarray:
     size, counts = seg.get("size"), seg.get("counts")
     if not (isinstance(size, list) and len(size) == 2 and all(_is_int(v) for v in size)):
@@ -238,7 +207,7 @@ def _rle_mask(path: Path, place: str, seg: dict[str, Any], h: int, w: int) -> np
             f"{place}.counts",
             f"must be a string or a list of integers, got {type(counts).__name__}",
         )
-    total = _compressed_run_total(counts)
+    total = rle_pixel_count(counts)
     if total < 0:
         raise FormatError(path, f"{place}.counts", "malformed compressed RLE string")
     if total != h * w:

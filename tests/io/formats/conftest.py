@@ -2,7 +2,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from format_fixtures import make_project
+
+from tests.io.formats.format_fixtures import make_project
 
 
 @pytest.fixture

@@ -3,12 +3,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from format_fixtures import H, W, disk, l_shape, rectangle, ring, write_image
 from pycocotools import mask as mask_utils
 
 from annotator.io.formats.coco_import import import_coco
 from annotator.io.formats.common import FormatError
 from annotator.io.masks import decode_mask, encode_mask
+from tests.io.formats.format_fixtures import H, W, disk, l_shape, rectangle, ring, write_image
 
 
 def _uncompressed(mask: np.ndarray) -> dict:

@@ -5,11 +5,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from format_fixtures import H, W, write_image
 
 from annotator.io.formats.common import FormatError
 from annotator.io.formats.labelme_import import import_labelme
 from annotator.io.masks import decode_mask
+from tests.io.formats.format_fixtures import H, W, write_image
 
 
 def _png_b64(array: np.ndarray) -> str:

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-from format_fixtures import SHAPES, H, W, iou
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -10,6 +9,7 @@ from annotator.io.formats.polygons import (
     polygons_to_mask,
     single_ring,
 )
+from tests.io.formats.format_fixtures import SHAPES, H, W, iou
 
 
 def _rasterise(polys) -> np.ndarray:

@@ -4,13 +4,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from format_fixtures import SHAPES, H, W, iou, write_image
 from pycocotools.coco import COCO
 
 from annotator.io.formats.coco_import import import_coco
 from annotator.io.formats.common import FormatError
 from annotator.io.formats.export import export_project
 from annotator.io.masks import decode_mask
+from tests.io.formats.format_fixtures import SHAPES, H, W, iou, write_image
 
 SHAPE_ORDER = list(SHAPES)  # make_project adds the shapes to every image in this order
 
