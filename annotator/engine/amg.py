@@ -155,7 +155,7 @@ class AutomaticMaskGenerator:
             warnings.warn(self.warning, PointPromptWarning, stacklevel=2)
 
     @torch.inference_mode()
-    def generate(self, image: np.ndarray) -> list[dict[str, Any]]:
+    def generate(self, image: np.ndarray, *, image_is_set: bool = False) -> list[dict[str, Any]]:
         """Masks for `image`, an (H, W, 3) uint8 RGB array (or any layout `set_image` takes).
 
         Returns one record per mask, ordered as the reference orders them:
@@ -163,14 +163,26 @@ class AutomaticMaskGenerator:
         bbox (XYWH ints, original-image pixels; w and h are max - min like the reference's),
         predicted_iou, point_coords ([[x, y]] original-image pixels), stability_score,
         crop_box (XYWH ints).
+
+        image_is_set: the predictor already holds this image's embedding (e.g. the app encoded
+        it for clicks): the encoder is not run again for the whole-image pass, and afterwards
+        the predictor still holds it. Otherwise the predictor is left reset, like the reference.
         """
         orig_h, orig_w = image.shape[:2]
+        if image_is_set and not getattr(self.predictor, "is_image_set", False):
+            raise ValueError("image_is_set=True but the predictor has no image set")
+        saved = None
+        if image_is_set and self.crop_n_layers > 0:
+            saved = self.predictor.get_image_state()  # crops overwrite the embedding
         crop_boxes, layer_idxs = generate_crop_boxes(
             (orig_h, orig_w), self.crop_n_layers, self.crop_overlap_ratio
         )
         data = _Masks()
         for crop_box, layer_idx in zip(crop_boxes, layer_idxs, strict=True):
-            data.extend(self._process_crop(image, crop_box, layer_idx, (orig_h, orig_w)))
+            reuse = image_is_set and crop_box == [0, 0, orig_w, orig_h]
+            data.extend(self._process_crop(image, crop_box, layer_idx, (orig_h, orig_w), reuse))
+        if saved is not None:
+            self.predictor.set_image_state(saved)
 
         if len(crop_boxes) > 1 and len(data):
             # Between crops, prefer masks from smaller crops.
@@ -199,10 +211,12 @@ class AutomaticMaskGenerator:
         crop_box: list[int],
         layer_idx: int,
         orig_size: tuple[int, int],
+        reuse_embedding: bool = False,
     ) -> _Masks:
         x0, y0, x1, y1 = crop_box
         crop = image[y0:y1, x0:x1]
-        self.predictor.set_image(crop)
+        if not reuse_embedding:
+            self.predictor.set_image(crop)
         self._decoder.reset()
         crop_h, crop_w = crop.shape[:2]
         points = self.point_grids[layer_idx] * np.array([[crop_w, crop_h]], dtype=np.float64)
@@ -211,7 +225,8 @@ class AutomaticMaskGenerator:
         for start in range(0, len(points), self.points_per_batch):
             batch = points[start : start + self.points_per_batch]
             self._process_batch(batch, (crop_h, crop_w), crop_box, orig_size, data)
-        self.predictor.reset_image()
+        if not reuse_embedding:
+            self.predictor.reset_image()
         self._decoder.reset()
         if not len(data):
             return data

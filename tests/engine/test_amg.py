@@ -208,3 +208,18 @@ def test_split_decoder_skips_failing_prompts_and_keeps_the_reference_masks(image
     ref, ours = run_both(sam, image, pred_iou_thresh=thresh, **kwargs)
     assert 0 < len(ref) < len(ious)
     assert_same_masks(ref, ours)
+
+
+def test_reuses_an_embedding_the_predictor_already_holds(sam, image) -> None:
+    predictor = SamPredictor(sam)
+    expected = AutomaticMaskGenerator(predictor, **RELAXED).generate(image)
+    predictor.set_image(image)
+    features = predictor.features
+    got = AutomaticMaskGenerator(predictor, **RELAXED).generate(image, image_is_set=True)
+    assert predictor.is_image_set and predictor.features is features  # not re-encoded, kept
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a["segmentation"], b["segmentation"])
+    predictor.reset_image()
+    with pytest.raises(ValueError, match="no image set"):
+        AutomaticMaskGenerator(predictor, **RELAXED).generate(image, image_is_set=True)
