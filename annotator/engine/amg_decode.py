@@ -80,12 +80,16 @@ class TwoStageDecoder:
         assert decoded.src is not None and decoded.mask_tokens is not None
         dec = self.decoder
         d, h, w = decoded.chw
-        src = decoded.src[prompts].transpose(1, 2).reshape(-1, d, h, w)
-        upscaled = dec.output_upscaling(src)
         tokens = decoded.mask_tokens[prompts]
         hyper = torch.stack(
             [dec.output_hypernetworks_mlps[i + 1](tokens[:, i, :]) for i in range(tokens.shape[1])],
             dim=1,
         )
+        src = decoded.src[prompts]
+        fused = getattr(dec, "_upscale_and_project", None)
+        if fused is not None:
+            # Our engine's upscaling as per-token matmuls (same arithmetic, no spatial copies).
+            return fused(src, h, w, hyper).float()
+        upscaled = dec.output_upscaling(src.transpose(1, 2).reshape(-1, d, h, w))
         n, du, hu, wu = upscaled.shape
         return (hyper @ upscaled.view(n, du, hu * wu)).view(n, -1, hu, wu).float()
