@@ -157,7 +157,7 @@ def model_name(predictor: Any) -> str:
 def cmd_amg(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from annotator.cli.amg_outputs import make_items, make_writer
+    from annotator.cli.amg_outputs import OutputConflictError, make_items, make_writer
     from annotator.engine.amg import AutomaticMaskGenerator
     from annotator.engine.errors import CheckpointError
 
@@ -192,6 +192,11 @@ def cmd_amg(args: argparse.Namespace) -> int:
         print(f"warning: {generator.warning}", file=sys.stderr)
 
     writer = make_writer(args.format, out, model_name(predictor), root, items)
+    try:
+        writer.check()
+    except OutputConflictError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     todo = [item for item in items if not writer.done(item)]
     skipped = len(items) - len(todo)
     if skipped:
@@ -222,11 +227,18 @@ def cmd_amg(args: argparse.Namespace) -> int:
             bar.set_postfix(masks=n_masks, failed=len(failures))
     except KeyboardInterrupt:
         bar.close()
-        writer.finish()
+        try:
+            writer.finish()
+        except OutputConflictError as exc:
+            print(f"error: {exc}", file=sys.stderr)
         print("interrupted: finished images are saved; run again to continue", file=sys.stderr)
         return 130
     bar.close()
-    writer.finish()
+    try:
+        writer.finish()
+    except OutputConflictError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
     done = len(todo) - len(failures)
     print(f"{done} images segmented ({n_masks} masks), {skipped} skipped as done, "

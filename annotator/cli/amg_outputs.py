@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from annotator.io.atomic import atomic_write_text
-from annotator.io.coco_store import save_project
+from annotator.io.coco_store import save_project, sha256_hex
 from annotator.io.document import Document
 from annotator.io.masks import encode_mask
 
@@ -67,8 +67,15 @@ class Writer:
     def write(self, item: ImageItem, size: tuple[int, int], records: list[dict[str, Any]]) -> None:
         raise NotImplementedError
 
+    def check(self) -> None:
+        """Raise OutputConflictError if writing would overwrite something we did not write."""
+
     def finish(self) -> None:
         """Called once at the end of the run, also after an interrupt."""
+
+
+class OutputConflictError(RuntimeError):
+    """The output exists and was not written by `annotator amg` (or was edited since)."""
 
 
 class PngWriter(Writer):
@@ -155,6 +162,20 @@ class CocoWriter(Writer):
     def done(self, item: ImageItem) -> bool:
         return self._part(item).is_file()
 
+    def _stamp(self) -> Path:
+        return self.parts / "project.sha256"  # the project file as this command last wrote it
+
+    def check(self) -> None:
+        if not self.out.exists():
+            return
+        stamp = self._stamp()
+        recorded = stamp.read_text().strip() if stamp.is_file() else None
+        if recorded != sha256_hex(self.out.read_bytes()):
+            raise OutputConflictError(
+                f"{self.out} exists and was not written by `annotator amg` or was edited since "
+                "(e.g. in the app); it is left alone: choose another --output"
+            )
+
     def write(self, item: ImageItem, size: tuple[int, int], records: list[dict[str, Any]]) -> None:
         anns = [
             {
@@ -188,7 +209,9 @@ class CocoWriter(Writer):
                         continue  # the store refuses empty masks
                     doc.add_annotation(image_id, category, rle, model=self.model_name, **ann)
         if doc.images():
+            self.check()  # edited while we ran: keep the user's file
             save_project(doc, self.out, force=True)
+            atomic_write_text(self._stamp(), sha256_hex(self.out.read_bytes()))
 
 
 def rle_is_empty(rle: dict[str, Any]) -> bool:

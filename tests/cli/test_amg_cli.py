@@ -128,6 +128,13 @@ def test_coco_interrupt_leaves_a_valid_project_and_resumes(
     assert code == 0 and "1 of 2 images already done" in err
     assert sorted(i.file_name for i in load_project(out).images()) == ["chelsea.jpg", "coffee.jpg"]
 
+    # Edited in the app since: a re-run must not overwrite the user's work.
+    edited = out.read_text().replace('"name": "object"', '"name": "thing"')
+    out.write_text(edited)
+    code, err = run(["amg", str(folder), "-o", str(out), "--format", "coco", *FAST], capsys)
+    assert code == 2 and "edited" in err
+    assert out.read_text() == edited
+
 
 def test_sa1b_with_the_bundled_box_model_warns_and_writes_json(folder, tmp_path, capsys):
     out = tmp_path / "sa1b"
