@@ -254,3 +254,11 @@ def test_results_list_matched_through_images_json_and_numeric_stems(tmp_path):
                                   "categories": [{"id": 1, "name": "thing"}]}))  # fmt: skip
     by_file, categories, unmatched = load_detections(path, images, files)
     assert list(by_file) == ["b.jpg"] and unmatched == ["42"] and categories == {1: "thing"}
+
+
+def test_output_names_mirror_sub_folders_and_avoid_collisions(tmp_path):
+    from annotator.cli.amg_outputs import make_items
+
+    paths = [tmp_path / "a.jpg", tmp_path / "a.png", tmp_path / "sub" / "b.jpg"]
+    keys = [item.key for item in make_items(paths, tmp_path)]
+    assert keys == ["a_jpg", "a_png", "sub/b"]
