@@ -79,6 +79,7 @@ def main() -> None:
 
     device = torch.device(args.device)
     image, image_path = load_photo(args.image, args.max_side)
+    torch.manual_seed(0)  # the reference builder initialises randomly before perturbing
     ref_model = perturb_(reference_mobile_sam(), seed=2).to(device)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "mobile_sam_random.pt"
