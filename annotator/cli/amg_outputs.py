@@ -84,6 +84,13 @@ class PngWriter(Writer):
     def done(self, item: ImageItem) -> bool:
         return (self.out / item.key / "metadata.csv").is_file()
 
+    def check(self) -> None:
+        """Remove half-written folders an interrupted run left (never a finished one)."""
+        if self.out.is_dir():
+            for temp in self.out.rglob(".*.tmp-*"):
+                if temp.is_dir():
+                    shutil.rmtree(temp, ignore_errors=True)
+
     def write(self, item: ImageItem, size: tuple[int, int], records: list[dict[str, Any]]) -> None:
         final = self.out / item.key
         final.parent.mkdir(parents=True, exist_ok=True)

@@ -78,11 +78,13 @@ def test_png_writes_reference_layout_reports_the_corrupt_image_and_resumes(
     assert not list(out.glob(".*tmp*"))
 
     stamp = (out / "chelsea" / "metadata.csv").stat().st_mtime_ns
+    (out / ".coffee.tmp-99999").mkdir()  # what a killed run leaves behind
     cv2.imwrite(str(folder / "later.png"), np.full((60, 80, 3), 128, np.uint8))
     code, err = run(["amg", str(folder), "--output", str(out), *FAST], capsys)
     assert "2 of 4 images already done" in err
     assert (out / "chelsea" / "metadata.csv").stat().st_mtime_ns == stamp
     assert (out / "later" / "metadata.csv").is_file()
+    assert not (out / ".coffee.tmp-99999").exists()
     assert code == 1  # the corrupt file is tried again and still fails
 
 
