@@ -16,8 +16,10 @@ from torch import nn
 
 from .common import LayerNorm2d, MLPBlock
 
-# Global attention over 64x64 tokens: a (heads, 4096, 4096) float32 bias is 64 MiB per head.
-_GLOBAL_HEADS_PER_CHUNK = 4
+# Largest relative-position bias materialised at once. Global attention over 64x64 tokens needs
+# (heads, 4096, 4096): 768 MiB for ViT-B (one piece), 1 GiB for ViT-L/H (two). The reference
+# holds about three such tensors at once; small slices measured slower (per-call overhead).
+_BIAS_BUDGET = 1 << 30
 
 
 class ImageEncoderViT(nn.Module):
@@ -129,25 +131,30 @@ class Attention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, h, w, _ = x.shape
         n = h * w
-        qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
+        nh = self.num_heads
+        qkv = self.qkv(x).reshape(b, n, 3, nh, -1).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)  # each (B, heads, N, head_dim)
         rh = get_rel_pos(h, h, self.rel_pos_h)  # (h, h, head_dim)
         rw = get_rel_pos(w, w, self.rel_pos_w)
-        heads_per_chunk = self.num_heads if n <= 1024 else _GLOBAL_HEADS_PER_CHUNK
-        outs = []
-        for s in range(0, self.num_heads, heads_per_chunk):
-            qs = q[:, s : s + heads_per_chunk]
-            bias = rel_pos_bias(qs, rh, rw, (h, w))
-            outs.append(
-                F.scaled_dot_product_attention(
-                    qs,
-                    k[:, s : s + heads_per_chunk],
-                    v[:, s : s + heads_per_chunk],
-                    attn_mask=bias,
-                    scale=self.scale,
+        row_bytes = nh * w * n * q.element_size()  # bias for one row of queries, one image
+        out = q.new_empty(q.shape)
+        if b > 1:  # windows: a few windows at a time
+            step = max(1, _BIAS_BUDGET // (row_bytes * h))
+            for s in range(0, b, step):
+                qs = q[s : s + step]
+                bias = rel_pos_bias(qs, rh, rw, (h, w))
+                out[s : s + step] = F.scaled_dot_product_attention(
+                    qs, k[s : s + step], v[s : s + step], attn_mask=bias, scale=self.scale
                 )
-            )
-        out = outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
+        else:  # global: a few rows of queries at a time against all keys
+            k, v = k.contiguous(), v.contiguous()
+            step = max(1, _BIAS_BUDGET // row_bytes)
+            for y in range(0, h, step):
+                qs = q[:, :, y * w : (y + step) * w]
+                bias = rel_pos_bias(qs, rh[y : y + step], rw, (qs.shape[2] // w, w))
+                out[:, :, y * w : (y + step) * w] = F.scaled_dot_product_attention(
+                    qs, k, v, attn_mask=bias, scale=self.scale
+                )
         out = out.permute(0, 2, 1, 3).reshape(b, h, w, -1)
         return self.proj(out)
 
@@ -155,17 +162,20 @@ class Attention(nn.Module):
 def rel_pos_bias(
     q: torch.Tensor, rh: torch.Tensor, rw: torch.Tensor, size: tuple[int, int]
 ) -> torch.Tensor:
-    """Additive bias (B, heads, N, N) equal to the reference ``add_decomposed_rel_pos`` term.
-
-    q: (B, heads, N, C) unscaled queries; rh: (h, h, C); rw: (w, w, C).
+    """Additive bias (B, heads, Nq, h_k * w_k) equal to the reference ``add_decomposed_rel_pos``
+    term for ``size`` = (rows, w) of queries. q: (B, heads, rows * w, C) unscaled queries;
+    rh: (rows, h_k, C) for those rows; rw: (w, w_k, C).
     """
     b, nh, _, c = q.shape
     h, w = size
+    kh, kw = rh.shape[1], rw.shape[1]
     r_q = q.reshape(b, nh, h, w, c)
-    rel_h = torch.einsum("bnhwc,hkc->bnhwk", r_q, rh)
-    rel_w = torch.einsum("bnhwc,wkc->bnhwk", r_q, rw)
+    # Contiguous factors make the broadcast sum come out contiguous, so the final reshape is a
+    # view (einsum's output layout would otherwise be inherited and force a copy of the bias).
+    rel_h = torch.einsum("bnhwc,hkc->bnhwk", r_q, rh).contiguous()
+    rel_w = torch.einsum("bnhwc,wkc->bnhwk", r_q, rw).contiguous()
     bias = rel_h[..., :, None] + rel_w[..., None, :]  # (B, heads, h, w, kh, kw)
-    return bias.reshape(b, nh, h * w, h * w)
+    return bias.view(b, nh, h * w, kh * kw)
 
 
 def get_rel_pos(q_size: int, k_size: int, rel_pos: torch.Tensor) -> torch.Tensor:

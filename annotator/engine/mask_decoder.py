@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .common import MLP, LayerNorm2d
@@ -56,6 +57,31 @@ class MaskDecoder(nn.Module):
         cache["chw"] = tuple(src.shape[1:])
         return cache
 
+    def _upscale_and_project(self, src: Tensor, h: int, w: int, hyper_in: Tensor) -> Tensor:
+        """``output_upscaling`` then the hypernetwork product, without the spatial copies.
+
+        src (Bs, h*w, C) image tokens (Bs is B or 1); hyper_in (B, M, C/8). Returns (B, M, 4h, 4w).
+        Both transposed convs have kernel 2 = stride 2, so every output pixel depends on one
+        input pixel: each is a per-token matmul, LayerNorm2d and GELU are per pixel too, and
+        the 4x4 sub-pixels are put in place once, on the final M-channel masks.
+        """
+        up1, ln, _, up2, _ = self.output_upscaling
+        bs, n, c = src.shape
+        c1, c2 = up1.out_channels, up2.out_channels
+        # (C, C1, 2, 2) -> (C, 2*2*C1): column order (di, dj, c1)
+        w1 = up1.weight.permute(0, 2, 3, 1).reshape(c, 4 * c1)
+        x = torch.addmm(up1.bias.repeat(4), src.reshape(bs * n, c), w1)
+        x = F.layer_norm(x.view(-1, c1), (c1,), ln.weight, ln.bias, ln.eps)
+        x = F.gelu(x)
+        w2 = up2.weight.permute(0, 2, 3, 1).reshape(c1, 4 * c2)
+        # rows (token, di, dj), columns (ei, ej, c2)
+        x = F.gelu(torch.addmm(up2.bias.repeat(4), x, w2))
+        b, m, _ = hyper_in.shape
+        x = x.view(bs, n * 16, c2)
+        masks = x @ hyper_in.transpose(1, 2)  # (B, n*16, M); broadcasts a batch-1 src
+        masks = masks.view(b, h, w, 2, 2, 2, 2, m).permute(0, 7, 1, 3, 5, 2, 4, 6)
+        return masks.reshape(b, m, 4 * h, 4 * w)
+
     def forward(
         self,
         image_embeddings: Tensor,
@@ -79,25 +105,22 @@ class MaskDecoder(nn.Module):
         tokens = torch.cat((output_tokens, sparse_prompt_embeddings), dim=1)
 
         if image_cache is not None:
-            c, h, w = image_cache["chw"]
+            _, h, w = image_cache["chw"]
             hs, src = self.transformer(None, None, tokens, cache=image_cache)
         else:
             dense = dense_prompt_embeddings
             if image_embeddings.shape[0] == 1 and dense.shape[0] > 1 and dense.stride(0) == 0:
                 dense = dense[:1]  # the same for every prompt: broadcast instead of copying
             src = image_embeddings + dense
-            _, c, h, w = src.shape
+            h, w = src.shape[-2:]
             hs, src = self.transformer(src, image_pe, tokens)
         iou_token_out = hs[:, 0, :]
         mask_tokens_out = hs[:, 1 : 1 + self.num_mask_tokens, :]
 
-        src = src.transpose(1, 2).reshape(-1, c, h, w)
-        upscaled = self.output_upscaling(src)
         idx = range(self.num_mask_tokens)[mask_slice]
         hyper_in = torch.stack(
             [self.output_hypernetworks_mlps[i](mask_tokens_out[:, i, :]) for i in idx], dim=1
         )
-        bu, cu, hu, wu = upscaled.shape
-        masks = (hyper_in @ upscaled.view(bu, cu, hu * wu)).view(b, -1, hu, wu)
+        masks = self._upscale_and_project(src, h, w, hyper_in)
         iou_pred = self.iou_prediction_head(iou_token_out)[:, mask_slice]
         return masks, iou_pred

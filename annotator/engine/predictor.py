@@ -183,9 +183,10 @@ class Predictor:
         )
         low_res = low_res.float()
         assert self.input_size is not None and self.original_size is not None
-        masks = model.postprocess_masks(low_res, self.input_size, self.original_size)
-        if not return_logits:
-            masks = masks > model.mask_threshold
+        if return_logits:
+            masks = model.postprocess_masks(low_res, self.input_size, self.original_size)
+        else:
+            masks = model.postprocess_to_masks(low_res, self.input_size, self.original_size)
         return masks, scores.float(), low_res
 
     # -- validation ----------------------------------------------------------------------------

@@ -72,11 +72,19 @@ class PromptEncoder(nn.Module):
         )
         self.no_mask_embed = nn.Embedding(1, embed_dim)
         self._dense_pe_cache: tuple[tuple, torch.Tensor] | None = None
+        self._register_load_state_dict_pre_hook(self._drop_cache)
+
+    def _drop_cache(self, *args: object, **kwargs: object) -> None:
+        self._dense_pe_cache = None
 
     def get_dense_pe(self) -> torch.Tensor:
         """(1, C, h, w) positional encoding of the embedding grid; cached (weights only)."""
         matrix = self.pe_layer.positional_encoding_gaussian_matrix
-        key = (matrix.data_ptr(), matrix._version, matrix.device, matrix.dtype)
+        try:
+            version = matrix._version
+        except RuntimeError:  # inference tensors (loaded under torch.inference_mode) have none
+            version = -1
+        key = (matrix.data_ptr(), version, matrix.device, matrix.dtype)
         if self._dense_pe_cache is None or self._dense_pe_cache[0] != key:
             pe = self.pe_layer(self.image_embedding_size).unsqueeze(0)
             self._dense_pe_cache = (key, pe.to(self.no_mask_embed.weight.dtype))

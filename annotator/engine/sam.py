@@ -11,6 +11,7 @@ from torch import nn
 
 from .image_encoder_vit import ImageEncoderViT
 from .mask_decoder import MaskDecoder
+from .postprocess import upsample_logits
 from .prompt_encoder import PromptEncoder
 from .tiny_vit import TinyViT
 from .transforms import ResizeLongestSide
@@ -136,9 +137,18 @@ class Sam(nn.Module):
         Same result as upsampling to img_size, cropping the padding and resizing to the original
         size (SAM's two steps); see :func:`upsample_logits` for how it is done in one.
         """
-        from .postprocess import upsample_logits
-
         return upsample_logits(masks.float(), self.img_size, input_size, original_size)
+
+    def postprocess_to_masks(
+        self,
+        masks: torch.Tensor,
+        input_size: tuple[int, int],
+        original_size: tuple[int, int],
+    ) -> torch.Tensor:
+        """(B, C, 256, 256) low-res logits -> (B, C, H, W) bool masks (logits > mask_threshold)."""
+        return upsample_logits(
+            masks.float(), self.img_size, input_size, original_size, self.mask_threshold
+        )
 
     @torch.inference_mode()
     def forward(
@@ -165,12 +175,12 @@ class Sam(nn.Module):
             low_res, iou = self.mask_decoder(
                 emb[None], self.prompt_encoder.get_dense_pe(), sparse, dense, multimask_output
             )
-            masks = self.postprocess_masks(
+            masks = self.postprocess_to_masks(
                 low_res, tuple(record["image"].shape[-2:]), tuple(record["original_size"])
             )
             outputs.append(
                 {
-                    "masks": masks > self.mask_threshold,
+                    "masks": masks,
                     "iou_predictions": iou.float(),
                     "low_res_logits": low_res.float(),
                 }

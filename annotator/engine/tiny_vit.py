@@ -167,7 +167,8 @@ class Attention(nn.Module):
         b, n, _ = x.shape
         qkv = self.qkv(self.norm(x)).view(b, n, self.num_heads, -1)
         q, k, v = qkv.permute(0, 2, 1, 3).split([self.key_dim] * 3, dim=3)
-        bias = self.attention_biases[:, self.attention_bias_idxs].to(q.dtype)
+        # A 4-D mask keeps SDPA on its fused kernel (a 3-D one falls back to the slow math path).
+        bias = self.attention_biases[:, self.attention_bias_idxs].to(q.dtype)[None]
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=self.scale)
         return self.proj(out.transpose(1, 2).reshape(b, n, self.dh))
 
@@ -275,7 +276,9 @@ class TinyViT(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.patch_embed(x)
+        # Channels-last makes the full-resolution MBConv stage (depthwise and 1x1 convs at
+        # 256x256) about twice as fast on oneDNN, and PatchMerging's flatten a free view.
+        x = self.patch_embed(x.contiguous(memory_format=torch.channels_last))
         for layer in self.layers:
             x = layer(x)
         b, _, c = x.shape

@@ -7,6 +7,7 @@ for every click; queries may have batch B while such image tensors keep batch 1.
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -42,6 +43,70 @@ class Attention(nn.Module):
     def forward(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
         return self.attend(self.q_proj(q), self.k_proj(k), self.v_proj(v))
 
+    # The decoder's cross attentions pair a few prompt tokens (Nt ~ 7) with 4096 image tokens.
+    # Projecting every image token costs 4096 x C x internal per projection; folding the
+    # projection weights into the token side instead costs 4096 x C x (heads * Nt), less than
+    # half. Same mathematics, different summation order.
+
+    def tokens_to_image(self, q: Tensor, k_img: Tensor, v_img: Tensor) -> Tensor:
+        """Tokens attend to the image. q (B, Nt, C); k_img, v_img (B or 1, N, C) unprojected.
+
+        scores_h = (q W_q + b_q)_h (x W_k + b_k)_h^T: the b_k term is constant along each row
+        and cancels in the softmax. out_h = P_h (x W_v + b_v)_h = (P_h x) W_v,h + b_v,h since
+        rows of P sum to one.
+        """
+        b, nt, c = q.shape
+        nh = self.num_heads
+        dh = self.internal_dim // nh
+        qh = self.q_proj(q).view(b, nt, nh, dh)
+        wk = self.k_proj.weight.view(nh, dh, c)
+        a = torch.einsum("bnhd,hdc->bhnc", qh, wk).reshape(b, nh * nt, c)
+        scores = (a @ k_img.transpose(1, 2)) * dh**-0.5  # (B, heads*Nt, N)
+        px = scores.softmax(dim=-1) @ v_img  # (B, heads*Nt, C)
+        wv = self.v_proj.weight.view(nh, dh, c)
+        out = torch.einsum("bhnc,hdc->bnhd", px.view(b, nh, nt, c), wv)
+        out = out.reshape(b, nt, self.internal_dim) + self.v_proj.bias
+        return self.out_proj(out)
+
+    def image_to_tokens(
+        self, q_img: Tensor, k: Tensor, v: Tensor, q_projected: bool = False
+    ) -> Tensor:
+        """The image attends to the tokens. q_img (B or 1, N, C) (or, with ``q_projected``, its
+        q-projection laid out (B or 1, heads, dh, N));
+        k, v (B, Nt, C) unprojected tokens. Returns (B, N, C).
+
+        scores_h = (x W_q + b_q)_h k_h^T = x (W_q,h^T k_h^T) + b_q,h k_h^T, and the output
+        projection is folded into the values: out = sum_h P_h (v_h W_o,h^T) + b_o.
+        """
+        b, nt, c = k.shape
+        nh = self.num_heads
+        dh = self.internal_dim // nh
+        kh = self.k_proj(k).view(b, nt, nh, dh)
+        vh = self.v_proj(v).view(b, nt, nh, dh)
+        # Scores are laid out (B, heads, Nt, N): the softmax over the few tokens then runs along
+        # a strided axis with N contiguous, which is far faster than a softmax over a last axis
+        # of length Nt.
+        if q_projected:  # q_img: (1 or B, heads, dh, N) from image_projections
+            scores = kh.permute(0, 2, 1, 3) @ q_img  # (B, heads, Nt, N)
+        else:
+            wq = self.q_proj.weight.view(nh, dh, c)
+            a = torch.einsum("bnhd,hdc->bhnc", kh, wq).reshape(b, nh * nt, c)
+            bias = torch.einsum("bnhd,hd->bhn", kh, self.q_proj.bias.view(nh, dh))
+            x_t = q_img.transpose(1, 2).expand(b, -1, -1)  # (B, C, N), a view
+            scores = torch.baddbmm(bias.reshape(b, nh * nt, 1), a, x_t)
+            scores = scores.view(b, nh, nt, -1)
+        p = (scores * dh**-0.5).softmax(dim=2).view(b, nh * nt, -1)
+        wo = self.out_proj.weight.view(c, nh, dh)
+        vw = torch.einsum("bnhd,chd->bhnc", vh, wo).reshape(b, nh * nt, c)
+        return torch.baddbmm(self.out_proj.bias.view(1, 1, c), p.transpose(1, 2), vw)
+
+
+def _heads_t(attn: Attention, x: Tensor) -> Tensor:
+    """q-projection of image tokens (B, N, C) laid out (B, heads, dh, N) for ``image_to_tokens``."""
+    q = attn.q_proj(x)
+    b, n, _ = q.shape
+    return q.view(b, n, attn.num_heads, -1).permute(0, 2, 3, 1).contiguous()
+
 
 class TwoWayAttentionBlock(nn.Module):
     def __init__(
@@ -73,7 +138,7 @@ class TwoWayAttentionBlock(nn.Module):
         return {
             "tti_k": self.cross_attn_token_to_image.k_proj(k),
             "tti_v": self.cross_attn_token_to_image.v_proj(keys),
-            "itt_q": self.cross_attn_image_to_token.q_proj(k),
+            "itt_q": _heads_t(self.cross_attn_image_to_token, k),
         }
 
     def forward(
@@ -91,17 +156,22 @@ class TwoWayAttentionBlock(nn.Module):
             queries = queries + self.self_attn(q=q, k=q, v=queries)
         queries = self.norm1(queries)
 
-        if proj is None:
-            proj = self.image_projections(keys, key_pe)
         q = queries + query_pe
         tti = self.cross_attn_token_to_image
-        queries = queries + tti.attend(tti.q_proj(q), proj["tti_k"], proj["tti_v"])
+        if proj is None:
+            k_img = keys + key_pe
+            queries = queries + tti.tokens_to_image(q, k_img, keys)
+        else:
+            queries = queries + tti.attend(tti.q_proj(q), proj["tti_k"], proj["tti_v"])
         queries = self.norm2(queries)
         queries = self.norm3(queries + self.mlp(queries))
 
         q = queries + query_pe
         itt = self.cross_attn_image_to_token
-        attn_out = itt.attend(proj["itt_q"], itt.k_proj(q), itt.v_proj(queries))
+        if proj is None:
+            attn_out = itt.image_to_tokens(k_img, q, queries)
+        else:
+            attn_out = itt.image_to_tokens(proj["itt_q"], q, queries, q_projected=True)
         keys = self.norm4(keys + attn_out)
         return queries, keys
 
@@ -166,5 +236,5 @@ class TwoWayTransformer(nn.Module):
             )
         q = queries + point_embedding
         k = keys + key_pe
-        queries = queries + self.final_attn_token_to_image(q=q, k=k, v=keys)
+        queries = queries + self.final_attn_token_to_image.tokens_to_image(q, k, keys)
         return self.norm_final_attn(queries), keys

@@ -183,3 +183,25 @@ def test_points_work_on_the_box_model(ready):
     # LiteMedSAM is a box model (prompt_hint says so), but points must still run.
     masks, scores, _ = ready.predict(point_coords=np.array([[300, 200]]), point_labels=[1])
     assert masks.shape == (3, 400, 600) and np.isfinite(scores).all()
+
+
+@pytest.mark.slow
+def test_bfloat16_on_cpu_gives_nearly_the_same_masks(ready):
+    bf16 = Predictor(load_model(None, device="cpu", dtype="bfloat16"))
+    assert bf16.model.dtype == torch.bfloat16
+    bf16.set_image(sample_image("coffee"))
+    a, _, _ = ready.predict(box=BOX, multimask_output=False)
+    b, scores, low = bf16.predict(box=BOX, multimask_output=False)
+    assert scores.dtype == np.float32 and low.dtype == np.float32
+    inter = np.logical_and(a, b).sum()
+    assert inter / np.logical_or(a, b).sum() >= 0.95
+
+
+def test_model_loaded_under_inference_mode_predicts():
+    # A GUI worker may load the model inside torch.inference_mode(); caches must cope.
+    with torch.inference_mode():
+        model = load_model(None, device="cpu")
+    p = Predictor(model)
+    p.set_image(sample_image("rocket"))
+    masks, _, _ = p.predict(box=np.array([100, 50, 500, 400]), multimask_output=False)
+    assert masks.shape == (1, 427, 640)
