@@ -1,0 +1,229 @@
+"""`annotator segment`: detector boxes -> masks, saved as a COCO RLE project.
+
+Detections come as a COCO file whose annotations have only a bbox (the images and categories
+come with it), or as a COCO detection results list ``[{image_id, category_id, bbox, score}]``.
+A results list's image ids are resolved, in order, through ``--images-json`` (a COCO file with
+``images`` and optionally ``categories``), else as file names (a string image_id: a path
+relative to INPUT, a file name, or a stem), else as numeric file stems (397133 matches
+``000000397133.jpg``, the COCO convention).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class DetectionsError(ValueError):
+    """The detections (or images) file cannot be used; the message names the file and place."""
+
+
+@dataclass(frozen=True)
+class Detection:
+    box_xywh: tuple[float, float, float, float]
+    category_id: int
+    score: float | None
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DetectionsError(f"{path}: no such file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DetectionsError(f"{path}: not valid JSON ({exc})") from None
+
+
+def _detection(path: Path, place: str, raw: Any) -> Detection:
+    if not isinstance(raw, dict):
+        raise DetectionsError(f"{path}: {place} is not an object")
+    bbox = raw.get("bbox")
+    if not (isinstance(bbox, list) and len(bbox) == 4):
+        raise DetectionsError(f"{path}: {place} has no bbox [x, y, w, h]")
+    try:
+        box = tuple(float(v) for v in bbox)
+    except (TypeError, ValueError):
+        raise DetectionsError(f"{path}: {place} bbox {bbox} is not four numbers") from None
+    if not all(np.isfinite(box)) or box[2] < 0 or box[3] < 0:
+        raise DetectionsError(f"{path}: {place} bbox {bbox} is not a finite box")
+    if "category_id" not in raw:
+        raise DetectionsError(f"{path}: {place} has no category_id")
+    score = raw.get("score")
+    return Detection(box, int(raw["category_id"]), None if score is None else float(score))  # type: ignore[arg-type]
+
+
+def _match_by_name(image_id: Any, files: list[str]) -> str | None:
+    """A file (posix path relative to the images root) for a detection's image_id, or None."""
+    if isinstance(image_id, str):
+        for rel in files:
+            name = rel.rsplit("/", 1)[-1]
+            if image_id in (rel, name, name.rsplit(".", 1)[0]):
+                return rel
+        return None
+    if isinstance(image_id, int):
+        for rel in files:
+            stem = rel.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+            if stem.isdigit() and int(stem) == image_id:
+                return rel
+    return None
+
+
+def load_detections(
+    boxes_path: Path, images_json: Path | None, files: list[str]
+) -> tuple[dict[str, list[Detection]], dict[int, str], list[str]]:
+    """({file: detections}, {category id: name}, unmatched image ids as text).
+
+    `files`: the image files under the images root (posix, relative).
+    """
+    data = _read_json(boxes_path)
+    categories: dict[int, str] = {}
+    id_to_file: dict[Any, str] = {}
+    if isinstance(data, dict):
+        if not isinstance(data.get("annotations"), list):
+            raise DetectionsError(f"{boxes_path}: a COCO file needs an 'annotations' list")
+        raw_dets = data["annotations"]
+        meta = data
+    elif isinstance(data, list):
+        raw_dets = data
+        meta = _read_json(images_json) if images_json is not None else {}
+        if not isinstance(meta, dict):
+            raise DetectionsError(f"{images_json}: expected a COCO object with 'images'")
+    else:
+        raise DetectionsError(f"{boxes_path}: expected a COCO object or a list of detections")
+
+    source = images_json if isinstance(data, list) else boxes_path
+    for i, img in enumerate(meta.get("images") or []):
+        if not isinstance(img, dict) or "id" not in img or "file_name" not in img:
+            raise DetectionsError(f"{source}: images[{i}] needs id and file_name")
+        id_to_file[img["id"]] = Path(str(img["file_name"])).as_posix()
+    for i, cat in enumerate(meta.get("categories") or []):
+        if not isinstance(cat, dict) or "id" not in cat:
+            raise DetectionsError(f"{source}: categories[{i}] needs an id")
+        categories[int(cat["id"])] = str(cat.get("name") or f"class {cat['id']}")
+
+    by_file: dict[str, list[Detection]] = {}
+    unmatched: dict[str, None] = {}
+    for i, raw in enumerate(raw_dets):
+        place = f"annotations[{i}]" if isinstance(data, dict) else f"detection [{i}]"
+        det = _detection(boxes_path, place, raw)
+        image_id = raw.get("image_id")
+        rel = id_to_file.get(image_id) if id_to_file else _match_by_name(image_id, files)
+        if rel is None:
+            unmatched[repr(image_id)] = None
+            continue
+        by_file.setdefault(rel, []).append(det)
+        categories.setdefault(det.category_id, f"class {det.category_id}")
+    return by_file, categories, list(unmatched)
+
+
+def segment_image(predictor: Any, image: np.ndarray, dets: list[Detection], chunk: int = 64):
+    """Masks for `dets` on `image`: yields (detection, (H, W) bool mask, predicted IoU).
+
+    All boxes go through the decoder as batches of up to `chunk` (B, 4) XYXY boxes.
+    """
+    import torch
+
+    predictor.set_image(image)
+    for start in range(0, len(dets), chunk):
+        part = dets[start : start + chunk]
+        xyxy = np.array([[x, y, x + w, y + h] for x, y, w, h in (d.box_xywh for d in part)])
+        boxes = torch.as_tensor(xyxy, dtype=torch.float32, device=predictor.device)
+        boxes = predictor.transform.apply_boxes_torch(boxes, predictor.original_size)
+        masks, scores, _ = predictor.predict_torch(None, None, boxes=boxes, multimask_output=False)
+        masks_np = masks[:, 0].cpu().numpy()
+        scores_np = scores[:, 0].cpu().numpy()
+        for det, mask, score in zip(part, masks_np, scores_np, strict=True):
+            yield det, mask, float(score)
+
+
+def cmd_segment(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from annotator.cli.amg import find_images, load_predictor, model_name, prefetch
+    from annotator.engine.errors import CheckpointError
+    from annotator.io.coco_store import save_project
+    from annotator.io.document import Document
+
+    try:
+        root, paths = find_images(Path(args.input), recursive=True)
+        files = [p.relative_to(root).as_posix() for p in paths]
+        images_json = Path(args.images_json) if args.images_json else None
+        by_file, categories, unmatched = load_detections(Path(args.boxes), images_json, files)
+    except (DetectionsError, FileNotFoundError, NotADirectoryError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    failures = [(f"image_id {i}", "no matching image file under INPUT") for i in unmatched]
+    known = set(files)
+    for rel in [r for r in by_file if r not in known]:
+        failures.append((rel, f"image file not found under {root}"))
+        del by_file[rel]
+    try:
+        predictor = load_predictor(args)
+    except (CheckpointError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    results: list[tuple[str, tuple[int, int], list[tuple[Detection, np.ndarray, float]]]] = []
+    n_boxes = n_empty = 0
+    todo = [root / rel for rel in files if rel in by_file]
+    for path, image, error in tqdm(
+        prefetch(todo), total=len(todo), unit="img", desc="segment", file=sys.stderr
+    ):
+        rel = path.relative_to(root).as_posix()
+        if error is not None:
+            failures.append((rel, str(error)))
+            continue
+        dets = [d for d in by_file[rel] if d.score is None or d.score >= args.min_score]
+        masks = []
+        for det, mask, iou in segment_image(predictor, image, dets):
+            n_boxes += 1
+            if mask.any():
+                masks.append((det, mask, iou))
+            else:
+                n_empty += 1
+        results.append((rel, image.shape[:2], masks))
+
+    skeleton = {
+        "images": [
+            {"id": i + 1, "file_name": rel, "height": size[0], "width": size[1]}
+            for i, (rel, size, _) in enumerate(results)
+        ],
+        "categories": [
+            {"id": cid, "name": name, "supercategory": ""}
+            for cid, name in sorted(categories.items())
+        ],
+        "annotations": [],
+    }
+    doc = Document.from_coco(skeleton, root)
+    source = model_name(predictor)
+    with doc.batch("masks from boxes"):
+        for image_id, (_, _, masks) in enumerate(results, start=1):
+            for det, mask, iou in masks:
+                x, y, w, h = det.box_xywh
+                doc.add_annotation(
+                    image_id,
+                    det.category_id,
+                    mask,
+                    box=[x, y, x + w, y + h],
+                    score=det.score,
+                    predicted_iou=iou,
+                    model=source,
+                )
+    out = Path(args.output)
+    save_project(doc, out, force=True)
+    n_masks = len(doc.annotations())
+    empty = f" ({n_empty} boxes gave an empty mask)" if n_empty else ""
+    print(f"{n_masks} masks from {n_boxes} boxes in {len(results)} images -> {out}{empty}",
+          file=sys.stderr)  # fmt: skip
+    if failures:
+        print("not segmented:", file=sys.stderr)
+        for what, reason in failures:
+            print(f"  {what}: {reason}", file=sys.stderr)
+        return 1
+    return 0
