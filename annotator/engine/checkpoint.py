@@ -77,6 +77,16 @@ def _looks_like_model_name(text: str) -> bool:
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """torch.load with ``weights_only=True``; unwraps ``model``/``state_dict``/``module.``."""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    # torch.save writes a zip archive; the legacy format is a pickle (protocol byte 0x80).
+    # Anything else is not a checkpoint, whatever the unpickler makes of its first byte.
+    if not head:
+        raise CheckpointFormatError(path, "is empty")
+    if not (head.startswith(b"PK\x03\x04") or head.startswith(b"\x80")):
+        raise CheckpointFormatError(
+            path, f"is not a PyTorch checkpoint (it starts with {head!r}, not a zip archive)"
+        )
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:

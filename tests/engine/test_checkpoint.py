@@ -80,10 +80,20 @@ def test_missing_file_names_it(tmp_path):
         load_model(path, device="cpu")
 
 
-def test_not_a_checkpoint_names_the_file(tmp_path):
+@pytest.mark.parametrize("text", ["hello, not a checkpoint", "garbage\n", "<html>404</html>"])
+def test_not_a_checkpoint_names_the_file(tmp_path, text):
+    # "g" is a pickle opcode: without a header check the weights-only unpickler would blame
+    # "Python objects besides tensors" instead of saying this is no checkpoint at all.
     path = tmp_path / "notes.pth"
-    path.write_text("hello, not a checkpoint")
+    path.write_text(text)
     with pytest.raises(CheckpointFormatError, match=r"notes.pth.*not a PyTorch checkpoint"):
+        load_model(path, device="cpu")
+
+
+def test_empty_file_names_the_file(tmp_path):
+    path = tmp_path / "zero.pth"
+    path.write_bytes(b"")
+    with pytest.raises(CheckpointFormatError, match=r"zero.pth.*is empty"):
         load_model(path, device="cpu")
 
 
