@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from annotator.engine.model_registry import ModelInfo
+
 
 @dataclass
 class Served:
@@ -105,3 +107,20 @@ def start_server() -> ModelServer:
     server = ModelServer(httpd)
     threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True).start()
     return server
+
+
+def model_entry(url: str | None, data: bytes, **overrides) -> ModelInfo:
+    """A registry entry for a small test file served by ModelServer (fields overridable)."""
+    fields = dict(
+        name="tiny_test",
+        model_type="vit_b",
+        architecture="test",
+        file_name="tiny_test.pth",
+        size=len(data),
+        sha256=sha256(data),
+        url=url,
+        licence="CC0",
+        prompt_hint="points_and_boxes",
+    )
+    fields.update(overrides)
+    return ModelInfo(**fields)

@@ -16,7 +16,7 @@ from annotator.engine.download import (
     download_model,
 )
 from annotator.engine.model_registry import ModelInfo
-from tests.model_server import ModelServer, sha256, start_server
+from tests.model_server import ModelServer, model_entry, sha256, start_server
 
 PAYLOAD = os.urandom(3 * 1024 * 1024 + 123)  # > 1 read chunk, odd size
 
@@ -29,19 +29,7 @@ def server():
 
 
 def entry(url: str | None, data: bytes = PAYLOAD, **overrides) -> ModelInfo:
-    fields = dict(
-        name="tiny_test",
-        model_type="vit_b",
-        architecture="test",
-        file_name="tiny_test.pth",
-        size=len(data),
-        sha256=sha256(data),
-        url=url,
-        licence="CC0",
-        prompt_hint="points_and_boxes",
-    )
-    fields.update(overrides)
-    return ModelInfo(**fields)
+    return model_entry(url, data, **overrides)
 
 
 def test_good_file_installs_with_progress(server: ModelServer, tmp_path: Path):

@@ -28,6 +28,7 @@ from annotator.engine.model_store import (
     resolve_checkpoint,
     set_models_dir,
 )
+from tests.model_server import model_entry
 
 
 @pytest.fixture(autouse=True)
@@ -112,20 +113,7 @@ def test_models_dir_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def fake_registry(data: bytes) -> dict[str, ModelInfo]:
-    import hashlib
-
-    info = ModelInfo(
-        name="tiny_test",
-        model_type="vit_b",
-        architecture="test",
-        file_name="tiny_test.pth",
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        url=None,
-        licence="CC0",
-        prompt_hint="points_and_boxes",
-    )
-    return {**known_models(), "tiny_test": info}
+    return {**known_models(), "tiny_test": model_entry(None, data)}
 
 
 def test_resolve_checkpoint(tmp_path: Path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from PySide6.QtWidgets import QPushButton
 
 from annotator.engine.model_registry import ModelInfo, known_models
 from annotator.gui.models_menu import LoadCheckpointDialog, ModelsMenu
-from tests.model_server import ModelServer, start_server
+from tests.model_server import ModelServer, model_entry, start_server
 
 PAYLOAD = os.urandom(1024 * 1024 + 5)
 
@@ -25,20 +24,8 @@ def server():
 
 
 def registry_with(url: str | None, data: bytes = PAYLOAD, **overrides) -> dict[str, ModelInfo]:
-    fields = dict(
-        name="tiny_test",
-        model_type="vit_b",
-        architecture="Tiny SAM",
-        file_name="tiny_test.pth",
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        url=url,
-        licence="CC0",
-        prompt_hint="points_and_boxes",
-        description="test model",
-    )
-    fields.update(overrides)
-    return {**known_models(), "tiny_test": ModelInfo(**fields)}
+    fields = {"architecture": "Tiny SAM", "description": "test model", **overrides}
+    return {**known_models(), "tiny_test": model_entry(url, data, **fields)}
 
 
 @pytest.fixture
