@@ -11,6 +11,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from annotator.engine.model_registry import MODEL_TYPES
+
 # The generator's options, with the reference SamAutomaticMaskGenerator's defaults.
 GENERATOR_OPTIONS: tuple[tuple[str, type, Any, str], ...] = (
     ("points_per_side", int, 32, "grid points along one side of the image"),
@@ -36,7 +38,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model-type",
         default="auto",
-        choices=("auto", "vit_h", "vit_l", "vit_b", "vit_t", "lite_medsam"),
+        choices=("auto", *MODEL_TYPES),
         help="architecture (default: detected from the checkpoint)",
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")

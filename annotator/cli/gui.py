@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from annotator.engine.model_registry import MODEL_TYPES
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -18,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model-type",
         default="auto",
-        choices=["auto", "vit_h", "vit_l", "vit_b", "vit_t", "lite_medsam"],
+        choices=("auto", *MODEL_TYPES),
         help="architecture of --checkpoint (default: detect from the file)",
     )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")

@@ -286,43 +286,15 @@ def file_digests(path: Path, chunk: int = 1 << 20) -> tuple[str, str]:
 
 
 def detect_checkpoint_type(path: Path) -> str:
-    """The engine's architecture key for a checkpoint file (loaded on CPU, weights only).
+    """The engine's architecture key for a checkpoint file (loaded on CPU, weights only)."""
+    # Deferred: `models list` and the registry must not pay for importing torch.
+    from annotator.engine.checkpoint import detect_spec, read_state_dict
 
-    Uses ``annotator.engine.checkpoint.detect_model_type(state_dict)``; an engine that instead
-    offers ``read_state_dict`` + ``detect_spec`` (returning a spec with ``model_type``) works too.
-    """
     try:
-        from annotator.engine import checkpoint
-    except ImportError:
-        checkpoint = None
-    detect = getattr(checkpoint, "detect_model_type", None)
-    detect_spec = getattr(checkpoint, "detect_spec", None)
-    if detect is None and detect_spec is None:
-        raise ModelStoreError(
-            "cannot detect the model type: annotator.engine.checkpoint.detect_model_type is "
-            "missing from this build; pass --type"
-        )
-    try:
-        read = getattr(checkpoint, "read_state_dict", None)
-        state = read(path) if read is not None else _load_state(path)
-        if detect is not None:
-            return str(detect(state))
-        return str(detect_spec(state, path).model_type)
+        return detect_spec(read_state_dict(path), path).model_type
     except ValueError as exc:  # the engine's CheckpointError is a ValueError naming the file
         message = str(exc)
         raise ModelStoreError(message if str(path) in message else f"{path}: {message}") from None
-
-
-def _load_state(path: Path) -> object:
-    import torch  # deferred: `models list` and the registry must not pay for importing torch
-
-    try:
-        try:
-            return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError:  # legacy (non-zip) files cannot be memory-mapped
-            return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle, zip and torch errors all mean "not a checkpoint"
-        raise ModelStoreError(f"{path}: not a loadable PyTorch checkpoint ({exc})") from None
 
 
 def add_checkpoint(

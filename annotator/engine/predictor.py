@@ -238,8 +238,6 @@ class Predictor:
                     f"point_labels must have shape {tuple(coords.shape[:2])}, "
                     f"got {tuple(labels.shape)}"
                 )
-            if labels.is_floating_point() and not torch.all(labels == labels.round()):
-                raise ValueError("point_labels must be 0 (background) or 1 (foreground)")
             if not torch.all((labels == 0) | (labels == 1)):
                 raise ValueError("point_labels must be 0 (background) or 1 (foreground)")
             labels = labels.to(torch.int)

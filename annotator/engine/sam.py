@@ -11,13 +11,13 @@ from torch import nn
 
 from .image_encoder_vit import ImageEncoderViT
 from .mask_decoder import MaskDecoder
+from .model_registry import MODEL_TYPES
 from .postprocess import upsample_logits
 from .prompt_encoder import PromptEncoder
 from .tiny_vit import TinyViT
 from .transforms import ResizeLongestSide
 from .two_way_transformer import TwoWayTransformer
 
-MODEL_TYPES = ("vit_h", "vit_l", "vit_b", "vit_t", "lite_medsam")
 PIXEL_MEAN = (123.675, 116.28, 103.53)
 PIXEL_STD = (58.395, 57.12, 57.375)
 

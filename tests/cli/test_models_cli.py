@@ -150,12 +150,6 @@ def test_add_with_explicit_type_then_list(env, tmp_path, capsys):
 
 
 def test_add_detects_the_type_with_the_engine(env, tmp_path, capsys):
-    checkpoint = pytest.importorskip(
-        "annotator.engine.checkpoint",
-        reason="needs annotator.engine.checkpoint.detect_model_type (engine issue, not merged)",
-    )
-    if not hasattr(checkpoint, "detect_model_type") and not hasattr(checkpoint, "detect_spec"):
-        pytest.skip("annotator.engine.checkpoint.detect_model_type is not on this branch yet")
     import torch
     from segment_anything import build_sam_vit_b
 
