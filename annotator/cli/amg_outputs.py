@@ -24,7 +24,7 @@ import numpy as np
 from annotator.io.atomic import atomic_write_text
 from annotator.io.coco_store import save_project, sha256_hex
 from annotator.io.document import Document
-from annotator.io.masks import encode_mask
+from annotator.io.masks import encode_mask, mask_area
 
 FORMATS = ("png", "coco", "sa1b")
 # The header the reference's scripts/amg.py writes.
@@ -212,19 +212,14 @@ class CocoWriter(Writer):
                 image_id = doc.add_image(part["file_name"], part["width"], part["height"])
                 for ann in part["annotations"]:
                     rle = ann.pop("segmentation")
-                    if rle_is_empty(rle):
+                    if mask_area(rle) == 0:
                         continue  # the store refuses empty masks
                     doc.add_annotation(image_id, category, rle, model=self.model_name, **ann)
         if doc.images():
             self.check()  # edited while we ran: keep the user's file
             save_project(doc, self.out, force=True)
-            atomic_write_text(self._stamp(), sha256_hex(self.out.read_bytes()))
-
-
-def rle_is_empty(rle: dict[str, Any]) -> bool:
-    from annotator.io.masks import mask_area
-
-    return mask_area(rle) == 0
+            # save_project recorded the hash of the bytes it wrote: no need to read them back.
+            atomic_write_text(self._stamp(), doc.disk_state.sha256)
 
 
 def make_writer(
