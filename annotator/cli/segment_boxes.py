@@ -149,6 +149,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
     from annotator.engine.errors import CheckpointError
     from annotator.io.coco_store import save_project
     from annotator.io.document import Document
+    from annotator.io.masks import encode_mask
 
     try:
         root, paths = find_images(Path(args.input), recursive=True)
@@ -169,7 +170,9 @@ def cmd_segment(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    results: list[tuple[str, tuple[int, int], list[tuple[Detection, np.ndarray, float]]]] = []
+    # Masks are kept as RLE until the project is built: full-size arrays for every box of
+    # every image (each a view pinning its whole decoder batch) would grow without bound.
+    results: list[tuple[str, tuple[int, int], list[tuple[Detection, dict, float]]]] = []
     n_boxes = n_empty = 0
     todo = [root / rel for rel in files if rel in by_file]
     for path, image, error in tqdm(
@@ -184,7 +187,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
         for det, mask, iou in segment_image(predictor, image, dets):
             n_boxes += 1
             if mask.any():
-                masks.append((det, mask, iou))
+                masks.append((det, encode_mask(mask), iou))
             else:
                 n_empty += 1
         results.append((rel, image.shape[:2], masks))
@@ -204,12 +207,12 @@ def cmd_segment(args: argparse.Namespace) -> int:
     source = model_name(predictor)
     with doc.batch("masks from boxes"):
         for image_id, (_, _, masks) in enumerate(results, start=1):
-            for det, mask, iou in masks:
+            for det, rle, iou in masks:
                 x, y, w, h = det.box_xywh
                 doc.add_annotation(
                     image_id,
                     det.category_id,
-                    mask,
+                    rle,
                     box=[x, y, x + w, y + h],
                     score=det.score,
                     predicted_iou=iou,
