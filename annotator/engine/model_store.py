@@ -365,7 +365,8 @@ def add_checkpoint(
 
 
 def _copy_atomic(src: Path, dest: Path) -> None:
-    tmp = dest.with_name(dest.name + PART_SUFFIX)
+    # Not PART_SUFFIX: that name is an interrupted download of the same model, kept to resume.
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.adding")
     try:
         with src.open("rb") as fin, tmp.open("wb") as fout:
             shutil.copyfileobj(fin, fout, length=1 << 20)

@@ -179,7 +179,11 @@ def test_add_of_an_official_file_installs_it_as_that_model(tmp_path: Path):
     d = tmp_path / "models"
     src = tmp_path / "downloaded_by_hand.bin"
     src.write_bytes(b"official bytes")
+    d.mkdir()
+    partial = d / "tiny_test.pth.part"  # an interrupted download of the same model
+    partial.write_bytes(b"official")
     added = add_checkpoint(src, directory=d, registry=registry)
     assert added.name == "tiny_test" and added.path == d / "tiny_test.pth"
+    assert partial.read_bytes() == b"official"  # the copy used a temp name of its own
     assert resolve_checkpoint("tiny_test", registry, d) == d / "tiny_test.pth"
     assert local_models(d) == {}
