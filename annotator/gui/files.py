@@ -16,7 +16,7 @@ from annotator.gui.project_io import done_images, open_project, set_done
 from annotator.gui.prompt_state import PromptSnapshot
 from annotator.io.autosave import Autosaver
 from annotator.io.coco_store import ProjectChangedOnDiskError, save_project
-from annotator.io.images import ImageReadError, image_size, read_image
+from annotator.io.images import ImageReadError, read_image
 
 PREFETCH_AHEAD = 2
 
@@ -106,7 +106,7 @@ class FilesMixin:
         self.expected_request = None
         record = self.doc.image_by_file_name(name)
         if record is None:
-            width, height = image_size(path)
+            height, width = image.shape[:2]  # read_image's shape is the EXIF-rotated size
             was_dirty = self.doc.dirty
             self.image_id = self.doc.add_image(name, width, height)
             if not was_dirty:
@@ -152,8 +152,8 @@ class FilesMixin:
             set_done(self.doc, self.current, self.current not in done_images(self.doc))
             self.refresh_image_list()
 
-    def image_status(self, name: str) -> ImageStatus:
-        if name in done_images(self.doc):
+    def image_status(self, name: str, done: set[str]) -> ImageStatus:
+        if name in done:
             return ImageStatus.DONE
         record = self.doc.image_by_file_name(name)
         if record is not None and self.doc.annotations_for(record.id):
@@ -162,7 +162,8 @@ class FilesMixin:
 
     def refresh_image_list(self) -> None:
         if self.doc is not None:
-            rows = [(n, self.image_status(n)) for n in self.images]
+            done = done_images(self.doc)
+            rows = [(n, self.image_status(n, done)) for n in self.images]
             self.image_list.set_images(rows, self.current)
 
     # -- saving ----------------------------------------------------------------------------

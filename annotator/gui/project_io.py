@@ -65,7 +65,8 @@ def open_project(
     root = doc.images_root
     names = [im.file_name for im in doc.images()]
     on_disk = [_relative(p, root) for p in list_images(root)] if root.is_dir() else []
-    images = on_disk + [n for n in names if n not in set(on_disk)]
+    on_disk_set = set(on_disk)
+    images = on_disk + [n for n in names if n not in on_disk_set]
     first_name = _relative(first, root) if first is not None else None
     return OpenedProject(doc, images, first_name, recovered)
 
