@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from annotator.gui.prompt_state import PromptSession, PromptSnapshot
+from annotator.io.document import UNDO_LIMIT
 
 
 class Undoable(Protocol):
@@ -31,18 +32,9 @@ class History:
         self._undo: list[_Step] = []
         self._redo: list[_Step] = []
 
-    @property
-    def can_undo(self) -> bool:
-        return bool(self._undo)
-
-    @property
-    def can_redo(self) -> bool:
-        return bool(self._redo)
-
     def record_prompt(self) -> None:
         """Call before changing the prompts."""
-        self._undo.append(_Step("prompt", self.session.state))
-        self._redo.clear()
+        self._push(_Step("prompt", self.session.state))
 
     def record_doc(self, prompts_before: PromptSnapshot | None = None) -> None:
         """Call after each document change (one document undo step).
@@ -50,7 +42,14 @@ class History:
         prompts_before: for a commit (Enter), the object as it was on the canvas; undoing the
         commit puts it back there.
         """
-        self._undo.append(_Step("doc", prompts_before))
+        self._push(_Step("doc", prompts_before))
+
+    def _push(self, step: _Step) -> None:
+        self._undo.append(step)
+        # The document keeps its last UNDO_LIMIT steps; keeping no more here means every "doc"
+        # step in this journal still has its document step (and prompt snapshots, which hold
+        # full-size masks, stay bounded).
+        del self._undo[:-UNDO_LIMIT]
         self._redo.clear()
 
     def undo(self, document: Undoable | None) -> str | None:

@@ -93,3 +93,18 @@ def test_history_undoes_prompts_and_commits_in_order():
     h.forget_prompts()
     assert h.undo(doc) == "doc" and s.is_empty  # switching images dropped the prompt snapshot
     assert h.undo(doc) is None
+
+
+def test_journal_keeps_no_more_steps_than_the_document_does():
+    # Past the document's limit, an undo here must never ask the document for a step it
+    # has already dropped.
+    from annotator.io.document import UNDO_LIMIT
+
+    s, doc = PromptSession(), FakeDoc()
+    h = History(s)
+    for _ in range(UNDO_LIMIT + 5):
+        h.record_doc()
+    undone = 0
+    while h.undo(doc) is not None:
+        undone += 1
+    assert undone == UNDO_LIMIT and doc.log.count("undo") == UNDO_LIMIT
