@@ -16,6 +16,7 @@ from annotator.gui.project_io import done_images, open_project, set_done
 from annotator.gui.prompt_state import PromptSnapshot
 from annotator.io.autosave import Autosaver
 from annotator.io.coco_store import ProjectChangedOnDiskError, save_project
+from annotator.io.document import Document
 from annotator.io.images import ImageReadError, read_image
 
 PREFETCH_AHEAD = 2
@@ -32,22 +33,7 @@ class FilesMixin:
         except (OSError, ValueError) as exc:
             dialogs.show_error(self, "Cannot open", str(exc))
             return False
-        if self.autosaver is not None:
-            self.autosaver.close()
-        self.doc = opened.doc
-        self.autosaver = Autosaver(
-            self.doc, delay_s=self.autosave_delay_s, on_error=self._on_autosave_error
-        )
-        self.doc.add_listener(lambda _ids: self._update_title())
-        self.images = opened.images
-        self.current = self.image_id = self.image = None
-        self.session.clear()
-        self.history = History(self.session)  # undo does not reach into another project
-        self._parked.clear()
-        self._mask_cache.clear()
-        self.hidden.clear()
-        self.selected = None
-        self.category_id = None
+        self._adopt_document(opened.doc, opened.images)
         if opened.recovered:
             self.status.showMessage("Recovered the autosaved work; save to keep it", 8000)
         order = self.images  # the first readable image, or the one asked for
@@ -238,9 +224,27 @@ class FilesMixin:
         extra = f" ({len(report.warnings)} warnings)" if report.warnings else ""
         self.status.showMessage(f"Exported {n} masks as {fmt} to {out}{extra}", 8000)
 
+    def _adopt_document(self, doc: Document, images: list[str]) -> None:
+        """Make `doc` the window's project; nothing of the previous one carries over."""
+        if self.autosaver is not None:
+            self.autosaver.close()
+        self.doc = doc
+        self.autosaver = Autosaver(
+            self.doc, delay_s=self.autosave_delay_s, on_error=self._on_autosave_error
+        )
+        self.doc.add_listener(lambda _ids: self._update_title())
+        self.images = images
+        self.current = self.image_id = self.image = None
+        self.session.clear()
+        self.history = History(self.session)  # undo does not reach into another project
+        self._parked.clear()
+        self._mask_cache.clear()  # annotation ids are reused by the next project
+        self.hidden.clear()
+        self.selected = None
+        self.category_id = None
+
     def import_annotations(self, fmt: str) -> None:
         """Import COCO or LabelMe annotations as a new project over the same images root."""
-        from annotator.io.document import Document
         from annotator.io.formats.coco_import import import_coco
         from annotator.io.formats.labelme_import import import_labelme
 
@@ -264,12 +268,9 @@ class FilesMixin:
         doc.mark_dirty()
         self.doc.mark_clean()  # the user chose to replace it above
         images = self.images
-        self.doc = doc
-        self.autosaver = Autosaver(
-            doc, delay_s=self.autosave_delay_s, on_error=self._on_autosave_error
+        self._adopt_document(
+            doc, images + [i.file_name for i in doc.images() if i.file_name not in images]
         )
-        self.images = images + [i.file_name for i in doc.images() if i.file_name not in images]
-        self.current = None
         if self.images:
             self.show_image(self.images[0])
         self.status.showMessage(f"Imported {len(doc.annotations())} masks from {source}", 8000)

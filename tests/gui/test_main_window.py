@@ -332,3 +332,48 @@ def test_switching_images_autosaves_at_once(qtbot, make_window, folder):
     assert not sidecar.exists()
     qtbot.keyClick(win.canvas, Qt.Key.Key_D)
     assert sidecar.exists() and len(json.loads(sidecar.read_text())["annotations"]) == 1
+
+
+def test_importing_starts_a_fresh_project_state(qtbot, make_window, folder, monkeypatch):
+    """Nothing of the replaced project carries over: not its undo steps, nor hidden ids
+    (which the imported annotations reuse), nor its autosaver."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from annotator.io.masks import encode_mask
+
+    win, _client = make_window()
+    click(qtbot, win, 200, 150)
+    wait_result(qtbot, win)
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
+    old_id = win.doc.annotations()[0].id
+    win.hidden.add(old_id)
+    old_autosaver = win.autosaver
+    closed = []
+    monkeypatch.setattr(old_autosaver, "close", lambda: closed.append(True))
+
+    mask = np.zeros((400, 600), bool)
+    mask[100:200, 150:300] = True
+    source = folder / "other_tool.json"
+    source.write_text(
+        json.dumps(
+            {
+                "images": [{"id": 7, "file_name": "coffee.jpg", "width": 600, "height": 400}],
+                "categories": [{"id": 3, "name": "cup"}],
+                "annotations": [
+                    {"id": old_id, "image_id": 7, "category_id": 3, "iscrowd": 0,
+                     "segmentation": encode_mask(mask)}
+                ],
+            }
+        )
+    )  # fmt: skip
+    monkeypatch.setattr(
+        QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(source), ""))
+    )
+    win.import_annotations("coco")
+
+    assert [c.name for c in win.doc.categories()] == ["cup"]
+    imported = [a.id for a in win.doc.annotations()]
+    assert len(imported) == 1 and win.hidden == set()
+    assert closed and win.autosaver is not old_autosaver
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert [a.id for a in win.doc.annotations()] == imported  # the old project's undo is gone
