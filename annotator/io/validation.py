@@ -81,7 +81,8 @@ def normalize_file_name(file_name: str, images_root: Path | None) -> str | None:
             return None
         name = rel.as_posix()
     name = posixpath.normpath(name)
-    if name in ("", ".", "..") or name.startswith("../"):
+    # "C:x.jpg" is relative to drive C's current folder on Windows: outside the root too.
+    if name in ("", ".", "..") or name.startswith("../") or re.match(r"^[A-Za-z]:", name):
         return None
     return name
 

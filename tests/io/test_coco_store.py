@@ -258,7 +258,8 @@ def test_bad_bbox(tmp_path, valid, bbox):
 
 
 @pytest.mark.parametrize(
-    "file_name", ["../outside.jpg", "a/../../outside.jpg", "/etc/passwd", "C:\\Windows\\x.jpg"]
+    "file_name",
+    ["../outside.jpg", "a/../../outside.jpg", "/etc/passwd", "C:\\Windows\\x.jpg", "C:x.jpg"],
 )
 def test_file_name_escaping_root_refused(tmp_path, valid, file_name):
     valid["images"][0]["file_name"] = file_name

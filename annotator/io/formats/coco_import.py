@@ -26,10 +26,10 @@ from annotator.io.formats.common import (
     ImportResult,
     Tally,
     annotation_fields,
-    relative_inside,
 )
 from annotator.io.images import ImageReadError, image_size
 from annotator.io.masks import compress_rle, decode_mask, rle_from_polygons, rle_pixel_count
+from annotator.io.validation import normalize_file_name
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -115,7 +115,7 @@ def _images(
             raise FormatError(
                 path, f"images[{i}].file_name", f"must be a non-empty string, got {name!r}"
             )
-        rel = relative_inside(images_root / name, images_root)
+        rel = normalize_file_name(name, images_root)
         if rel is None:
             raise FormatError(
                 path, f"images[{i}].file_name", f"{name!r} is outside the images root {images_root}"

@@ -125,6 +125,7 @@ BAD_FIELDS = [
     ("annotations.1.id", 1, r"annotations\[1\].id", "duplicate id 1"),
     ("images.1.id", "x", r"images\[1\].id", "must be an integer"),
     ("images.1.file_name", "../outside.png", r"images\[1\].file_name", "outside the images root"),
+    ("images.1.file_name", "C:x.png", r"images\[1\].file_name", "outside the images root"),
     ("images.1.file_name", "a.png", r"images\[1\].file_name", "repeats images\\[0\\]"),
     ("images.1.file_name", "missing.png", r"images\[1\]", "no width/height"),
     ("images.0.width", -3, r"images\[0\]", "positive integers"),
