@@ -95,12 +95,13 @@ def _warn(lines: list[str]) -> None:
 
 def _save_import(result: ImportResult, root: Path, output: Path) -> Document:
     """Validates the imported project, then writes embedded images and the project file."""
-    problems = validate_project(result.coco, root)
+    measured: dict[int, tuple[int, list[float]]] = {}  # area and box, reused by from_coco
+    problems = validate_project(result.coco, root, measured)
     if problems:
         raise FormatError(
             output, None, "imported data does not validate: " + "; ".join(map(str, problems[:5]))
         )
-    doc = Document.from_coco(result.coco, root)
+    doc = Document.from_coco(result.coco, root, measured=measured)
     for rel, data in result.extracted_images.items():
         atomic_write_bytes(root / rel, data)
     output.parent.mkdir(parents=True, exist_ok=True)
