@@ -1,6 +1,6 @@
 """COCO exports: ``coco`` (RLE as stored) and ``coco-polygons`` (OpenCV contours).
 
-Layout: ``<out>/annotations.json``; with ``copy_images`` the images go to ``<out>/images/``
+Layout: ``<out>/annotations.json``; with ``--copy-images`` the images go to ``<out>/images/``
 under their project file_name, which the JSON keeps (relative to that folder, or to the
 project's images root without copying).
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from annotator.io.atomic import atomic_write_text
-from annotator.io.formats.common import Tally, check_images_exist, copy_image
+from annotator.io.formats.common import Tally
 from annotator.io.formats.polygons import DEFAULT_TOLERANCE, mask_to_polygons
 from annotator.io.masks import decode_mask
 
@@ -30,17 +30,13 @@ def _polygon_segmentation(ann: dict[str, Any], tolerance: float, tally: Tally) -
 
 def export_coco(
     coco: dict[str, Any],
-    images_root: Path,
     out: Path,
     *,
     polygons: bool = False,
     tolerance: float = DEFAULT_TOLERANCE,
-    copy_images: bool = False,
 ) -> list[str]:
-    """Writes one COCO instances file (and optionally the images); returns warning lines."""
+    """Writes one COCO instances file; returns warning lines."""
     tally = Tally()
-    if copy_images:
-        check_images_exist(coco, images_root)
     result = {
         "images": coco["images"],
         "categories": coco.get("categories", []),
@@ -52,8 +48,5 @@ def export_coco(
             exported["segmentation"] = _polygon_segmentation(ann, tolerance, tally)
         result["annotations"].append(exported)
     out.mkdir(parents=True, exist_ok=True)
-    if copy_images:
-        for im in coco["images"]:
-            copy_image(images_root, im["file_name"], out / "images" / im["file_name"])
     atomic_write_text(out / ANNOTATIONS_FILE, json.dumps(result, ensure_ascii=False))
     return tally.lines()

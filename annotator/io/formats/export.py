@@ -10,6 +10,7 @@ from annotator.io.formats.coco_export import export_coco
 from annotator.io.formats.common import (
     categories_by_id,
     check_images_exist,
+    copy_image,
     output_names,
     subset,
 )
@@ -39,18 +40,20 @@ def _export_one(
     copy_images: bool,
     tolerance: float,
 ) -> list[str]:
-    if fmt in ("coco", "coco-polygons"):
-        return export_coco(
-            coco, images_root, out, polygons=fmt == "coco-polygons", tolerance=tolerance,
-            copy_images=copy_images,
-        )  # fmt: skip
-    if fmt == "yolo":
-        return export_yolo(coco, images_root, out, tolerance=tolerance, copy_images=copy_images)
-    if fmt == "png":
-        return export_png(coco, images_root, out, copy_images=copy_images)
-    if fmt == "sa1b":
+    if fmt == "sa1b":  # puts each image next to its JSON, so it copies them itself
         return export_sa1b(coco, images_root, out, copy_images=copy_images)
-    raise ValueError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
+    if fmt in ("coco", "coco-polygons"):
+        warnings = export_coco(coco, out, polygons=fmt == "coco-polygons", tolerance=tolerance)
+    elif fmt == "yolo":
+        warnings = export_yolo(coco, out, tolerance=tolerance)
+    elif fmt == "png":
+        warnings = export_png(coco, out)
+    else:
+        raise ValueError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
+    if copy_images:  # the images/ folder beside the labels, under their project file_name
+        for im in coco["images"]:
+            copy_image(images_root, im["file_name"], out / "images" / im["file_name"])
+    return warnings
 
 
 def export_project(

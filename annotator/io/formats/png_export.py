@@ -25,8 +25,6 @@ from annotator.io.formats.common import (
     Tally,
     annotations_by_image,
     categories_by_id,
-    check_images_exist,
-    copy_image,
     output_names,
 )
 from annotator.io.masks import decode_mask
@@ -78,15 +76,11 @@ def check_class_count(coco: dict[str, Any]) -> None:
         )
 
 
-def export_png(
-    coco: dict[str, Any], images_root: Path, out: Path, *, copy_images: bool = False
-) -> list[str]:
+def export_png(coco: dict[str, Any], out: Path) -> list[str]:
     """Writes the instance and semantic PNGs and classes.txt; returns warning lines."""
     tally = Tally()
     categories = categories_by_id(coco)
     check_class_count(coco)
-    if copy_images:
-        check_images_exist(coco, images_root)
     names = output_names(coco, ".png")
     class_value = {c["id"]: i + 1 for i, c in enumerate(categories)}
     palette = [(0, 0, 0)] + [_rgb(c.get("color"), i) for i, c in enumerate(categories)]
@@ -116,8 +110,6 @@ def export_png(
             target = out / folder / names[im["id"]]
             target.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(target, data)
-        if copy_images:
-            copy_image(images_root, im["file_name"], out / "images" / im["file_name"])
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(
         out / "classes.txt", "\n".join([BACKGROUND] + [c["name"] for c in categories]) + "\n"

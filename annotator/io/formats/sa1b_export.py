@@ -20,7 +20,6 @@ from annotator.io.atomic import atomic_write_text
 from annotator.io.formats.common import (
     Tally,
     annotations_by_image,
-    check_images_exist,
     copy_image,
     output_names,
 )
@@ -68,8 +67,6 @@ def export_sa1b(
 ) -> list[str]:
     """Writes one SA-1B JSON per image (and optionally the image); returns warning lines."""
     tally = Tally()
-    if copy_images:
-        check_images_exist(coco, images_root)
     names = output_names(coco, ".json")
     by_image = annotations_by_image(coco)
     for im in coco["images"]:

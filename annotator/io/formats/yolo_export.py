@@ -24,8 +24,6 @@ from annotator.io.formats.common import (
     Tally,
     annotations_by_image,
     categories_by_id,
-    check_images_exist,
-    copy_image,
     output_names,
 )
 from annotator.io.formats.polygons import DEFAULT_TOLERANCE, mask_to_polygons, single_ring
@@ -44,16 +42,12 @@ def _line(class_index: int, ring: np.ndarray, width: int, height: int) -> str:
 
 def export_yolo(
     coco: dict[str, Any],
-    images_root: Path,
     out: Path,
     *,
     tolerance: float = DEFAULT_TOLERANCE,
-    copy_images: bool = False,
 ) -> list[str]:
-    """Writes ``labels/`` (and ``images/``) for the images in ``coco``; returns warning lines."""
+    """Writes ``labels/`` for the images in ``coco``; returns warning lines."""
     tally = Tally()
-    if copy_images:
-        check_images_exist(coco, images_root)
     names = output_names(coco, ".txt")
     class_index = {c["id"]: i for i, c in enumerate(categories_by_id(coco))}
     by_image = annotations_by_image(coco)
@@ -75,8 +69,6 @@ def export_yolo(
         label = out / "labels" / names[im["id"]]
         label.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(label, "".join(line + "\n" for line in lines))
-        if copy_images:
-            copy_image(images_root, im["file_name"], out / "images" / im["file_name"])
     return tally.lines()
 
 
