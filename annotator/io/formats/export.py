@@ -21,6 +21,7 @@ from annotator.io.formats.split import assign_split
 from annotator.io.formats.yolo_export import export_yolo, write_data_yaml
 
 FORMATS = ("coco", "coco-polygons", "yolo", "png", "sa1b")
+PER_IMAGE_FORMATS = ("yolo", "png", "sa1b")  # one output file per image, named by its stem
 
 
 @dataclass
@@ -78,7 +79,8 @@ def export_project(
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0 pixels, got {tolerance}")
     # Checks that can fail are done before anything is written.
-    output_names(coco, ".txt")  # two images that would share a label/mask file
+    if fmt in PER_IMAGE_FORMATS:
+        output_names(coco, ".txt")  # two images that would share a label/mask/JSON file
     if copy_images:
         check_images_exist(coco, images_root)
     if fmt == "png":

@@ -214,6 +214,9 @@ def test_images_that_would_share_an_output_file_are_refused(project, tmp_path):
     ):
         export_project(coco, root, tmp_path / "out", "yolo")
     assert not (tmp_path / "out").exists()  # refused before writing anything
+    # One annotations.json for all images has no such clash.
+    report = export_project(coco, root, tmp_path / "coco", "coco")
+    assert report.images[""] == len(coco["images"])
 
 
 def test_missing_image_with_copy_images_fails_before_writing(project, tmp_path):
