@@ -6,8 +6,9 @@ A mixin so main_window.py stays composition only; it uses the attributes MainWin
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtGui import QPainterPath
 
-from annotator.gui.overlays import hex_to_rgb
+from annotator.gui.overlays import hex_to_rgb, outline_path
 from annotator.gui.requests import PromptSet
 
 
@@ -198,13 +199,18 @@ class AnnotatingMixin:
         (self.hidden.discard if visible else self.hidden.add)(ann_id)
         self.refresh_committed()
 
-    def _mask(self, ann) -> np.ndarray:
-        """Decoded (H, W) bool mask of an annotation, cached while its RLE is unchanged."""
+    def _cached(self, ann) -> tuple[object, np.ndarray, QPainterPath]:
+        """(rle, decoded (H, W) bool mask, outline) of an annotation, kept while its RLE is
+        unchanged: hover and redraws would otherwise decode and trace it on every event."""
         hit = self._mask_cache.get(ann.id)
         if hit is None or hit[0] is not ann.rle:
-            hit = (ann.rle, ann.mask)
+            mask = ann.mask
+            hit = (ann.rle, mask, outline_path(mask))
             self._mask_cache[ann.id] = hit
-        return hit[1]
+        return hit
+
+    def _mask(self, ann) -> np.ndarray:
+        return self._cached(ann)[1]
 
     def _visible_annotations(self):
         if self.doc is None or self.image_id is None:
@@ -226,7 +232,7 @@ class AnnotatingMixin:
 
     def _on_hover(self, x: float, y: float) -> None:
         ann = self.annotation_at(x, y) if x >= 0 else None
-        self.canvas.set_hover(None if ann is None else self._mask(ann))
+        self.canvas.set_hover(None if ann is None else self._cached(ann)[2])
 
     # -- drawing ---------------------------------------------------------------------------
     def refresh_current(self) -> None:
@@ -248,10 +254,12 @@ class AnnotatingMixin:
         if self.doc is None:
             return
         cats = {c.id: c.color for c in self.doc.categories()}
-        layers = [
-            (self._mask(a), cats.get(a.category_id, "#808080"), a.id == self.selected)
-            for a in self._visible_annotations()
-        ]
+        layers = []
+        for a in self._visible_annotations():
+            _, mask, outline = self._cached(a)
+            layers.append(
+                (mask, cats.get(a.category_id, "#808080"), a.id == self.selected, outline)
+            )
         self.canvas.set_committed(layers)
 
     def refresh_all(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem
 
 from annotator.gui.overlays import outline_path, rgba_overlay
@@ -140,24 +140,25 @@ class Canvas(pg.GraphicsView):
         self.set_prompts(np.zeros((0, 2)), np.zeros(0), None)
         self.fit()
 
-    def set_committed(self, layers: list[tuple[np.ndarray, str, bool]]) -> None:
-        """layers: (mask (H, W) bool, "#rrggbb", selected) for every visible annotation."""
+    def set_committed(self, layers: list[tuple[np.ndarray, str, bool, QPainterPath]]) -> None:
+        """layers: (mask (H, W) bool, "#rrggbb", selected, its outline_path) for every visible
+        annotation (outlines come from the caller's cache: tracing is the costly part)."""
         if not layers:
             self.committed_item.clear()
             self.committed_path.setPath(outline_path(None))
             self.selected_path.setPath(outline_path(None))
             return
         outlines = outline_path(None)
-        for m, _, _ in layers:
-            outlines.addPath(outline_path(m))
+        for _, _, _, outline in layers:
+            outlines.addPath(outline)
         self.committed_path.setPath(outlines)
         overlay = rgba_overlay(
             self.shape,
-            [(m, c, SELECTED_ALPHA if sel else COMMITTED_ALPHA) for m, c, sel in layers],
+            [(m, c, SELECTED_ALPHA if sel else COMMITTED_ALPHA) for m, c, sel, _ in layers],
         )
         _show_overlay(self.committed_item, overlay)
-        selected = [m for m, _, sel in layers if sel]
-        self.selected_path.setPath(outline_path(selected[0] if selected else None))
+        selected = [outline for _, _, sel, outline in layers if sel]
+        self.selected_path.setPath(selected[0] if selected else outline_path(None))
 
     def set_current(self, mask: np.ndarray | None, color: str) -> None:
         """The object in progress: translucent fill in the category colour plus an outline."""
@@ -169,8 +170,9 @@ class Canvas(pg.GraphicsView):
         self.current_path.setPen(_pen(QColor(color).lighter(150).name(), 2.0))
         self.current_path.setPath(outline_path(mask))
 
-    def set_hover(self, mask: np.ndarray | None) -> None:
-        self.hover_path.setPath(outline_path(mask))
+    def set_hover(self, outline: QPainterPath | None) -> None:
+        """outline: the hovered annotation's outline_path, or None."""
+        self.hover_path.setPath(outline if outline is not None else outline_path(None))
 
     def set_prompts(
         self,
@@ -274,8 +276,6 @@ class Canvas(pg.GraphicsView):
         inside = 0 <= p.x() < w and 0 <= p.y() < h
         radius = getattr(self.tool, "radius", None)
         if radius is not None and inside:
-            from PySide6.QtGui import QPainterPath
-
             path = QPainterPath()
             path.addEllipse(QPointF(p.x(), p.y()), radius, radius)
             self.brush_cursor.setPath(path)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QVBoxLayout, QWidget
 
 from annotator.gui import dialogs
@@ -47,7 +48,7 @@ class MainWindow(AnnotatingMixin, FilesMixin, QMainWindow):
         self.prompt_hint = "points_and_boxes"
         self.model_name = ""
         self._parked: dict[str, PromptSnapshot] = {}  # in-progress objects of other images
-        self._mask_cache: dict[int, tuple[object, np.ndarray]] = {}
+        self._mask_cache: dict[int, tuple[object, np.ndarray, QPainterPath]] = {}
 
         self.canvas = Canvas()
         self.candidates = CandidateBar()
