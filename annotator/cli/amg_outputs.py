@@ -21,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from annotator.io.atomic import atomic_write_text
+from annotator.atomic import atomic_write_text
 from annotator.io.coco_store import save_project, sha256_hex
 from annotator.io.document import Document
 from annotator.io.masks import encode_mask, mask_area

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from annotator.io.atomic import atomic_write_bytes
+from annotator.atomic import atomic_write_bytes
 from annotator.io.coco_store import load_project, save_project
 from annotator.io.document import Document
 from annotator.io.formats.coco_import import import_coco

@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from annotator import __version__
+from annotator.atomic import fsync_dir
 from annotator.engine.model_registry import ModelInfo, find_model, known_models
 from annotator.engine.model_store import (
     PART_SUFFIX,
@@ -158,7 +159,7 @@ def _download_locked(
     with part.open("rb") as handle:
         os.fsync(handle.fileno())
     os.replace(part, dest)
-    _fsync_dir(dest.parent)
+    fsync_dir(dest.parent)
     return dest
 
 
@@ -363,14 +364,3 @@ def _check_disk_space(directory: Path, needed: int) -> None:
             f"not enough free space in {directory}: {needed / 1e6:.0f} MB needed, "
             f"{free / 1e6:.0f} MB free. Set ANNOTATOR_MODELS_DIR to a bigger disk"
         )
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # Windows cannot open directories; the rename is durable enough there
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

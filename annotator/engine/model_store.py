@@ -20,6 +20,7 @@ from pathlib import Path
 
 import platformdirs
 
+from annotator.atomic import atomic_write_text
 from annotator.engine.model_registry import (
     MODEL_TYPES,
     ModelInfo,
@@ -72,6 +73,7 @@ def set_models_dir(path: str | os.PathLike[str] | None) -> None:
         settings.pop("models_dir", None)
     else:
         settings["models_dir"] = str(Path(path).expanduser().resolve())
+    settings_path().parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(settings_path(), json.dumps(settings, indent=2) + "\n")
 
 
@@ -97,17 +99,6 @@ def models_dir_source() -> str:
     if _read_settings().get("models_dir"):
         return f"from the setting in {settings_path()}"
     return "default per-user cache folder"
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    # Same recipe as annotator.io.atomic; engine may not import io (layer contract).
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 # --- what is installed -----------------------------------------------------------------------
@@ -206,6 +197,7 @@ def _write_local_models(directory: Path, models: Mapping[str, LocalModel]) -> No
         }
         for m in models.values()
     }
+    directory.mkdir(parents=True, exist_ok=True)
     atomic_write_text(directory / LOCAL_MANIFEST, json.dumps(raw, indent=2) + "\n")
 
 

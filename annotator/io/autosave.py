@@ -30,7 +30,7 @@ from pathlib import Path
 
 import platformdirs
 
-from annotator.io.atomic import atomic_write_bytes
+from annotator.atomic import atomic_write_bytes
 from annotator.io.coco_store import (
     DiskState,
     load_project_with_app_info,

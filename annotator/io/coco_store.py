@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from annotator.io.atomic import atomic_write_bytes
+from annotator.atomic import atomic_write_bytes
 from annotator.io.document import Document
 from annotator.io.validation import (
     Problem,

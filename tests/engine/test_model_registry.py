@@ -100,7 +100,8 @@ def test_extra_entries_from_the_environment(tmp_path: Path, monkeypatch: pytest.
 def test_models_dir_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     assert models_dir() == model_store.default_models_dir()
     assert "annotator" in str(models_dir())
-    model_store.atomic_write_text(model_store.settings_path(), json.dumps({"theme": "dark"}))
+    model_store.settings_path().parent.mkdir(parents=True, exist_ok=True)
+    model_store.settings_path().write_text(json.dumps({"theme": "dark"}))
     set_models_dir(tmp_path / "from_setting")
     assert models_dir() == (tmp_path / "from_setting").resolve()
     settings = json.loads(model_store.settings_path().read_text())

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from annotator.io import atomic
-from annotator.io.atomic import LOCKED_TEMP_GRACE_S
+from annotator import atomic
+from annotator.atomic import LOCKED_TEMP_GRACE_S
 from annotator.io.coco_store import load_project, save_project
 from annotator.io.document import Document
 

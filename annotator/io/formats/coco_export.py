@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from annotator.io.atomic import atomic_write_text
+from annotator.atomic import atomic_write_text
 from annotator.io.formats.common import Tally
 from annotator.io.formats.polygons import DEFAULT_TOLERANCE, mask_to_polygons
 from annotator.io.masks import decode_mask

@@ -19,7 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from annotator.io.atomic import atomic_write_bytes, atomic_write_text
+from annotator.atomic import atomic_write_bytes, atomic_write_text
 from annotator.io.formats.common import (
     FormatError,
     Tally,

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from annotator.io.atomic import atomic_write_text
+from annotator.atomic import atomic_write_text
 from annotator.io.formats.common import (
     Tally,
     annotations_by_image,

@@ -117,7 +117,7 @@ def clean_stale_temps(path: str | os.PathLike[str]) -> list[Path]:
     return removed
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     if sys.platform == "win32":
         return  # directories cannot be opened for fsync on Windows; NTFS journals the rename
     fd = os.open(directory, os.O_RDONLY)
@@ -186,7 +186,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, backup: boo
         finally:
             if fd >= 0:
                 os.close(fd)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
 
 def atomic_write_text(

@@ -4,8 +4,8 @@ import sys
 
 import pytest
 
-from annotator.io import atomic
-from annotator.io.atomic import (
+from annotator import atomic
+from annotator.atomic import (
     atomic_write_bytes,
     atomic_write_text,
     backup_path,
