@@ -170,20 +170,3 @@ def rle_from_polygons(
     # pycocotools treats a 4-number list as a box, which is why fewer than 6 is refused above.
     rles = mask_utils.frPyObjects(kept, int(height), int(width))
     return _to_str_rle(mask_utils.merge(rles))
-
-
-def segmentation_to_rle(segmentation: Any, height: int, width: int) -> Rle:
-    """Any COCO `segmentation` (polygon list, uncompressed or compressed RLE) -> compressed RLE.
-
-    Raises ValueError for unknown layouts and for an RLE whose size is not [height, width].
-    """
-    if isinstance(segmentation, Mapping):
-        size = [int(v) for v in segmentation.get("size", ())]
-        if size != [int(height), int(width)]:
-            raise ValueError(f"RLE size {size} does not match the image size [{height}, {width}]")
-        if "counts" not in segmentation:
-            raise ValueError("RLE has no 'counts'")
-        return compress_rle(segmentation)
-    if isinstance(segmentation, Sequence) and not isinstance(segmentation, (str, bytes)):
-        return rle_from_polygons(segmentation, height, width)
-    raise ValueError(f"unrecognised segmentation of type {type(segmentation).__name__}")

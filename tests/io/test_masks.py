@@ -16,7 +16,6 @@ from annotator.io.masks import (
     merge_masks,
     rle_from_polygons,
     rle_pixel_count,
-    segmentation_to_rle,
 )
 
 
@@ -119,20 +118,6 @@ def test_degenerate_polygons():
     assert mask_area(kept) > 0
     empty = rle_from_polygons([[1, 2, 3, 4]], 10, 10, skip_degenerate=True)
     assert mask_area(empty) == 0 and empty["size"] == [10, 10]
-
-
-def test_segmentation_to_rle_all_layouts():
-    mask = _ring(8, 9)
-    rle = encode_mask(mask)
-    np.testing.assert_array_equal(decode_mask(segmentation_to_rle(rle, 8, 9)), mask)
-    poly = segmentation_to_rle([[1, 1, 6, 1, 6, 6, 1, 6]], 8, 9)
-    assert mask_area(poly) > 0
-    with pytest.raises(ValueError, match=r"size \[8, 9\] does not match"):
-        segmentation_to_rle(rle, 9, 9)
-    with pytest.raises(ValueError, match="unrecognised"):
-        segmentation_to_rle(42, 8, 9)
-    with pytest.raises(ValueError, match="counts"):
-        segmentation_to_rle({"size": [8, 9]}, 8, 9)
 
 
 @settings(max_examples=40, deadline=None)

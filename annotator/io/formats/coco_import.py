@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +28,8 @@ from annotator.io.formats.common import (
 )
 from annotator.io.images import ImageReadError, image_size
 from annotator.io.masks import compress_rle, decode_mask, rle_from_polygons, rle_pixel_count
+from annotator.io.records import check_color
 from annotator.io.validation import normalize_file_name
-
-_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 def load_json(path: Path) -> Any:
@@ -157,8 +155,10 @@ def _categories(path: Path, raw: list[Any]) -> tuple[list[dict[str, Any]], dict[
             "supercategory": item.get("supercategory") or "",
         }
         color = item.get("color")
-        if isinstance(color, str) and _COLOR.match(color):
-            category["color"] = color.lower()
+        try:
+            category["color"] = check_color(color)
+        except ValueError:
+            pass  # another tool's colour format: the document assigns one
         out.append(category)
     return out, dict(zip(old_ids, new_ids, strict=True))
 

@@ -39,9 +39,6 @@ class Tally:
     def add(self, kind: str, place: str) -> None:
         self._kinds.setdefault(kind, []).append(place)
 
-    def count(self, kind: str) -> int:
-        return len(self._kinds.get(kind, []))
-
     def lines(self) -> list[str]:
         out = []
         for kind, places in self._kinds.items():
