@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from annotator.engine import Predictor, load_model  # noqa: E402
-from annotator.engine.checkpoint import bundled_checkpoint_path  # noqa: E402
+from annotator.engine.weights.bundled import bundled_checkpoint_path  # noqa: E402
 
 DEFAULT_IMAGE = Path("/work/shared/images/truck.jpg")
 TARGET_SIZE = (1200, 1800)  # (H, W) the photo is resized to, ~1800x1200 as in the issue
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning)  # timm's import-time notices
     from segment_anything import SamPredictor
 
-    from annotator.engine.checkpoint import resolve_device
+    from annotator.engine.weights.load import resolve_device
 
     device = resolve_device(args.device)
     image = load_photo(args.image)

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from annotator.engine.model_registry import ModelInfo
+from annotator.engine.weights.registry import ModelInfo
 
 
 @dataclass

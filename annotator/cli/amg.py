@@ -11,7 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from annotator.engine.model_registry import MODEL_TYPES
+from annotator.engine.modeling.architectures import MODEL_TYPES
 
 # The generator's options, with the reference SamAutomaticMaskGenerator's defaults.
 GENERATOR_OPTIONS: tuple[tuple[str, type, Any, str], ...] = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from annotator.engine.model_registry import MODEL_TYPES
+from annotator.engine.modeling.architectures import MODEL_TYPES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from annotator.engine.model_registry import MODEL_TYPES, RegistryError, find_model, known_models
-from annotator.engine.model_store import (
+from annotator.engine.modeling.architectures import MODEL_TYPES
+from annotator.engine.weights.registry import RegistryError, find_model, known_models
+from annotator.engine.weights.store import (
     ModelStoreError,
     add_checkpoint,
     list_models,
@@ -123,8 +124,8 @@ def cmd_download(args: argparse.Namespace) -> int:
     # Deferred so `annotator models list` never imports urllib/tqdm machinery it does not use.
     from tqdm import tqdm
 
-    from annotator.engine.download import DownloadError, download_model
-    from annotator.engine.model_store import model_status
+    from annotator.engine.weights.download import DownloadError, download_model
+    from annotator.engine.weights.store import model_status
 
     try:
         info = find_model(args.name, known_models())

@@ -1,7 +1,10 @@
-"""Model layer: SAM-family networks, checkpoint loading, the predictor. Pure PyTorch, no Qt.
+"""Model layer: SAM-family networks, weights, the predictor and the automatic mask generator.
+Pure PyTorch, no Qt.
 
-The public names load lazily (PEP 562) so that torch-free modules of this package, such as
-the model registry used by `annotator models list`, import without pulling in torch.
+Sub-packages: ``modeling`` (the networks, ``nn.Module``s only), ``weights`` (catalogue, store,
+download, ``load_model``), ``amg`` (segment everything). The public names below load lazily
+(PEP 562) so that torch-free modules of this package, such as the model registry used by
+``annotator models list``, import without pulling in torch.
 """
 
 from __future__ import annotations
@@ -10,22 +13,33 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .checkpoint import load_model
+    from .amg import AutomaticMaskGenerator
     from .errors import CheckpointError
     from .image_state import ImageState
+    from .modeling.architectures import MODEL_TYPES
+    from .modeling.sam import Sam
     from .predictor import Predictor
-    from .sam import MODEL_TYPES, Sam
+    from .weights.load import load_model
 
 _EXPORTS = {
-    "load_model": ".checkpoint",
+    "load_model": ".weights.load",
+    "AutomaticMaskGenerator": ".amg",
     "CheckpointError": ".errors",
     "ImageState": ".image_state",
     "Predictor": ".predictor",
-    "MODEL_TYPES": ".sam",
-    "Sam": ".sam",
+    "MODEL_TYPES": ".modeling.architectures",
+    "Sam": ".modeling.sam",
 }
 
-__all__ = ["MODEL_TYPES", "CheckpointError", "ImageState", "Predictor", "Sam", "load_model"]
+__all__ = [
+    "MODEL_TYPES",
+    "AutomaticMaskGenerator",
+    "CheckpointError",
+    "ImageState",
+    "Predictor",
+    "Sam",
+    "load_model",
+]
 
 
 def __getattr__(name: str) -> Any:

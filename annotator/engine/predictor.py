@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from annotator.engine.modeling.sam import Sam
+
 from .image_state import ImageState, as_rgb_uint8
-from .sam import Sam
 
 __all__ = ["ImageState", "Predictor"]
 

@@ -32,16 +32,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from annotator.engine.download import DownloadCancelledError, DownloadError, download_model
-from annotator.engine.model_registry import ModelInfo, RegistryError, known_models
-from annotator.engine.model_store import (
+from annotator.engine.weights.download import DownloadCancelledError, DownloadError, download_model
+from annotator.engine.weights.registry import ModelInfo, RegistryError, known_models
+from annotator.engine.weights.resolve import resolve_checkpoint
+from annotator.engine.weights.store import (
     ModelStatus,
     ModelStoreError,
     list_models,
     local_models,
     models_dir,
     models_dir_source,
-    resolve_checkpoint,
 )
 
 OnLoad = Callable[[str | None, str], None]

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from annotator.engine import Predictor
-from annotator.engine.sam import ModelSpec, build_model
+from annotator.engine.modeling.sam import ModelSpec, build_model
 from annotator.gui.main_window import MainWindow
 from tests.gui.test_main_window import click, drag
 

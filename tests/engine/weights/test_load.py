@@ -7,7 +7,6 @@ import torch
 from segment_anything import sam_model_registry
 
 from annotator.engine import CheckpointError, load_model
-from annotator.engine.checkpoint import detect_spec, resolve_dtype
 from annotator.engine.errors import (
     CheckpointFormatError,
     CheckpointNotFoundError,
@@ -15,9 +14,10 @@ from annotator.engine.errors import (
     ShapeMismatchError,
     UnknownArchitectureError,
 )
-from annotator.engine.sam import ModelSpec, build_model
-
-from .oracles import reference_mobile_sam
+from annotator.engine.modeling.sam import ModelSpec, build_model
+from annotator.engine.weights.load import resolve_dtype
+from annotator.engine.weights.state_dict import detect_spec
+from tests.engine.oracles import reference_mobile_sam
 
 
 def _shapes(module: torch.nn.Module) -> dict[str, tuple[int, ...]]:
@@ -45,7 +45,8 @@ def test_full_size_vit_t_has_mobile_sam_shapes_and_is_detected():
 
 
 def test_lite_medsam_is_detected_from_its_real_weights():
-    from annotator.engine.checkpoint import bundled_checkpoint_path, read_state_dict
+    from annotator.engine.weights.bundled import bundled_checkpoint_path
+    from annotator.engine.weights.state_dict import read_state_dict
 
     sd = read_state_dict(bundled_checkpoint_path())
     assert detect_spec(sd) == ModelSpec.official("lite_medsam")

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .common import LayerNorm2d, MLPBlock
+from annotator.engine.modeling.common import LayerNorm2d, MLPBlock
 
 # Largest relative-position bias materialised at once. Global attention over 64x64 tokens needs
 # (heads, 4096, 4096): 768 MiB for ViT-B (one piece), 1 GiB for ViT-L/H (two). The reference

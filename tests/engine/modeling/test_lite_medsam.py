@@ -11,9 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from annotator.engine import Predictor, load_model
-from annotator.engine.checkpoint import bundled_checkpoint_path
-
-from .oracles import iou, sample_image
+from annotator.engine.weights.bundled import bundled_checkpoint_path
+from tests.engine.oracles import iou, sample_image
 
 
 def _pipeline(net, image: np.ndarray, box: np.ndarray) -> np.ndarray:

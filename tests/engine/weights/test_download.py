@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from annotator.engine.download import (
+from annotator.engine.weights.download import (
     ChecksumMismatchError,
     DownloadCancelledError,
     DownloadError,
     download_file,
     download_model,
 )
-from annotator.engine.model_registry import ModelInfo
+from annotator.engine.weights.registry import ModelInfo
 from tests.model_server import ModelServer, model_entry, sha256, start_server
 
 PAYLOAD = os.urandom(3 * 1024 * 1024 + 123)  # > 1 read chunk, odd size

@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .common import MLP, LayerNorm2d
+from annotator.engine.modeling.common import MLP, LayerNorm2d
+
 from .two_way_transformer import TwoWayTransformer
 
 

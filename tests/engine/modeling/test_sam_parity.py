@@ -13,8 +13,13 @@ import torch
 from segment_anything import SamPredictor
 
 from annotator.engine import Predictor, load_model
-
-from .oracles import iou, perturb_, reference_mobile_sam, reference_sam_vit, sample_image
+from tests.engine.oracles import (
+    iou,
+    perturb_,
+    reference_mobile_sam,
+    reference_sam_vit,
+    sample_image,
+)
 
 LOGIT_TOL = 1e-2
 SCORE_TOL = 1e-3

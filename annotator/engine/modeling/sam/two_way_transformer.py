@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .common import MLPBlock
+from annotator.engine.modeling.common import MLPBlock
 
 
 class Attention(nn.Module):

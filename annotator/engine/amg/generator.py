@@ -18,13 +18,15 @@ import numpy as np
 import torch
 from torchvision.ops import batched_nms
 
-from annotator.engine.amg_decode import TwoStageDecoder
-from annotator.engine.amg_utils import (
-    batched_mask_to_box,
+from annotator.engine.amg.decode import TwoStageDecoder
+from annotator.engine.amg.grids import (
     build_all_layer_point_grids,
-    encode_rles,
     generate_crop_boxes,
     is_box_near_crop_edge,
+)
+from annotator.engine.amg.mask_ops import (
+    batched_mask_to_box,
+    encode_rles,
     remove_small_regions,
     stability_score,
     uncompressed_rle,

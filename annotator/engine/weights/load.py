@@ -1,0 +1,130 @@
+"""``load_model``: resolve a checkpoint, detect its architecture, build and load the network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from annotator.engine.errors import (
+    CheckpointError,
+    CheckpointFormatError,
+    CheckpointNotFoundError,
+    ModelTypeMismatchError,
+)
+from annotator.engine.modeling.architectures import MODEL_TYPES
+from annotator.engine.modeling.sam import Sam, build_model
+from annotator.engine.weights.bundled import bundled_checkpoint_path
+from annotator.engine.weights.resolve import CheckpointFileMissing, resolve_checkpoint
+from annotator.engine.weights.state_dict import check_keys, detect_spec, read_state_dict
+
+_DTYPES = {
+    "float32": torch.float32,
+    "fp32": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+    "half": torch.float16,
+}
+
+
+def checkpoint_file(checkpoint: str | Path | None) -> Path:
+    """The file ``load_model`` reads for ``checkpoint`` (a path, a model name, or None for the
+    bundled default), through the one resolver; errors are CheckpointErrors naming it."""
+    if checkpoint is not None:
+        path = Path(checkpoint).expanduser()
+        if path.exists() and not path.is_file():
+            raise CheckpointFormatError(path, "is not a file")
+    try:
+        resolved = resolve_checkpoint(checkpoint)
+    except CheckpointFileMissing as exc:
+        raise CheckpointNotFoundError(exc.path, "no such file") from None
+    except ValueError as exc:  # the store's ModelStoreError: unknown or not installed name
+        raise CheckpointNotFoundError(Path(str(checkpoint)), str(exc)) from exc
+    return bundled_checkpoint_path() if resolved is None else resolved
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """ "auto" -> cuda if available, else mps, else cpu."""
+    if str(device) == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    return torch.device(device)
+
+
+def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
+    if dtype is None:
+        return torch.float32
+    if isinstance(dtype, str):
+        if dtype not in _DTYPES:
+            raise ValueError(f"dtype {dtype!r} not supported; use float32, bfloat16 or float16")
+        dtype = _DTYPES[dtype]
+    if dtype not in (torch.float32, torch.bfloat16, torch.float16):
+        raise ValueError(f"dtype {dtype} not supported; use float32, bfloat16 or float16")
+    if dtype == torch.float16 and device.type == "cpu":
+        raise ValueError(
+            "float16 is not supported on the CPU (slow or missing kernels); use float32 or bfloat16"
+        )
+    return dtype
+
+
+def load_model(
+    checkpoint: str | Path | None = None,
+    model_type: str = "auto",
+    device: str | torch.device = "auto",
+    dtype: str | torch.dtype | None = None,
+) -> Sam:
+    """Load a SAM-family checkpoint into an eval-mode :class:`Sam`.
+
+    checkpoint: a ``.pth``/``.pt`` file (official SAM, MobileSAM, LiteMedSAM; the state dict may
+    be wrapped under ``model`` or ``state_dict``), or None for the bundled LiteMedSAM (a
+    box-prompt model). model_type: "auto" (detect from the weights) or one of ``MODEL_TYPES``.
+    device: "auto" (cuda > mps > cpu) or a torch device. dtype: float32 (default); bfloat16 or
+    float16 on a GPU (bfloat16 also runs on the CPU, slowly; float16 is refused there).
+
+    Raises :class:`~annotator.engine.errors.CheckpointError` subclasses naming the file.
+    """
+    if model_type != "auto" and model_type not in MODEL_TYPES:
+        raise ValueError(
+            f"model_type {model_type!r} unknown; expected 'auto' or one of {', '.join(MODEL_TYPES)}"
+        )
+    dev = resolve_device(device)
+    dt = resolve_dtype(dtype, dev)
+    path = checkpoint_file(checkpoint)
+    sd = read_state_dict(path)
+    spec = detect_spec(sd, path)
+    if model_type != "auto" and model_type != spec.model_type:
+        shape = (
+            f"embed dim {spec.embed_dim}, {spec.depth} blocks"
+            if spec.embed_dim
+            else "TinyViT encoder"
+        )
+        raise ModelTypeMismatchError(
+            path, f"model_type={model_type!r} but the weights are {spec.model_type} ({shape})"
+        )
+    with torch.device("meta"):
+        model = build_model(spec)
+    check_keys(model, sd, path)
+    try:
+        model.load_state_dict(sd, strict=True, assign=True)
+    except RuntimeError as exc:  # pragma: no cover - _check_keys catches these first
+        raise CheckpointError(path, str(exc).splitlines()[0]) from exc
+    model.make_buffers()
+    model.checkpoint_path = str(path)
+    stat = path.stat()
+    model.model_id = f"{spec.model_type}:{path.name}:{stat.st_size}:{stat.st_mtime_ns}"
+    model = model.to(device=dev, dtype=dt).eval()
+    if dt != torch.float32:
+        # The prompt encoder's Fourier frequencies stay float32: sin/cos of coordinates times a
+        # rounded frequency would move every point.
+        pe = model.prompt_encoder.pe_layer
+        pe.positional_encoding_gaussian_matrix = pe.positional_encoding_gaussian_matrix.float()
+        pe.positional_encoding_gaussian_matrix.copy_(
+            sd["prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"].float()
+        )
+    return model

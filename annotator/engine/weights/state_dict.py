@@ -1,0 +1,138 @@
+"""Reading a checkpoint's state dict safely and telling its architecture: the bottom of weights/.
+
+Checkpoints are untrusted input: ``torch.load(weights_only=True)``, and every error names the
+file and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+
+from annotator.engine.errors import (
+    CheckpointFormatError,
+    ShapeMismatchError,
+    UnknownArchitectureError,
+)
+from annotator.engine.modeling.sam import VIT_CONFIGS, ModelSpec
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """torch.load with ``weights_only=True``; unwraps ``model``/``state_dict``/``module.``."""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    # torch.save writes a zip archive; the legacy format is a pickle (protocol byte 0x80).
+    # Anything else is not a checkpoint, whatever the unpickler makes of its first byte.
+    if not head:
+        raise CheckpointFormatError(path, "is empty")
+    if not (head.startswith(b"PK\x03\x04") or head.startswith(b"\x80")):
+        raise CheckpointFormatError(
+            path, f"is not a PyTorch checkpoint (it starts with {head!r}, not a zip archive)"
+        )
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights_only" in str(exc) or "Weights only" in str(exc):
+            raise CheckpointFormatError(
+                path,
+                "holds Python objects besides tensors and was refused (checkpoints are loaded "
+                "with weights_only=True because a pickle can run code)",
+            ) from exc
+        raise CheckpointFormatError(path, "is not a PyTorch checkpoint") from exc
+    except MemoryError:
+        raise
+    except Exception as exc:  # torch.load raises many types on garbage (KeyError, EOFError, ...)
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointFormatError(
+            path, f"is not a PyTorch checkpoint or is truncated ({first})"
+        ) from exc
+    if isinstance(obj, Mapping):
+        for wrapper in ("model", "state_dict"):
+            inner = obj.get(wrapper)
+            if isinstance(inner, Mapping):
+                obj = inner
+                break
+    if not isinstance(obj, Mapping) or not obj:
+        raise CheckpointFormatError(path, f"holds a {type(obj).__name__}, not a state dict")
+    sd = {str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+    if not sd:
+        raise CheckpointFormatError(path, "holds no tensors")
+    if all(k.startswith("module.") for k in sd):
+        sd = {k[len("module.") :]: v for k, v in sd.items()}
+    return sd
+
+
+def detect_spec(sd: Mapping[str, torch.Tensor], path: Path | None = None) -> ModelSpec:
+    """Architecture of a state dict: ViT (dims, depth, heads, global blocks) or TinyViT stem."""
+    vit_key = "image_encoder.patch_embed.proj.weight"
+    tiny_key = "image_encoder.patch_embed.seq.0.c.weight"
+    if vit_key in sd:
+        dim = int(sd[vit_key].shape[0])
+        types = {cfg[0]: name for name, cfg in VIT_CONFIGS.items()}
+        if dim not in types:
+            raise UnknownArchitectureError(
+                path,
+                f"SAM ViT image encoder with embed dim {dim}; expected 768 (vit_b), "
+                "1024 (vit_l) or 1280 (vit_h)",
+            )
+        blocks = sorted(
+            {int(m.group(1)) for k in sd if (m := re.match(r"image_encoder\.blocks\.(\d+)\.", k))}
+        )
+        if not blocks or blocks != list(range(len(blocks))):
+            raise UnknownArchitectureError(path, "SAM ViT image encoder blocks are missing")
+        rel = [sd.get(f"image_encoder.blocks.{i}.attn.rel_pos_h") for i in blocks]
+        if any(r is None for r in rel):
+            raise UnknownArchitectureError(
+                path, "SAM ViT blocks without relative position tables (attn.rel_pos_h)"
+            )
+        head_dim = int(rel[0].shape[1])
+        pos = sd.get("image_encoder.pos_embed")
+        grid = int(pos.shape[1]) if pos is not None else 64
+        glob = tuple(i for i, r in zip(blocks, rel, strict=True) if r.shape[0] == 2 * grid - 1)
+        return ModelSpec(types[dim], len(blocks), dim, dim // max(head_dim, 1), glob)
+    if tiny_key in sd:
+        kernel = int(sd[tiny_key].shape[-1])
+        head = "image_encoder.head.weight" in sd
+        if kernel == 3:
+            return ModelSpec("vit_t", classifier_head=head)
+        if kernel == 1:
+            return ModelSpec("lite_medsam", classifier_head=head)
+        raise UnknownArchitectureError(
+            path, f"TinyViT stem with {kernel}x{kernel} kernels; expected 3x3 (MobileSAM) or 1x1"
+        )
+    sample = ", ".join(list(sd)[:3])
+    raise UnknownArchitectureError(
+        path,
+        f"not a SAM-family state dict (keys start {sample}); expected '{vit_key}' (SAM ViT-B/L/H) "
+        f"or '{tiny_key}' (MobileSAM / LiteMedSAM TinyViT)",
+    )
+
+
+def check_keys(model: torch.nn.Module, sd: Mapping[str, torch.Tensor], path: Path) -> None:
+    expected = model.state_dict()
+    model_type = getattr(model, "model_type", type(model).__name__)
+    missing = [k for k in expected if k not in sd]
+    unexpected = [k for k in sd if k not in expected]
+    wrong = [
+        f"{k} {tuple(sd[k].shape)} (expected {tuple(v.shape)})"
+        for k, v in expected.items()
+        if k in sd and tuple(sd[k].shape) != tuple(v.shape)
+    ]
+    if wrong:
+        raise ShapeMismatchError(
+            path,
+            f"{len(wrong)} tensor shape(s) do not match {model_type}: " + "; ".join(wrong[:3]),
+        )
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing key(s): {', '.join(missing[:3])}")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected key(s): {', '.join(unexpected[:3])}")
+        raise ShapeMismatchError(
+            path, f"state dict does not match {model_type}: " + "; ".join(parts)
+        )
