@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning)  # timm's import-time notices
     from segment_anything import SamPredictor
 
-    from annotator.engine.weights.load import resolve_device
+    from annotator.engine.devices import resolve_device
 
     device = resolve_device(args.device)
     image = load_photo(args.image)

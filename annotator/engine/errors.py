@@ -1,4 +1,4 @@
-"""Errors raised by the engine. Every checkpoint error names the file it is about."""
+"""Errors and warnings of the engine. Every checkpoint error names the file it is about."""
 
 from __future__ import annotations
 
@@ -32,3 +32,15 @@ class ShapeMismatchError(CheckpointError):
 
 class ModelTypeMismatchError(CheckpointError):
     """An explicit ``model_type`` contradicts what the weights are."""
+
+
+class DeviceError(ValueError):
+    """The requested torch device does not exist here; the message lists the ones that do."""
+
+
+class NonFiniteWeightsWarning(UserWarning):
+    """A checkpoint holds NaN or Inf values; the message names the tensors."""
+
+
+class ThinImageWarning(UserWarning):
+    """An image is so elongated that its short side almost vanishes at model resolution."""

@@ -7,12 +7,14 @@ takes batched prompts already mapped to model-input pixels with ``predictor.tran
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
+from annotator.engine.errors import ThinImageWarning
 from annotator.engine.modeling.sam import Sam
 
 from .image_state import ImageState, as_rgb_uint8
@@ -28,6 +30,22 @@ class _Prompts:
     labels: torch.Tensor | None
     boxes: torch.Tensor | None
     masks: torch.Tensor | None
+
+
+MIN_MODEL_SIDE = 32
+"""Short side, in model-input pixels, under which an image's objects mostly vanish."""
+
+
+def warn_if_thin(original: tuple[int, int], resized: tuple[int, int]) -> None:
+    """ThinImageWarning when (h, w) ``resized`` (model input) has a side under MIN_MODEL_SIDE."""
+    if min(resized) < MIN_MODEL_SIDE:
+        warnings.warn(
+            f"the {original[1]}x{original[0]} image is only {resized[1]}x{resized[0]} pixels at "
+            f"the model's resolution (short side under {MIN_MODEL_SIDE}), so masks will be empty "
+            "or coarse; cut it into tiles of a more even shape and annotate those",
+            ThinImageWarning,
+            stacklevel=3,
+        )
 
 
 class Predictor:
@@ -67,6 +85,7 @@ class Predictor:
         if image_format == "BGR":
             rgb = np.ascontiguousarray(rgb[..., ::-1])
         resized = self.transform.apply_image(rgb)
+        warn_if_thin(rgb.shape[:2], resized.shape[:2])
         tensor = torch.as_tensor(resized, device=self.device).permute(2, 0, 1)[None]
         self.set_torch_image(tensor, rgb.shape[:2])
 

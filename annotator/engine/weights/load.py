@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from annotator.engine.devices import resolve_device, resolve_dtype
 from annotator.engine.errors import (
     CheckpointError,
     CheckpointFormatError,
@@ -16,17 +17,12 @@ from annotator.engine.modeling.architectures import MODEL_TYPES
 from annotator.engine.modeling.sam import Sam, build_model
 from annotator.engine.weights.bundled import bundled_checkpoint_path
 from annotator.engine.weights.resolve import CheckpointFileMissing, resolve_checkpoint
-from annotator.engine.weights.state_dict import check_keys, detect_spec, read_state_dict
-
-_DTYPES = {
-    "float32": torch.float32,
-    "fp32": torch.float32,
-    "bfloat16": torch.bfloat16,
-    "bf16": torch.bfloat16,
-    "float16": torch.float16,
-    "fp16": torch.float16,
-    "half": torch.float16,
-}
+from annotator.engine.weights.state_dict import (
+    check_keys,
+    detect_spec,
+    read_state_dict,
+    warn_non_finite,
+)
 
 
 def checkpoint_file(checkpoint: str | Path | None) -> Path:
@@ -43,34 +39,6 @@ def checkpoint_file(checkpoint: str | Path | None) -> Path:
     except ValueError as exc:  # the store's ModelStoreError: unknown or not installed name
         raise CheckpointNotFoundError(Path(str(checkpoint)), str(exc)) from exc
     return bundled_checkpoint_path() if resolved is None else resolved
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """ "auto" -> cuda if available, else mps, else cpu."""
-    if str(device) == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    return torch.device(device)
-
-
-def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
-    if dtype is None:
-        return torch.float32
-    if isinstance(dtype, str):
-        if dtype not in _DTYPES:
-            raise ValueError(f"dtype {dtype!r} not supported; use float32, bfloat16 or float16")
-        dtype = _DTYPES[dtype]
-    if dtype not in (torch.float32, torch.bfloat16, torch.float16):
-        raise ValueError(f"dtype {dtype} not supported; use float32, bfloat16 or float16")
-    if dtype == torch.float16 and device.type == "cpu":
-        raise ValueError(
-            "float16 is not supported on the CPU (slow or missing kernels); use float32 or bfloat16"
-        )
-    return dtype
 
 
 def load_model(
@@ -97,6 +65,7 @@ def load_model(
     dt = resolve_dtype(dtype, dev)
     path = checkpoint_file(checkpoint)
     sd = read_state_dict(path)
+    warn_non_finite(sd, path)
     spec = detect_spec(sd, path)
     if model_type != "auto" and model_type != spec.model_type:
         shape = (

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import torch
 
 from annotator.engine.errors import (
     CheckpointFormatError,
+    NonFiniteWeightsWarning,
     ShapeMismatchError,
     UnknownArchitectureError,
 )
@@ -58,12 +60,46 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
                 break
     if not isinstance(obj, Mapping) or not obj:
         raise CheckpointFormatError(path, f"holds a {type(obj).__name__}, not a state dict")
+    _refuse_quantised(obj, path)
     sd = {str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor)}
     if not sd:
         raise CheckpointFormatError(path, "holds no tensors")
     if all(k.startswith("module.") for k in sd):
         sd = {k[len("module.") :]: v for k, v in sd.items()}
     return sd
+
+
+_QUANTISED = (
+    "holds quantised weights ({what}); the engine loads floating-point checkpoints "
+    "(float32, float16 or bfloat16): use the original, unquantised file"
+)
+
+
+def _refuse_quantised(obj: Mapping[object, object], path: Path) -> None:
+    """A quantised state dict gets its own message, not a list of missing and odd keys."""
+    packed = next((str(k) for k in obj if "_packed_params" in str(k)), None)
+    if packed is not None:
+        raise CheckpointFormatError(path, _QUANTISED.format(what=f"packed int8 layers: {packed}"))
+    for key, value in obj.items():
+        if isinstance(value, torch.Tensor) and value.is_quantized:
+            raise CheckpointFormatError(path, _QUANTISED.format(what=f"{key} is {value.dtype}"))
+
+
+def warn_non_finite(sd: Mapping[str, torch.Tensor], path: Path) -> list[str]:
+    """Warn (NonFiniteWeightsWarning) when tensors hold NaN or Inf; returns their names.
+
+    Such weights load and run, but every mask comes out empty or full.
+    """
+    bad = [k for k, v in sd.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        warnings.warn(
+            f"{path}: {len(bad)} tensor(s) hold NaN or Inf values ({shown}); the masks will be "
+            "empty or meaningless. The file is probably damaged or from a diverged training run.",
+            NonFiniteWeightsWarning,
+            stacklevel=3,
+        )
+    return bad
 
 
 def detect_spec(sd: Mapping[str, torch.Tensor], path: Path | None = None) -> ModelSpec:
@@ -122,6 +158,15 @@ def check_keys(model: torch.nn.Module, sd: Mapping[str, torch.Tensor], path: Pat
         for k, v in expected.items()
         if k in sd and tuple(sd[k].shape) != tuple(v.shape)
     ]
+    not_float = [
+        f"{k} ({sd[k].dtype})"
+        for k, v in expected.items()
+        if k in sd and v.is_floating_point() and not sd[k].is_floating_point()
+    ]
+    if not_float:
+        raise CheckpointFormatError(
+            path, _QUANTISED.format(what=f"{len(not_float)} integer tensor(s): {not_float[0]}")
+        )
     if wrong:
         raise ShapeMismatchError(
             path,

@@ -7,6 +7,7 @@ import torch
 from segment_anything import sam_model_registry
 
 from annotator.engine import CheckpointError, load_model
+from annotator.engine.devices import resolve_dtype
 from annotator.engine.errors import (
     CheckpointFormatError,
     CheckpointNotFoundError,
@@ -15,7 +16,6 @@ from annotator.engine.errors import (
     UnknownArchitectureError,
 )
 from annotator.engine.modeling.sam import ModelSpec, build_model
-from annotator.engine.weights.load import resolve_dtype
 from annotator.engine.weights.state_dict import detect_spec
 from tests.engine.oracles import reference_mobile_sam
 
