@@ -16,7 +16,7 @@ BOX = np.array([60.0, 40.0, 420.0, 330.0])
 
 @pytest.fixture(scope="module")
 def model():
-    return load_model(None, device="cpu")
+    return load_model(None, device="cpu", dtype="float32")
 
 
 @pytest.fixture(scope="module")

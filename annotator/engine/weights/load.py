@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from annotator.engine.devices import resolve_device, resolve_dtype
+from annotator.engine.devices import resolve_device
 from annotator.engine.errors import (
     CheckpointError,
     CheckpointFormatError,
@@ -15,6 +15,7 @@ from annotator.engine.errors import (
 )
 from annotator.engine.modeling.architectures import MODEL_TYPES
 from annotator.engine.modeling.sam import Sam, build_model
+from annotator.engine.precision import apply_precision, resolve_precision
 from annotator.engine.weights.bundled import bundled_checkpoint_path
 from annotator.engine.weights.resolve import CheckpointFileMissing, resolve_checkpoint
 from annotator.engine.weights.state_dict import (
@@ -45,15 +46,17 @@ def load_model(
     checkpoint: str | Path | None = None,
     model_type: str = "auto",
     device: str | torch.device = "auto",
-    dtype: str | torch.dtype | None = None,
+    dtype: str | torch.dtype | None = "auto",
 ) -> Sam:
     """Load a SAM-family checkpoint into an eval-mode :class:`Sam`.
 
     checkpoint: a ``.pth``/``.pt`` file (official SAM, MobileSAM, LiteMedSAM; the state dict may
     be wrapped under ``model`` or ``state_dict``), or None for the bundled LiteMedSAM (a
     box-prompt model). model_type: "auto" (detect from the weights) or one of ``MODEL_TYPES``.
-    device: "auto" (cuda > mps > cpu) or a torch device. dtype: float32 (default); bfloat16 or
-    float16 on a GPU (bfloat16 also runs on the CPU, slowly; float16 is refused there).
+    device: "auto" (cuda > mps > cpu) or a torch device. dtype: "auto" (default: the image
+    encoder in bfloat16 where the device has native bf16, the rest float32; see
+    :mod:`annotator.engine.precision`), or float32, bfloat16, float16 (GPU only) for the whole
+    network. ``model.precision`` says what was chosen.
 
     Raises :class:`~annotator.engine.errors.CheckpointError` subclasses naming the file.
     """
@@ -62,7 +65,7 @@ def load_model(
             f"model_type {model_type!r} unknown; expected 'auto' or one of {', '.join(MODEL_TYPES)}"
         )
     dev = resolve_device(device)
-    dt = resolve_dtype(dtype, dev)
+    precision = resolve_precision(dtype, dev)
     path = checkpoint_file(checkpoint)
     sd = read_state_dict(path)
     warn_non_finite(sd, path)
@@ -86,14 +89,8 @@ def load_model(
     model.make_buffers()
     model.checkpoint_path = str(path)
     stat = path.stat()
-    model.model_id = f"{spec.model_type}:{path.name}:{stat.st_size}:{stat.st_mtime_ns}"
-    model = model.to(device=dev, dtype=dt).eval()
-    if dt != torch.float32:
-        # The prompt encoder's Fourier frequencies stay float32: sin/cos of coordinates times a
-        # rounded frequency would move every point.
-        pe = model.prompt_encoder.pe_layer
-        pe.positional_encoding_gaussian_matrix = pe.positional_encoding_gaussian_matrix.float()
-        pe.positional_encoding_gaussian_matrix.copy_(
-            sd["prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"].float()
-        )
+    model.model_id = (
+        f"{spec.model_type}:{path.name}:{stat.st_size}:{stat.st_mtime_ns}:{precision.key}"
+    )
+    model = apply_precision(model.to(device=dev), precision, sd).eval()
     return model

@@ -177,7 +177,7 @@ def engine_pair(tmp_path_factory):
     ref = perturb_(reference_sam_vit(depth=2, global_attn_indexes=(1,)), seed=3)
     path = tmp_path_factory.mktemp("amg") / "vit_b_reduced.pth"
     torch.save(ref.state_dict(), path)
-    return ref, Predictor(load_model(path, device="cpu"))
+    return ref, Predictor(load_model(path, device="cpu", dtype="float32"))
 
 
 def test_engine_predictor_gives_the_reference_masks(engine_pair, image) -> None:

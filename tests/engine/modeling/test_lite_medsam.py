@@ -34,7 +34,7 @@ def _pipeline(net, image: np.ndarray, box: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def lite():
-    return load_model(None, device="cpu")
+    return load_model(None, device="cpu", dtype="float32")
 
 
 def test_default_model_is_bundled_lite_medsam(lite):

@@ -99,7 +99,7 @@ def vit_pair(tmp_path_factory):
     ref = perturb_(reference_sam_vit(depth=3, global_attn_indexes=(1,)), seed=1)
     path = tmp_path_factory.mktemp("ckpt") / "sam_vit_b_reduced.pth"
     torch.save(ref.state_dict(), path)
-    model = load_model(path, device="cpu")
+    model = load_model(path, device="cpu", dtype="float32")
     return ref, model
 
 
@@ -160,7 +160,7 @@ def test_mobile_sam_matches_reference(tmp_path):
     ref = perturb_(reference_mobile_sam(), seed=2)
     path = tmp_path / "mobile_sam.pt"
     torch.save(ref.state_dict(), path)
-    model = load_model(path, device="cpu")
+    model = load_model(path, device="cpu", dtype="float32")
     assert model.model_type == "vit_t" and model.img_size == 1024
     image = sample_image("coffee")
     rp, op = SamPredictor(ref), Predictor(model)

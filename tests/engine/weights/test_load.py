@@ -69,7 +69,7 @@ def test_wrapped_state_dicts_load(tmp_path, tiny_vit_b_sd, wrapper):
     path = tmp_path / "ckpt.pth"
     obj = tiny_vit_b_sd if wrapper is None else {wrapper: tiny_vit_b_sd, "epoch": 3}
     torch.save(obj, path)
-    model = load_model(path, device="cpu")
+    model = load_model(path, device="cpu", dtype="float32")
     assert model.model_type == "vit_b"
     got = model.state_dict()
     assert all(torch.equal(got[k], v) for k, v in tiny_vit_b_sd.items())
