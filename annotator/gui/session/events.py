@@ -107,8 +107,9 @@ class Events:
     """Connect handlers per event type; ``emit(event)`` calls those of ``type(event)``.
 
     Inside ``burst()`` (one session command) events are queued, duplicates dropped, and
-    delivered when the command is done; after each delivery the ``on_flush`` callbacks run, so
-    a view can mark what is stale per event and redraw each part once per command.
+    delivered when the command is done; events emitted by handlers are delivered after the
+    current ones. Then the ``on_flush`` callbacks run once, so a view can mark what is stale
+    per event and redraw each part once per command.
     """
 
     def __init__(self) -> None:
@@ -123,30 +124,38 @@ class Events:
         self._flush.append(callback)
 
     def emit(self, event: object) -> None:
-        if self._queue is None:
-            self._deliver([event])
+        if self._queue is not None:  # inside a burst, or emitted by a handler: queue it
+            key = _key(event)
+            if all(_key(e) != key for e in self._queue):
+                self._queue.append(event)
             return
-        key = _key(event)
-        if all(_key(e) != key for e in self._queue):
-            self._queue.append(event)
+        self._queue = [event]
+        self._drain()
 
     @contextlib.contextmanager
     def burst(self) -> Iterator[None]:
-        if self._queue is not None:  # nested: the outer burst delivers
+        if self._queue is not None:  # nested, or inside a handler: the outer one delivers
             yield
             return
         self._queue = []
         try:
             yield
         finally:
-            queue, self._queue = self._queue, None
-            self._deliver(queue)
+            self._drain()
 
-    def _deliver(self, events: list[object]) -> None:
-        for event in events:
-            for handler in list(self._handlers.get(type(event), ())):
-                handler(event)
-        if events:
+    def _drain(self) -> None:
+        """Deliver the queue, events that handlers emit included, then flush once."""
+        queue = self._queue
+        assert queue is not None
+        try:
+            delivered = bool(queue)
+            while queue:
+                event = queue.pop(0)
+                for handler in list(self._handlers.get(type(event), ())):
+                    handler(event)
+        finally:
+            self._queue = None
+        if delivered:
             for callback in list(self._flush):
                 callback()
 
