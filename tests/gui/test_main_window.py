@@ -313,3 +313,29 @@ def test_importing_starts_a_fresh_project_state(qtbot, make_window, folder, monk
     qtbot.keyClick(win.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     # the old project's undo is gone
     assert [a.id for a in win.session.doc.annotations()] == imported
+
+
+def test_panels_redraw_only_what_a_change_touched(qtbot, make_window, monkeypatch):
+    win, _client = make_window()
+    calls = []
+    for name, obj, method in (
+        ("masks", win.mask_list, "set_rows"),
+        ("categories", win.categories, "set_categories"),
+        ("images", win.image_list, "set_images"),
+        ("committed", win.canvas, "set_committed"),
+        ("current", win.canvas, "set_current"),
+    ):
+        original = getattr(obj, method)
+        monkeypatch.setattr(
+            obj, method, lambda *a, _o=original, _n=name: (calls.append(_n), _o(*a))[1]
+        )
+    click(qtbot, win, 200, 150)
+    wait_result(qtbot, win)
+    assert set(calls) == {"current"}  # a click and its answer: the object in progress only
+    calls.clear()
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
+    assert sorted(set(calls)) == ["committed", "current", "images", "masks"]
+    assert calls.count("committed") == 1  # once per command, not once per event
+    calls.clear()
+    win.session.select(None)
+    assert calls == ["committed"]
