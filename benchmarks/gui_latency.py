@@ -136,7 +136,7 @@ def measure_window(images: list[str], clicks: int, load) -> dict:
         win.open_path(folder)
         wait_for(client.imageReady)
         win.set_tool("point")
-        h, w = win.image.shape[:2]
+        h, w = win.session.image.shape[:2]
         rng = np.random.default_rng(1)
         click_ms: list[float] = []
         busy_ms: list[float] = []  # clicks made while the window's prefetch still encoded

@@ -105,45 +105,48 @@ def shoot(out: Path, checkpoint: str | None, model_type: str) -> int:
     win.resize(1400, 860)
     win.show()
     client.start()
-    wait_until(app, lambda: win.model_name != "", 180, "the bundled model")
+    wait_until(app, lambda: win.session.model_name != "", 180, "the bundled model")
     if checkpoint is not None:
-        loaded = win.model_name
+        loaded = win.session.model_name
         win.load_model(checkpoint, model_type)
-        wait_until(app, lambda: win.model_name != loaded, 600, checkpoint)
+        wait_until(app, lambda: win.session.model_name != loaded, 600, checkpoint)
     win.open_path(work / "astronaut.jpg")
 
     def ready() -> bool:
-        return win.expected_request is None and not client.is_busy()
+        return not win.session.editor.decoding and not client.is_busy()
+
+    def shown() -> bool:
+        return ready() and win.session.prompts.current_mask is not None
 
     for name, box in ASTRONAUT_BOXES:
-        if win.doc.category_by_name(name) is None:
-            win.add_category(name)
-        win.choose_category(win.doc.category_by_name(name).id)
-        win.set_box(box)
-        wait_until(app, lambda: ready() and win.session.current_mask is not None, 180, name)
-        win.commit()
+        if win.session.doc.category_by_name(name) is None:
+            win.session.add_category(name)
+        win.session.set_category(win.session.doc.category_by_name(name).id)
+        win.session.editor.set_box(box)
+        wait_until(app, shown, 180, name)
+        win.session.editor.accept()
     # one object in progress, to show the prompts: a box with a point refining it
     name, box, (px, py) = IN_PROGRESS
-    win.choose_category(win.doc.category_by_name(name).id)
-    win.set_box(box)
-    wait_until(app, lambda: ready() and win.session.current_mask is not None, 180, "box")
-    win.add_point(px, py, 1)
-    wait_until(app, lambda: ready() and win.session.current_mask is not None, 180, "refine")
-    win.select_annotation(win.doc.annotations()[1].id)
-    win.toggle_done()
+    win.session.set_category(win.session.doc.category_by_name(name).id)
+    win.session.editor.set_box(box)
+    wait_until(app, shown, 180, "box")
+    win.session.editor.add_point(px, py, 1)
+    wait_until(app, shown, 180, "refine")
+    win.session.select(win.session.doc.annotations()[1].id)
+    win.session.toggle_done()
     settle(app)
     win.grab().save(str(out / "main_window.png"))
 
     win.clear_prompts()
     name, (x, y) = CANDIDATE_CLICK
-    win.show_image(name)
+    win.files.show_image(name)
     wait_until(app, ready, 180, f"encoding {name}")
     win.set_tool("point")
-    win.add_point(x, y, 1)
-    wait_until(app, lambda: ready() and win.session.current_mask is not None, 180, "candidates")
+    win.session.editor.add_point(x, y, 1)
+    wait_until(app, shown, 180, "candidates")
     settle(app)
     win.grab().save(str(out / "candidates.png"))
-    win.doc.mark_clean()  # a throwaway copy: do not ask to save
+    win.session.doc.mark_clean()  # a throwaway copy: do not ask to save
     win.close()
     client.shutdown()
     shutil.rmtree(work, ignore_errors=True)

@@ -1,54 +1,40 @@
-"""The main window: composes canvas, tools, panels and the model client; owns the flow
-open image -> prompts -> decode (in the worker) -> Enter -> annotation -> autosave/save.
+"""The main window: builds the canvas, tools, panels and menus and wires them to the app
+session (annotator.gui.session) and the model client. It holds no annotation state: user input
+goes to session commands, session events redraw the widgets (session_view.py), model results
+go back to the session. See docs/adr/0004-app-session-and-view.md.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QVBoxLayout, QWidget
 
-from annotator.gui import dialogs
 from annotator.gui.actions import build_actions, build_menus
-from annotator.gui.annotating import AnnotatingMixin
-from annotator.gui.candidates import CandidateBar
-from annotator.gui.canvas import Canvas
-from annotator.gui.files import FilesMixin
-from annotator.gui.history import History
-from annotator.gui.panels import CategoriesPanel, ImageListPanel, MaskListPanel
-from annotator.gui.prompt_state import PromptSession, PromptSnapshot
-from annotator.gui.status import StatusBar
-from annotator.gui.tools import BoxTool, BrushTool, PointTool
-from annotator.io.autosave import Autosaver
-from annotator.io.document import Document
+from annotator.gui.project_files import ProjectFiles
+from annotator.gui.requests import PromptSet
+from annotator.gui.session import AppSession
+from annotator.gui.session.events import DecodeRequested, ImageChanged, Message
+from annotator.gui.session_view import SessionView
+from annotator.gui.tools import BoxTool, BrushTool, PointTool, Tool
+from annotator.gui.widgets import dialogs
+from annotator.gui.widgets.candidates import CandidateBar
+from annotator.gui.widgets.canvas import Canvas
+from annotator.gui.widgets.panels import CategoriesPanel, ImageListPanel, MaskListPanel
+from annotator.gui.widgets.status import StatusBar
 
 BOXES_HINT = "This model works from boxes: drag a box (B)"
+PREFETCH_AHEAD = 2
 
 
-class MainWindow(AnnotatingMixin, FilesMixin, QMainWindow):
+class MainWindow(QMainWindow):
     """client: a ModelClient (or a test double with the same signals and methods)."""
 
     def __init__(self, client, autosave_delay_s: float = 3.0):
         super().__init__()
         self.client = client
-        self.autosave_delay_s = autosave_delay_s
-        self.doc: Document | None = None
-        self.autosaver: Autosaver | None = None
-        self.images: list[str] = []
-        self.current: str | None = None
-        self.image_id: int | None = None
-        self.image: np.ndarray | None = None
-        self.session = PromptSession()
-        self.history = History(self.session)
-        self.expected_request: int | None = None
-        self.category_id: int | None = None
-        self.selected: int | None = None
-        self.hidden: set[int] = set()
+        self.session = session = AppSession(autosave_delay_s)
         self.prompt_hint = "points_and_boxes"
-        self.model_name = ""
-        self._parked: dict[str, PromptSnapshot] = {}  # in-progress objects of other images
-        self._mask_cache: dict[int, tuple[object, np.ndarray, QPainterPath]] = {}
 
         self.canvas = Canvas()
         self.candidates = CandidateBar()
@@ -69,13 +55,17 @@ class MainWindow(AnnotatingMixin, FilesMixin, QMainWindow):
         self.resizeDocks([masks, cats], [480, 200], Qt.Orientation.Vertical)
         self.status = StatusBar()
         self.setStatusBar(self.status)
+        self.view = SessionView(self)
+        self.files = ProjectFiles(self)
 
-        self.tools = {
-            "point": PointTool(self.add_point),
-            "box": BoxTool(self.set_box, (1, 1), lambda: self.session.state.box),
-            "brush": BrushTool(lambda: self.session.current_mask, self.apply_edit, (1, 1)),
+        editor = session.editor
+        prompts = session.prompts
+        self.tools: dict[str, Tool] = {
+            "point": PointTool(editor.add_point),
+            "box": BoxTool(editor.set_box, (1, 1), lambda: prompts.state.box),
+            "brush": BrushTool(lambda: prompts.current_mask, editor.apply_edit, (1, 1)),
             "eraser": BrushTool(
-                lambda: self.session.current_mask, self.apply_edit, (1, 1), erase=True
+                lambda: prompts.current_mask, editor.apply_edit, (1, 1), erase=True
             ),
         }
         self.tool_name = "point"
@@ -87,17 +77,21 @@ class MainWindow(AnnotatingMixin, FilesMixin, QMainWindow):
 
         self.canvas.toolEvent.connect(self._on_tool_event)
         self.canvas.hovered.connect(self._on_hover)
-        self.canvas.selectAt.connect(self._select_at)
-        self.mask_list.selected.connect(self.select_annotation)
-        self.mask_list.visibilityChanged.connect(self.set_visible)
-        self.mask_list.deleteRequested.connect(self.delete_annotation)
-        self.mask_list.categoryRequested.connect(self.change_category)
-        self.categories.currentChanged.connect(self.choose_category)
-        self.categories.addRequested.connect(self.add_category)
-        self.categories.renameRequested.connect(self.rename_category)
-        self.categories.recolorRequested.connect(self.recolor_category)
-        self.image_list.activated.connect(self.show_image)
-        self.candidates.chosen.connect(self.choose_candidate)
+        self.canvas.selectAt.connect(session.select_at)
+        self.mask_list.selected.connect(session.select)
+        self.mask_list.visibilityChanged.connect(session.set_visible)
+        self.mask_list.deleteRequested.connect(session.delete)
+        self.mask_list.categoryRequested.connect(session.set_annotation_category)
+        self.categories.currentChanged.connect(session.set_category)
+        self.categories.addRequested.connect(session.add_category)
+        self.categories.renameRequested.connect(session.rename_category)
+        self.categories.recolorRequested.connect(session.recolor_category)
+        self.image_list.activated.connect(self.files.show_image)
+        self.candidates.chosen.connect(editor.choose)
+
+        session.events.connect(ImageChanged, self._on_image_changed)
+        session.events.connect(DecodeRequested, self._on_decode_requested)
+        session.events.connect(Message, lambda m: self.status.showMessage(m.text, m.timeout_ms))
 
         client.modelLoading.connect(self._on_model_loading)
         client.modelLoaded.connect(self._on_model_loaded)
@@ -110,7 +104,7 @@ class MainWindow(AnnotatingMixin, FilesMixin, QMainWindow):
         self._autosave_timer.start()
         self.set_tool("point")
         self.resize(1280, 820)
-        self._update_title()
+        self.view.update_title()
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -155,6 +149,23 @@ class MainWindow(AnnotatingMixin, FilesMixin, QMainWindow):
         self.device = device
         self.load_model(*self._last_load)
 
+    def ask_checkpoint(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Load checkpoint", "", "Checkpoints (*.pth *.pt);;All files (*)"
+        )
+        if path:
+            self.load_model(path, "auto")
+
+    def open_path(self, path) -> bool:
+        """Open an image, a folder or a project JSON (see ProjectFiles.open_path)."""
+        return self.files.open_path(path)
+
+    def save(self, path=None) -> bool:
+        """Ctrl+S (see ProjectFiles.save)."""
+        return self.files.save(path)
+
     # -- tools ----------------------------------------------------------------------------
     def set_tool(self, name: str) -> None:
         self.tool_name = name
@@ -166,8 +177,14 @@ class MainWindow(AnnotatingMixin, FilesMixin, QMainWindow):
     def brush_size(self, delta: int) -> None:
         for key in ("brush", "eraser"):
             tool = self.tools[key]
-            tool.radius = int(np.clip(tool.radius + delta, 1, 200))  # type: ignore[attr-defined]
+            tool.radius = int(np.clip(tool.radius + delta, 1, 200))
         self.status.showMessage(f"Brush radius {self.tools['brush'].radius} px", 2000)
+
+    def clear_prompts(self) -> None:
+        """Esc: drop the object in progress and any gesture (undoable)."""
+        if not self.session.prompts.is_empty:
+            self.canvas.tool.cancel()
+        self.session.editor.clear()
 
     def _update_hint(self) -> None:
         hint = self.tools[self.tool_name].hint
@@ -176,64 +193,77 @@ class MainWindow(AnnotatingMixin, FilesMixin, QMainWindow):
         self.status.set_hint(hint)
 
     def _on_tool_event(self) -> None:
-        working = getattr(self.canvas.tool, "working", None)
+        working = self.canvas.tool.working
         if working is not None:  # a brush stroke in progress: show the working copy
-            self.canvas.set_current(working, self.category_color())
+            self.canvas.set_current(working, self.session.category_color())
+
+    def _on_hover(self, x: float, y: float) -> None:
+        ann = self.session.annotation_at(x, y) if x >= 0 else None
+        self.canvas.set_hover(None if ann is None else self.view.outline(ann))
 
     def show_help(self) -> None:
-        from annotator.gui.help_dialog import HelpDialog
+        from annotator.gui.widgets.help_dialog import HelpDialog
 
         HelpDialog(self.actions_by_name.values(), self).exec()
 
-    def ask_checkpoint(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
+    # -- session events that reach the model ---------------------------------------------------
+    def _on_image_changed(self, event: ImageChanged) -> None:
+        size = (event.image.shape[1], event.image.shape[0])
+        for tool in self.tools.values():
+            tool.image_size = size
+        self.client.open_image(self.session.image_key, event.image)
+        self.client.prefetch(self.session.prefetch_items(PREFETCH_AHEAD))
 
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Load checkpoint", "", "Checkpoints (*.pth *.pt);;All files (*)"
+    def _on_decode_requested(self, event: DecodeRequested) -> None:
+        prompts = PromptSet(
+            event.points, event.labels, event.box, event.mask_input, event.multimask
         )
-        if path:
-            self.load_model(path, "auto")
+        self.client.request_mask(prompts)
 
     # -- model client signals ----------------------------------------------------------------
     def _on_model_loading(self, text: str) -> None:
         self.status.start_busy(text.rstrip("…"))
 
     def _on_model_loaded(self, info) -> None:
-        self.model_name = info.name
+        self.session.model_name = info.name
         self.prompt_hint = info.prompt_hint
         self.status.set_model(info.name, info.device)
         self.status.ready()
-        if self.prompt_hint == "boxes" and self.session.is_empty:
+        if self.prompt_hint == "boxes" and self.session.prompts.is_empty:
             self.set_tool("box")
         self._update_hint()
-        if self.session.has_prompts:  # the image re-encodes; decode the object again
-            self._decode()
+        if self.session.prompts.has_prompts:  # the image re-encodes; decode the object again
+            self.session.editor.decode()
 
     def _on_encoding_started(self, key: str) -> None:
-        if key == self._image_key():
+        if key == self.session.image_key:
             self.status.start_busy("Encoding")
 
     def _on_image_ready(self, key: str, seconds: float) -> None:
-        if key == self._image_key():
+        if key == self.session.image_key:
             self.status.ready(seconds)
+
+    def _on_mask_ready(self, result) -> None:
+        """The client delivers only its latest request's answer on the current image."""
+        editor = self.session.editor
+        if editor.apply_result(result.masks, result.scores, result.low_res_logits):
+            self.status.set_decode_time(result.decode_seconds)
 
     def _on_worker_error(self, message: str) -> None:
         self.status.ready()
-        self.expected_request = None
+        self.session.editor.model_failed()
         self.status.showMessage(message, 10000)
         dialogs.show_error(self, "Model error", message)
 
-    def _update_title(self) -> None:
-        name = self.current or "no image"
-        star = "*" if self.doc is not None and self.doc.dirty else ""
-        self.setWindowTitle(f"annotator — {name}{star}")
+    def _autosave_tick(self) -> None:
+        if self.session.autosaver is not None:
+            self.session.autosaver.maybe_flush()
 
     def closeEvent(self, event) -> None:
-        if not self.confirm_discard("closing"):
+        if not self.files.confirm_discard("closing"):
             event.ignore()
             return
         self._autosave_timer.stop()
-        if self.autosaver is not None:
-            self.autosaver.close()
+        self.session.close()
         self.client.shutdown()
         event.accept()

@@ -68,6 +68,7 @@ class Document:
         self._undo: list[Command] = []
         self._redo: list[Command] = []
         self._batch: list[Command] | None = None
+        self._recorder: Callable[[Command], None] | None = None
         self._revision = 0
         self._dirty = False
         self._listeners: list[Callable[[frozenset[int]], None]] = []
@@ -296,9 +297,7 @@ class Document:
         if self._batch is not None:
             self._batch.append(command)
         else:
-            self._undo.append(command)
-            del self._undo[:-UNDO_LIMIT]
-            self._redo.clear()
+            self._record(command)
         self._changed(command.image_ids())
 
     @contextlib.contextmanager
@@ -319,9 +318,34 @@ class Document:
             raise
         done, self._batch = self._batch, None
         if done:
-            self._undo.append(Compound(label, tuple(done)))
-            del self._undo[:-UNDO_LIMIT]
-            self._redo.clear()
+            self._record(Compound(label, tuple(done)))
+
+    def set_recorder(self, record: Callable[[Command], None] | None) -> None:
+        """Hand every finished undo step to `record(command)` instead of this document's own
+        stack (None: back to the own stack). The app keeps one journal over prompts and document
+        edits this way and undoes through `revert_step` / `apply_step`; see
+        docs/adr/0003-undo-model.md."""
+        self._recorder = record
+        self._undo.clear()
+        self._redo.clear()
+
+    def _record(self, command: Command) -> None:
+        if self._recorder is not None:
+            self._recorder(command)
+            return
+        self._undo.append(command)
+        del self._undo[:-UNDO_LIMIT]
+        self._redo.clear()
+
+    def revert_step(self, command: Command) -> None:
+        """Undo one recorded step (no record kept here; an outside journal owns it)."""
+        command.revert(self)
+        self._changed(command.image_ids())
+
+    def apply_step(self, command: Command) -> None:
+        """Redo one recorded step (see `revert_step`)."""
+        command.apply(self)
+        self._changed(command.image_ids())
 
     @property
     def can_undo(self) -> bool:
@@ -344,9 +368,8 @@ class Document:
         if not self._undo or self._batch is not None:
             return None
         command = self._undo.pop()
-        command.revert(self)
+        self.revert_step(command)
         self._redo.append(command)
-        self._changed(command.image_ids())
         return command.label
 
     def redo(self) -> str | None:
@@ -354,9 +377,8 @@ class Document:
         if not self._redo or self._batch is not None:
             return None
         command = self._redo.pop()
-        command.apply(self)
+        self.apply_step(command)
         self._undo.append(command)
-        self._changed(command.image_ids())
         return command.label
 
     # ----- primitives used by commands (no undo, no notification) ------------------------------

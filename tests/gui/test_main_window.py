@@ -4,84 +4,16 @@ the mask list, the saved COCO file, undo/redo, image switching, errors, closing,
 from __future__ import annotations
 
 import json
-import shutil
 import time
-from pathlib import Path
 
 import numpy as np
-import pytest
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
-from annotator.gui.main_window import MainWindow
-from tests.gui.app_fakes import FakeClient, synthetic_masks
+from tests.gui.fakes.client import synthetic_masks
+from tests.gui.fakes.gestures import click, drag, wait_result
 
-SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
 SB = QMessageBox.StandardButton
-
-
-@pytest.fixture
-def folder(tmp_path):
-    for name in ("chelsea.jpg", "coffee.jpg"):
-        shutil.copy(SAMPLES / name, tmp_path / name)
-    return tmp_path
-
-
-@pytest.fixture
-def answers(monkeypatch):
-    """Scripted QMessageBox answers; unasked questions default to Discard/No."""
-    asked: list[str] = []
-    replies: dict[str, SB] = {}
-
-    def question(parent, title, text, *args, **kwargs):
-        asked.append(title)
-        return replies.get(title, SB.Discard if "Unsaved" in title else SB.No)
-
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
-    monkeypatch.setattr(
-        QMessageBox, "warning", staticmethod(lambda p, t, m, *a, **k: asked.append(t))
-    )
-    return asked, replies
-
-
-@pytest.fixture
-def make_window(qtbot, folder, answers):
-    def make(path=None, autosave_delay_s=0.05, **kw):
-        client = FakeClient(**kw)
-        win = MainWindow(client, autosave_delay_s=autosave_delay_s)
-        qtbot.addWidget(win)
-        client.start()
-        win.show()
-        qtbot.waitExposed(win)
-        assert win.open_path(path or folder)
-        qtbot.waitUntil(lambda: win.model_name == "fake")
-        return win, client
-
-    return make
-
-
-def view_pos(win, x, y) -> QPoint:
-    return win.canvas.image_to_view(x, y)
-
-
-def click(qtbot, win, x, y, button=Qt.MouseButton.LeftButton, mods=Qt.KeyboardModifier.NoModifier):
-    qtbot.mouseClick(win.canvas.viewport(), button, mods, view_pos(win, x, y))
-
-
-def drag(qtbot, win, p0, p1):
-    vp = win.canvas.viewport()
-    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=view_pos(win, *p0))
-    for t in (0.25, 0.5, 0.75, 1.0):
-        x = p0[0] + t * (p1[0] - p0[0])
-        y = p0[1] + t * (p1[1] - p0[1])
-        time.sleep(0.012)  # pyqtgraph drops moves closer than 1/100 s apart
-        qtbot.mouseMove(vp, view_pos(win, x, y))
-        QApplication.processEvents()
-    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=view_pos(win, *p1))
-
-
-def wait_result(qtbot, win):
-    qtbot.waitUntil(lambda: win.expected_request is None and win.session.current_mask is not None)
 
 
 def test_box_and_points_through_the_view_then_enter_and_save(qtbot, make_window, folder):
@@ -104,14 +36,14 @@ def test_box_and_points_through_the_view_then_enter_and_save(qtbot, make_window,
     assert last.mask_input is not None  # refines from the previous result
     wait_result(qtbot, win)
     qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
-    anns = win.doc.annotations_for(win.image_id)
-    assert len(anns) == 1 and win.session.is_empty
+    anns = win.session.doc.annotations_for(win.session.image_id)
+    assert len(anns) == 1 and win.session.prompts.is_empty
     assert win.mask_list.table.rowCount() == 1
     assert win.mask_list.table.item(0, 2).text() == "object"
     assert int(win.mask_list.table.item(0, 3).text()) == anns[0].area
     qtbot.keyClick(win.canvas, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     saved = folder / "annotations.json"
-    assert saved.exists() and not win.doc.dirty
+    assert saved.exists() and not win.session.doc.dirty
 
     from pycocotools import mask as mask_utils
     from pycocotools.coco import COCO
@@ -134,15 +66,15 @@ def test_first_click_shows_candidates_tab_cycles_and_pick(qtbot, make_window):
     wait_result(qtbot, win)
     assert client.requests[0].multimask
     assert win.candidates.isVisible() and len(win.candidates.buttons) == 3
-    assert win.session.state.chosen == 1  # best score first
+    assert win.session.prompts.state.chosen == 1  # best score first
     assert "0.95" in win.candidates.buttons[1].text()
     qtbot.keyClick(win.canvas, Qt.Key.Key_Tab)
-    assert win.session.state.chosen == 2
+    assert win.session.prompts.state.chosen == 2
     qtbot.mouseClick(win.candidates.buttons[0], Qt.MouseButton.LeftButton)
-    assert win.session.state.chosen == 0
-    chosen_area = win.session.current_mask.sum()
+    assert win.session.prompts.state.chosen == 0
+    chosen_area = win.session.prompts.current_mask.sum()
     qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
-    assert win.doc.annotations_for(win.image_id)[0].area == chosen_area
+    assert win.session.doc.annotations_for(win.session.image_id)[0].area == chosen_area
 
 
 def test_fifty_rapid_clicks_apply_one_result_for_the_final_prompts(qtbot, make_window):
@@ -153,11 +85,11 @@ def test_fifty_rapid_clicks_apply_one_result_for_the_final_prompts(qtbot, make_w
     for i in range(50):
         click(qtbot, win, 50 + 5 * i, 100 + (i % 7))
     elapsed = time.perf_counter() - t0
-    qtbot.waitUntil(lambda: win.expected_request is None)
+    qtbot.waitUntil(lambda: not win.session.editor.decoding)
     qtbot.wait(60)
     assert len(applied) == 1 and len(client.requests) == 50
     assert len(client.decoded[-1].points) == 50
-    assert len(win.session.state.points) == 50
+    assert len(win.session.prompts.state.points) == 50
     assert elapsed < 10  # the UI thread never waited for a decode
 
 
@@ -168,25 +100,26 @@ def test_undo_redo_over_prompts_and_annotations(qtbot, make_window):
     click(qtbot, win, 240, 150)
     wait_result(qtbot, win)
     qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
-    assert len(win.doc.annotations()) == 1
+    assert len(win.session.doc.annotations()) == 1
     ctrl = Qt.KeyboardModifier.ControlModifier
     qtbot.keyClick(win.canvas, Qt.Key.Key_Z, ctrl)  # undo Enter: the object is back
-    assert win.doc.annotations() == [] and len(win.session.state.points) == 2
+    assert win.session.doc.annotations() == [] and len(win.session.prompts.state.points) == 2
     assert win.mask_list.table.rowCount() == 0
     qtbot.keyClick(win.canvas, Qt.Key.Key_Z, ctrl)  # undo the second click
-    assert len(win.session.state.points) == 1 and win.session.current_mask is not None
+    prompts = win.session.prompts
+    assert len(prompts.state.points) == 1 and prompts.current_mask is not None
     shift_ctrl = ctrl | Qt.KeyboardModifier.ShiftModifier
     qtbot.keyClick(win.canvas, Qt.Key.Key_Z, shift_ctrl)
     qtbot.keyClick(win.canvas, Qt.Key.Key_Z, shift_ctrl)
-    assert len(win.doc.annotations()) == 1 and win.session.is_empty
-    ann_id = win.doc.annotations()[0].id
-    win.select_annotation(None)
+    assert len(win.session.doc.annotations()) == 1 and win.session.prompts.is_empty
+    ann_id = win.session.doc.annotations()[0].id
+    win.session.select(None)
     click(qtbot, win, 200, 150, mods=Qt.KeyboardModifier.ControlModifier)  # select on canvas
-    assert win.selected == ann_id and win.mask_list.selected_id() == ann_id
+    assert win.session.selected == ann_id and win.mask_list.selected_id() == ann_id
     qtbot.keyClick(win.canvas, Qt.Key.Key_Delete)
-    assert win.doc.annotations() == []
+    assert win.session.doc.annotations() == []
     qtbot.keyClick(win.canvas, Qt.Key.Key_Z, ctrl)
-    assert [a.id for a in win.doc.annotations()] == [ann_id]
+    assert [a.id for a in win.session.doc.annotations()] == [ann_id]
 
 
 def test_switching_images_keeps_each_images_annotations(qtbot, make_window):
@@ -195,7 +128,7 @@ def test_switching_images_keeps_each_images_annotations(qtbot, make_window):
     wait_result(qtbot, win)
     qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
     qtbot.keyClick(win.canvas, Qt.Key.Key_D)
-    assert win.current == "coffee.jpg" and win.mask_list.table.rowCount() == 0
+    assert win.session.current == "coffee.jpg" and win.mask_list.table.rowCount() == 0
     assert client.key.endswith("coffee.jpg")
     click(qtbot, win, 300, 200)
     wait_result(qtbot, win)
@@ -204,10 +137,10 @@ def test_switching_images_keeps_each_images_annotations(qtbot, make_window):
     click(qtbot, win, 100, 100)  # an object left in progress
     wait_result(qtbot, win)
     qtbot.keyClick(win.canvas, Qt.Key.Key_A)
-    assert win.current == "chelsea.jpg" and win.mask_list.table.rowCount() == 1
+    assert win.session.current == "chelsea.jpg" and win.mask_list.table.rowCount() == 1
     qtbot.keyClick(win.canvas, Qt.Key.Key_D)
     assert win.mask_list.table.rowCount() == 1
-    assert len(win.session.state.points) == 1  # the parked object came back
+    assert len(win.session.prompts.state.points) == 1  # the parked object came back
     marks = [win.image_list.list.item(i).text()[0] for i in range(win.image_list.list.count())]
     assert marks == ["◐", "◐"]
     win.image_list.status_filter.setCurrentText("Untouched")
@@ -219,18 +152,18 @@ def test_worker_error_shows_a_message_and_the_app_keeps_working(qtbot, make_wind
     client.fail_next = True
     click(qtbot, win, 200, 150)
     qtbot.waitUntil(lambda: "Model error" in answers[0])
-    assert win.expected_request is None
+    assert not win.session.editor.decoding
     click(qtbot, win, 210, 150)
     wait_result(qtbot, win)
     qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
-    assert len(win.doc.annotations()) == 1
+    assert len(win.session.doc.annotations()) == 1
 
 
 def test_close_with_unsaved_changes_asks(qtbot, make_window, answers, folder):
     asked, replies = answers
     win, client = make_window()
     qtbot.keyClick(win.canvas, Qt.Key.Key_D)  # only looking at images is not an edit
-    assert not win.doc.dirty and "*" not in win.windowTitle()
+    assert not win.session.doc.dirty and "*" not in win.windowTitle()
     click(qtbot, win, 200, 150)
     wait_result(qtbot, win)
     qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
@@ -252,13 +185,13 @@ def test_recovery_after_a_simulated_crash(qtbot, make_window, answers, folder):
     qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
     sidecar = folder / "annotations.autosave.json"
     qtbot.waitUntil(sidecar.exists, timeout=3000)  # debounced autosave after the commit
-    win.doc.mark_clean()  # "crash": the window goes away without saving or cleaning up
-    win.autosaver = None
+    win.session.doc.mark_clean()  # "crash": the window goes away without saving or cleaning up
+    win.session.autosaver = None
     win.close()
     replies["Recover unsaved work?"] = SB.Yes
     win2, _ = make_window()
     assert "Recover unsaved work?" in asked
-    assert len(win2.doc.annotations()) == 1 and win2.doc.dirty
+    assert len(win2.session.doc.annotations()) == 1 and win2.session.doc.dirty
     assert win2.mask_list.table.rowCount() == 1
 
 
@@ -272,10 +205,11 @@ def test_project_changed_on_disk_is_not_overwritten_silently(
     assert win.save()
     project = folder / "annotations.json"
     project.write_text(project.read_text().replace('"object"', '"cat"'))
-    assert win.selected == win.doc.annotations()[0].id  # Enter selected the new mask
+    doc = win.session.doc
+    assert win.session.selected == doc.annotations()[0].id  # Enter selected the new mask
     qtbot.keyClick(win.canvas, Qt.Key.Key_Delete)
-    assert win.doc.annotations() == []
-    from annotator.gui import dialogs
+    assert win.session.doc.annotations() == []
+    from annotator.gui.widgets import dialogs
 
     monkeypatch.setattr(dialogs, "ask_changed_on_disk", lambda parent, path: "cancel")
     assert not win.save()
@@ -291,15 +225,15 @@ def test_brush_edit_is_the_result_and_feeds_the_next_click(qtbot, make_window):
     win, client = make_window()
     click(qtbot, win, 200, 150)
     wait_result(qtbot, win)
-    before = win.session.current_mask.copy()
+    before = win.session.prompts.current_mask.copy()
     win.set_tool("eraser")
     drag(qtbot, win, (190, 140), (210, 160))
-    edited = win.session.current_mask
+    edited = win.session.prompts.current_mask
     assert edited.sum() < before.sum() and not edited[150, 200]
     win.set_tool("point")
     click(qtbot, win, 260, 150)
     qtbot.waitUntil(lambda: len(client.requests) == 2)
-    from annotator.gui.prompt_state import mask_to_logits
+    from annotator.gui.session.prompt_state import mask_to_logits
 
     np.testing.assert_array_equal(client.requests[1].mask_input, mask_to_logits(edited))
 
@@ -308,19 +242,20 @@ def test_a_broken_image_is_reported_and_the_current_one_stays(qtbot, make_window
     asked, _ = answers
     (folder / "broken.jpg").write_bytes(b"not a jpeg")
     win, _client = make_window()
-    assert "broken.jpg" in win.images
-    assert not win.show_image("broken.jpg")
-    assert asked == ["Cannot open image"] and win.current == "chelsea.jpg"
+    assert "broken.jpg" in win.session.images
+    assert not win.files.show_image("broken.jpg")
+    assert asked == ["Cannot open image"] and win.session.current == "chelsea.jpg"
     click(qtbot, win, 200, 150)
     wait_result(qtbot, win)
-    assert win.commit() is not None
+    assert win.session.editor.accept() is not None
 
 
 def test_opening_one_image_uses_annotations_json_in_its_folder(qtbot, make_window, folder):
     win, _client = make_window(folder / "coffee.jpg")
-    assert win.current == "coffee.jpg" and "coffee.jpg" in win.windowTitle()
-    assert win.doc.path == folder / "annotations.json"
-    assert win.images == ["chelsea.jpg", "coffee.jpg"]  # the folder's other images are listed
+    assert win.session.current == "coffee.jpg" and "coffee.jpg" in win.windowTitle()
+    assert win.session.doc.path == folder / "annotations.json"
+    # the folder's other images are listed
+    assert win.session.images == ["chelsea.jpg", "coffee.jpg"]
 
 
 def test_switching_images_autosaves_at_once(qtbot, make_window, folder):
@@ -345,9 +280,9 @@ def test_importing_starts_a_fresh_project_state(qtbot, make_window, folder, monk
     click(qtbot, win, 200, 150)
     wait_result(qtbot, win)
     qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
-    old_id = win.doc.annotations()[0].id
-    win.hidden.add(old_id)
-    old_autosaver = win.autosaver
+    old_id = win.session.doc.annotations()[0].id
+    win.session.hidden.add(old_id)
+    old_autosaver = win.session.autosaver
     closed = []
     monkeypatch.setattr(old_autosaver, "close", lambda: closed.append(True))
 
@@ -369,11 +304,38 @@ def test_importing_starts_a_fresh_project_state(qtbot, make_window, folder, monk
     monkeypatch.setattr(
         QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(source), ""))
     )
-    win.import_annotations("coco")
+    win.files.import_annotations("coco")
 
-    assert [c.name for c in win.doc.categories()] == ["cup"]
-    imported = [a.id for a in win.doc.annotations()]
-    assert len(imported) == 1 and win.hidden == set()
-    assert closed and win.autosaver is not old_autosaver
+    assert [c.name for c in win.session.doc.categories()] == ["cup"]
+    imported = [a.id for a in win.session.doc.annotations()]
+    assert len(imported) == 1 and win.session.hidden == set()
+    assert closed and win.session.autosaver is not old_autosaver
     qtbot.keyClick(win.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert [a.id for a in win.doc.annotations()] == imported  # the old project's undo is gone
+    # the old project's undo is gone
+    assert [a.id for a in win.session.doc.annotations()] == imported
+
+
+def test_panels_redraw_only_what_a_change_touched(qtbot, make_window, monkeypatch):
+    win, _client = make_window()
+    calls = []
+    for name, obj, method in (
+        ("masks", win.mask_list, "set_rows"),
+        ("categories", win.categories, "set_categories"),
+        ("images", win.image_list, "set_images"),
+        ("committed", win.canvas, "set_committed"),
+        ("current", win.canvas, "set_current"),
+    ):
+        original = getattr(obj, method)
+        monkeypatch.setattr(
+            obj, method, lambda *a, _o=original, _n=name: (calls.append(_n), _o(*a))[1]
+        )
+    click(qtbot, win, 200, 150)
+    wait_result(qtbot, win)
+    assert set(calls) == {"current"}  # a click and its answer: the object in progress only
+    calls.clear()
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
+    assert sorted(set(calls)) == ["committed", "current", "images", "masks"]
+    assert calls.count("committed") == 1  # once per command, not once per event
+    calls.clear()
+    win.session.select(None)
+    assert calls == ["committed"]

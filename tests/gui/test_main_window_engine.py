@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QMessageBox
 from annotator.engine import Predictor
 from annotator.engine.modeling.sam import ModelSpec, build_model
 from annotator.gui.main_window import MainWindow
-from tests.gui.test_main_window import click, drag
+from tests.gui.fakes.gestures import click, drag
 
 ModelClient = pytest.importorskip("annotator.gui.model_client").ModelClient
 
@@ -47,15 +47,15 @@ def window(qtbot, tmp_path, tiny_model, monkeypatch):
     win.show()
     qtbot.waitExposed(win)
     assert win.open_path(tmp_path)
-    qtbot.waitUntil(lambda: win.model_name != "", timeout=30000)
+    qtbot.waitUntil(lambda: win.session.model_name != "", timeout=30000)
     yield win, client, tmp_path
-    win.doc.mark_clean()
+    win.session.doc.mark_clean()
     win.close()
     client.shutdown()
 
 
 def wait_idle(qtbot, win, client):
-    qtbot.waitUntil(lambda: win.expected_request is None and not client.is_busy(), timeout=30000)
+    qtbot.waitUntil(lambda: not win.session.editor.decoding and not client.is_busy(), timeout=30000)
 
 
 def test_saved_mask_equals_the_predictors_for_the_same_prompts(qtbot, window, tiny_model):
@@ -65,10 +65,10 @@ def test_saved_mask_equals_the_predictors_for_the_same_prompts(qtbot, window, ti
     wait_idle(qtbot, win, client)
     win.set_tool("point")
     click(qtbot, win, 200, 120)
-    qtbot.waitUntil(lambda: len(win.session.state.points) == 1)
+    qtbot.waitUntil(lambda: len(win.session.prompts.state.points) == 1)
     wait_idle(qtbot, win, client)
     qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
-    assert win.doc.annotations(), "the random model gave an empty mask"
+    assert win.session.doc.annotations(), "the random model gave an empty mask"
     assert win.save()
 
     from pycocotools import mask as mask_utils
@@ -107,9 +107,9 @@ def test_worker_exception_shows_a_message_and_the_app_keeps_working(
         raise RuntimeError("CUDA out of memory (simulated)")
 
     monkeypatch.setattr(Predictor, "predict", broken)
-    win.set_box((120, 40, 330, 250))
+    win.session.editor.set_box((120, 40, 330, 250))
     qtbot.waitUntil(lambda: bool(errors), timeout=30000)
     assert "out of memory" in errors[0]
-    win.set_box((100, 40, 330, 250))
+    win.session.editor.set_box((100, 40, 330, 250))
     wait_idle(qtbot, win, client)
-    assert win.session.current_mask is not None
+    assert win.session.prompts.current_mask is not None

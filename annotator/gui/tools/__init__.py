@@ -4,9 +4,9 @@ The canvas translates pyqtgraph mouse events into :class:`PointerEvent` and call
 tool; tools never touch Qt, so they are tested without rendering.
 """
 
-from annotator.gui.tools.base import Button, PointerEvent, Tool
+from annotator.gui.tools.base import BaseTool, Button, PointerEvent, Tool
 from annotator.gui.tools.box_tool import BoxTool
 from annotator.gui.tools.brush_tool import BrushTool
 from annotator.gui.tools.point_tool import PointTool
 
-__all__ = ["BoxTool", "BrushTool", "Button", "PointTool", "PointerEvent", "Tool"]
+__all__ = ["BaseTool", "BoxTool", "BrushTool", "Button", "PointTool", "PointerEvent", "Tool"]

@@ -1,9 +1,12 @@
-"""Pointer events in image coordinates and the tool protocol."""
+"""Pointer events in image coordinates, the :class:`Tool` protocol and its defaults."""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
 
 
 class Button(enum.Enum):
@@ -29,11 +32,46 @@ class PointerEvent:
     tolerance: float = 6.0
 
 
-class Tool:
-    """Base class: every hook is optional; ``name`` and ``hint`` appear in the status bar."""
+class Tool(Protocol):
+    """The contract between the canvas and a tool (the canvas calls nothing else).
+
+    ``name`` and ``hint`` appear in the status bar. The canvas draws ``preview`` (a box being
+    dragged, XYXY image pixels) over the object's box, a brush cursor of ``radius`` image pixels
+    when it is not None, and the window shows ``working`` ((H, W) bool, a stroke in progress)
+    as the current mask while it is not None. ``image_size`` is (width, height), set by the
+    window on every image switch.
+    """
+
+    name: str
+    hint: str
+    image_size: tuple[int, int]
+
+    @property
+    def preview(self) -> tuple[float, float, float, float] | None: ...
+
+    @property
+    def radius(self) -> int | None: ...
+
+    @property
+    def working(self) -> np.ndarray | None: ...
+
+    def press(self, ev: PointerEvent) -> None: ...
+    def drag(self, ev: PointerEvent) -> None: ...
+    def release(self, ev: PointerEvent) -> None: ...
+    def click(self, ev: PointerEvent) -> None: ...
+    def cancel(self) -> None: ...
+
+
+class BaseTool:
+    """Defaults for every member of :class:`Tool`: no preview, no cursor, no stroke, and
+    hooks that do nothing (``click`` is press then release)."""
 
     name = "tool"
     hint = ""
+    image_size: tuple[int, int] = (1, 1)
+    preview: tuple[float, float, float, float] | None = None
+    radius: int | None = None
+    working: np.ndarray | None = None
 
     def press(self, ev: PointerEvent) -> None:
         """A button went down."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from annotator.gui.tools.base import Button, PointerEvent, Tool
+from annotator.gui.tools.base import BaseTool, Button, PointerEvent
 
 # Handle names: which box coordinates (indices into x0, y0, x1, y1) a handle moves.
 HANDLES: dict[str, tuple[int, ...]] = {
@@ -43,7 +43,7 @@ def handle_positions(box: tuple[float, float, float, float]) -> dict[str, tuple[
     }
 
 
-class BoxTool(Tool):
+class BoxTool(BaseTool):
     name = "Box"
     hint = "Box (B): drag a box around the object; drag its handles to adjust"
 

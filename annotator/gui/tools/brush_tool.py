@@ -12,10 +12,10 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from annotator.gui.tools.base import Button, PointerEvent, Tool
+from annotator.gui.tools.base import BaseTool, Button, PointerEvent
 
 
-class BrushTool(Tool):
+class BrushTool(BaseTool):
     """Left button paints (brush) or erases (eraser); right button does the opposite."""
 
     def __init__(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from annotator.gui.tools.base import Button, PointerEvent, Tool
+from annotator.gui.tools.base import BaseTool, Button, PointerEvent
 
 
-class PointTool(Tool):
+class PointTool(BaseTool):
     """Calls ``add_point(x, y, label)`` once per click; label 1 = foreground, 0 = background."""
 
     name = "Point"

@@ -5,6 +5,7 @@ No widgets here; questions (recover an autosave?) come in as callbacks so this i
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,12 @@ from annotator.io.images import list_images
 
 DEFAULT_PROJECT = "annotations.json"
 DONE_KEY = "annotator_done_images"  # top-level project key: file names marked done
+
+
+class ImageStatus(enum.Enum):
+    UNTOUCHED = "untouched"
+    IN_PROGRESS = "in progress"
+    DONE = "done"
 
 
 @dataclass
@@ -81,3 +88,13 @@ def set_done(doc: Document, file_name: str, done: bool) -> None:
     names = names | {file_name} if done else names - {file_name}
     doc.extra[DONE_KEY] = sorted(names)
     doc.mark_dirty()
+
+
+def image_status(doc: Document, name: str, done: set[str]) -> ImageStatus:
+    """Done if marked so, in progress if it has annotations, else untouched."""
+    if name in done:
+        return ImageStatus.DONE
+    record = doc.image_by_file_name(name)
+    if record is not None and doc.annotations_for(record.id):
+        return ImageStatus.IN_PROGRESS
+    return ImageStatus.UNTOUCHED

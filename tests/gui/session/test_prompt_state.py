@@ -1,9 +1,8 @@
-"""Prompt session, mask -> logits conversion and the shared undo journal."""
+"""Prompt session and mask -> logits conversion."""
 
 import numpy as np
 
-from annotator.gui.history import History
-from annotator.gui.prompt_state import PromptSession, mask_to_logits
+from annotator.gui.session.prompt_state import PromptSession, mask_to_logits
 
 
 def result(h=40, w=60, c=3, best=1):
@@ -59,52 +58,3 @@ def test_edited_mask_is_the_result_and_feeds_the_next_click():
     assert s.current_mask is not edit and (s.current_mask == edit).all()
     s.add_point(20, 20, 1)
     np.testing.assert_array_equal(s.prompt_arrays()[3], mask_to_logits(edit))
-
-
-class FakeDoc:
-    def __init__(self):
-        self.log = []
-
-    def undo(self):
-        self.log.append("undo")
-
-    def redo(self):
-        self.log.append("redo")
-
-
-def test_history_undoes_prompts_and_commits_in_order():
-    s, doc = PromptSession(), FakeDoc()
-    h = History(s)
-    h.record_prompt()
-    s.add_point(1, 1, 1)
-    s.apply_result(*result())
-    h.record_prompt()
-    s.add_point(2, 2, 0)
-    committed = s.state
-    s.clear()  # Enter committed it
-    h.record_doc(prompts_before=committed)
-    assert h.undo(doc) == "doc" and doc.log == ["undo"]
-    assert s.state is committed  # the object is back on the canvas
-    assert h.undo(doc) == "prompt" and s.state.points == ((1.0, 1.0),)
-    assert s.state.candidates is not None  # its result came back with it, no re-decode
-    assert h.redo(doc) == "prompt" and len(s.state.points) == 2
-    assert h.redo(doc) == "doc" and doc.log == ["undo", "redo"] and s.is_empty
-    assert h.redo(doc) is None
-    h.forget_prompts()
-    assert h.undo(doc) == "doc" and s.is_empty  # switching images dropped the prompt snapshot
-    assert h.undo(doc) is None
-
-
-def test_journal_keeps_no_more_steps_than_the_document_does():
-    # Past the document's limit, an undo here must never ask the document for a step it
-    # has already dropped.
-    from annotator.io.document import UNDO_LIMIT
-
-    s, doc = PromptSession(), FakeDoc()
-    h = History(s)
-    for _ in range(UNDO_LIMIT + 5):
-        h.record_doc()
-    undone = 0
-    while h.undo(doc) is not None:
-        undone += 1
-    assert undone == UNDO_LIMIT and doc.log.count("undo") == UNDO_LIMIT

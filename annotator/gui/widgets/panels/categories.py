@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from annotator.gui.panels.common import color_icon
+from annotator.gui.widgets.panels.common import color_icon
 from annotator.io.document import Category
 
 

@@ -1,49 +1,42 @@
 """Categories, mask list, image list, hover and help through the window (fake model client)."""
 
-# ruff: noqa: F811 (the shared fixtures are imported from test_main_window)
-
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from annotator.gui.help_dialog import HelpDialog
-from tests.gui.test_main_window import (  # noqa: F401 (fixtures)
-    answers,
-    click,
-    folder,
-    make_window,
-    wait_result,
-)
+from annotator.gui.widgets.help_dialog import HelpDialog
+from tests.gui.fakes.gestures import click, wait_result
 
 
 def commit_at(qtbot, win, x, y):
     click(qtbot, win, x, y)
     wait_result(qtbot, win)
     qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
-    return win.selected
+    return win.session.selected
 
 
 def test_categories_add_rename_recolor_and_number_keys(qtbot, make_window):
     win, _ = make_window()
     win.categories.addRequested.emit("cat")
-    cat = win.doc.category_by_name("cat")
-    assert cat is not None and win.category_id == cat.id
+    cat = win.session.doc.category_by_name("cat")
+    assert cat is not None and win.session.category_id == cat.id
     assert win.categories.list.count() == 2 and "2  cat" in win.categories.list.item(1).text()
     win.categories.renameRequested.emit(cat.id, "kitten")
     win.categories.recolorRequested.emit(cat.id, "#00ff00")
-    assert win.doc.category(cat.id).name == "kitten" and win.doc.category(cat.id).color == "#00ff00"
+    doc = win.session.doc
+    assert doc.category(cat.id).name == "kitten" and doc.category(cat.id).color == "#00ff00"
     qtbot.keyClick(win.canvas, Qt.Key.Key_1)
-    assert win.category_id == win.doc.categories()[0].id
+    assert win.session.category_id == win.session.doc.categories()[0].id
     qtbot.keyClick(win.canvas, Qt.Key.Key_2)
     ann = commit_at(qtbot, win, 200, 150)
-    assert win.doc.annotation(ann).category_id == cat.id
+    assert win.session.doc.annotation(ann).category_id == cat.id
     assert win.mask_list.table.item(0, 2).text() == "kitten"
     qtbot.keyClick(win.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the commit
     qtbot.keyClick(win.canvas, Qt.Key.Key_Escape)
     qtbot.keyClick(win.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # Esc undone
     qtbot.keyClick(win.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the click
     qtbot.keyClick(win.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # recolor
-    assert win.doc.category(cat.id).color != "#00ff00"
+    assert win.session.doc.category(cat.id).color != "#00ff00"
 
 
 def test_mask_list_selection_visibility_category_and_delete(qtbot, make_window):
@@ -53,22 +46,22 @@ def test_mask_list_selection_visibility_category_and_delete(qtbot, make_window):
     table = win.mask_list.table
     assert table.rowCount() == 2
     table.selectRow(0)
-    assert win.selected == first
+    assert win.session.selected == first
     assert win.canvas.selected_path.path().elementCount() > 0  # outlined on the canvas
     table.item(0, 0).setCheckState(Qt.CheckState.Unchecked)
-    assert first in win.hidden
+    assert first in win.session.hidden
     image = win.canvas.committed_item.image  # an RGBA crop placed at the masks' bounding box
     rect = win.canvas.committed_item.mapRectToParent(win.canvas.committed_item.boundingRect())
     assert rect.left() > 110  # the hidden first mask (around x=100) is not drawn
     assert image[int(200 - rect.top()), int(300 - rect.left()), 3] > 0
     win.categories.addRequested.emit("dog")
     table.selectRow(1)
-    dog = win.doc.category_by_name("dog").id
+    dog = win.session.doc.category_by_name("dog").id
     win.mask_list.category_box.setCurrentIndex(win.mask_list.category_box.findData(dog))
     win.mask_list.category_box.activated.emit(win.mask_list.category_box.currentIndex())
-    assert win.doc.annotation(second).category_id == dog
+    assert win.session.doc.annotation(second).category_id == dog
     win.mask_list.delete_button.click()
-    assert [a.id for a in win.doc.annotations()] == [first]
+    assert [a.id for a in win.session.doc.annotations()] == [first]
 
 
 def test_hover_highlights_the_committed_mask_under_the_cursor(qtbot, make_window):
@@ -96,7 +89,7 @@ def test_image_list_marks_and_filters(qtbot, make_window):
     panel.text_filter.setText("cof")
     assert panel.visible_names() == ["coffee.jpg"]
     panel.list.itemClicked.emit(panel.list.item(0))
-    assert win.current == "coffee.jpg"
+    assert win.session.current == "coffee.jpg"
 
 
 def test_help_lists_every_shortcut(qtbot, make_window):

@@ -13,9 +13,9 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem
 
-from annotator.gui.overlays import outline_path, rgba_overlay
 from annotator.gui.tools import Button, PointerEvent, Tool
 from annotator.gui.tools.box_tool import handle_positions
+from annotator.gui.widgets.overlays import outline_path, rgba_overlay
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
@@ -266,7 +266,7 @@ class Canvas(pg.GraphicsView):
         self._after_tool()
 
     def _after_tool(self) -> None:
-        preview = getattr(self.tool, "preview", None)
+        preview = self.tool.preview if self.tool is not None else None
         self._draw_box(preview if preview is not None else self._box)
         self.toolEvent.emit()
 
@@ -274,7 +274,7 @@ class Canvas(pg.GraphicsView):
         p = self.image_item.mapFromScene(scene_pos)
         h, w = self.shape
         inside = 0 <= p.x() < w and 0 <= p.y() < h
-        radius = getattr(self.tool, "radius", None)
+        radius = self.tool.radius if self.tool is not None else None
         if radius is not None and inside:
             path = QPainterPath()
             path.addEllipse(QPointF(p.x(), p.y()), radius, radius)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
@@ -16,12 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-
-class ImageStatus(enum.Enum):
-    UNTOUCHED = "untouched"
-    IN_PROGRESS = "in progress"
-    DONE = "done"
-
+from annotator.gui.session.project_io import ImageStatus
 
 MARKS = {ImageStatus.UNTOUCHED: "○", ImageStatus.IN_PROGRESS: "◐", ImageStatus.DONE: "●"}
 FILTERS = ("All", "Untouched", "In progress", "Done")

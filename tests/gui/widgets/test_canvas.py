@@ -10,8 +10,8 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from annotator.gui.canvas import Canvas
 from annotator.gui.tools import PointTool
+from annotator.gui.widgets.canvas import Canvas
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
 """The object being segmented: its prompts, the model's candidates and the edited mask.
 
-Everything here is plain numpy (no Qt), in original-image pixel coordinates. The window turns a
-:class:`PromptSession` into a request with :meth:`PromptSession.prompt_arrays` and feeds results
-back with :meth:`PromptSession.apply_result`. Undo/redo works on :class:`PromptSnapshot` values
-(see ``history.py``), so a snapshot carries the result that was on screen, and undoing a click
+Everything here is plain numpy (no Qt), in original-image pixel coordinates. The session's
+:class:`~annotator.gui.session.editor.ObjectEditor` turns a :class:`PromptSession` into a request
+with :meth:`PromptSession.prompt_arrays` and feeds results back with
+:meth:`PromptSession.apply_result`. Undo/redo works on :class:`PromptSnapshot` values (see
+``journal.py``), so a snapshot carries the result that was on screen, and undoing a click
 brings the previous mask back without asking the model again.
 """
 

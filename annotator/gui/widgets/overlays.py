@@ -64,3 +64,22 @@ def outline_path(mask: np.ndarray) -> QPainterPath:
             path.lineTo(x, y)
         path.closeSubpath()
     return path
+
+
+class OutlineCache:
+    """Outline paths of committed annotations, kept while their RLE object is unchanged
+    (tracing is the costly part of drawing; hover and redraws reuse them)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[int, tuple[object, QPainterPath]] = {}
+
+    def outline(self, ann_id: int, rle: object, mask: np.ndarray) -> QPainterPath:
+        """Outline of annotation `ann_id` whose RLE is `rle` and (H, W) bool mask `mask`."""
+        hit = self._cache.get(ann_id)
+        if hit is None or hit[0] is not rle:
+            hit = (rle, outline_path(mask))
+            self._cache[ann_id] = hit
+        return hit[1]
+
+    def clear(self) -> None:
+        self._cache.clear()

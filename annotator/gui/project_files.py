@@ -1,0 +1,189 @@
+"""The window's file dialogs and questions: open, switch image, save, import, export.
+
+A thin view helper: the project state and its rules live in the app session; this module asks
+the user (file choosers, "save changes?", errors) and calls the session.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QFileDialog
+
+from annotator.gui.session.project_io import open_project
+from annotator.gui.widgets import dialogs
+from annotator.io.coco_store import ProjectChangedOnDiskError, save_project
+from annotator.io.document import Document
+from annotator.io.images import ImageReadError
+
+if TYPE_CHECKING:
+    from annotator.gui.main_window import MainWindow
+
+
+class ProjectFiles:
+    def __init__(self, window: MainWindow) -> None:
+        self.win = window
+        self.session = window.session
+
+    def _message(self, text: str, ms: int) -> None:
+        self.win.status.showMessage(text, ms)
+
+    # -- opening ---------------------------------------------------------------------------
+    def open_path(self, path: str | Path) -> bool:
+        """Open an image, a folder or a project JSON; False (with a message) if it failed."""
+        if not self.confirm_discard("opening another project"):
+            return False
+        try:
+            opened = open_project(path, lambda sidecar: dialogs.offer_recovery(self.win, sidecar))
+        except (OSError, ValueError) as exc:
+            dialogs.show_error(self.win, "Cannot open", str(exc))
+            return False
+        self.session.adopt(opened.doc, opened.images)
+        if opened.recovered:
+            self._message("Recovered the autosaved work; save to keep it", 8000)
+        order = self.session.images  # the first readable image, or the one asked for
+        if opened.first in order:
+            i = order.index(opened.first)
+            order = order[i:] + order[:i]
+        for name in order:
+            if self.show_image(name, report=name == opened.first):
+                break
+        return True
+
+    def ask_open_file(self) -> None:
+        doc = self.session.doc
+        path, _ = QFileDialog.getOpenFileName(
+            self.win,
+            "Open image or project",
+            str(doc.images_root) if doc else "",
+            "Images and projects (*.jpg *.jpeg *.png *.tif *.tiff *.bmp *.webp *.json);;"
+            "All files (*)",
+        )
+        if path:
+            self.open_path(path)
+
+    def ask_open_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self.win, "Open folder")
+        if path:
+            self.open_path(path)
+
+    def show_image(self, name: str, report: bool = True) -> bool:
+        """Switch to image `name` (relative to the images root). An image that cannot be read
+        is reported (a dialog, or the status bar when not `report`) and the current one stays."""
+        try:
+            return self.session.open_image(name)
+        except (ImageReadError, OSError) as exc:
+            if report:
+                dialogs.show_error(self.win, "Cannot open image", str(exc))
+            else:
+                self._message(str(exc), 10000)
+            return False
+
+    def step_image(self, step: int) -> None:
+        """D / A: next / previous image in the folder."""
+        if not self.session.images:
+            return
+        name = self.session.neighbour(step)
+        if name is None:
+            self._message("No more images in this direction", 2000)
+        else:
+            self.show_image(name)
+
+    # -- saving ----------------------------------------------------------------------------
+    def save(self, path: str | Path | None = None) -> bool:
+        """Ctrl+S. Never overwrites a project that changed on disk without asking."""
+        doc = self.session.doc
+        if doc is None:
+            return False
+        try:
+            written = save_project(doc, path)
+        except ProjectChangedOnDiskError as exc:
+            choice = dialogs.ask_changed_on_disk(self.win, exc.path)
+            if choice == "overwrite":
+                written = save_project(doc, path, force=True)
+            elif choice == "save_as":
+                return self.save_as()
+            else:
+                return False
+        except (OSError, ValueError) as exc:
+            dialogs.show_error(self.win, "Save failed", str(exc))
+            return False
+        self._message(f"Saved {written}", 4000)
+        self.win.view.update_title()
+        return True
+
+    def save_as(self) -> bool:
+        doc = self.session.doc
+        if doc is None:
+            return False
+        start = str(doc.path or doc.images_root / "annotations.json")
+        path, _ = QFileDialog.getSaveFileName(
+            self.win, "Save project as", start, "COCO JSON (*.json)"
+        )
+        return bool(path) and self.save(path)
+
+    def confirm_discard(self, what: str) -> bool:
+        """Ask before `what` drops unsaved changes; True if it may go ahead."""
+        doc = self.session.doc
+        if doc is None or not doc.dirty:
+            return True
+        choice = dialogs.ask_save_changes(self.win, what)
+        if choice == "save":
+            return self.save()
+        if choice == "discard":
+            self.session.discard_recovery()
+            return True
+        return False
+
+    # -- import / export -------------------------------------------------------------------
+    def export_annotations(self, fmt: str) -> None:
+        from annotator.io.formats.export import export_project
+
+        doc = self.session.doc
+        if doc is None:
+            return
+        out = QFileDialog.getExistingDirectory(self.win, f"Export {fmt} into folder")
+        if not out:
+            return
+        try:
+            report = export_project(doc.to_coco(), doc.images_root, Path(out), fmt)
+        except (OSError, ValueError) as exc:
+            dialogs.show_error(self.win, "Export failed", str(exc))
+            return
+        n = sum(report.annotations.values())
+        extra = f" ({len(report.warnings)} warnings)" if report.warnings else ""
+        self._message(f"Exported {n} masks as {fmt} to {out}{extra}", 8000)
+
+    def import_annotations(self, fmt: str) -> None:
+        """Import COCO or LabelMe annotations as a new project over the same images root."""
+        from annotator.io.formats.coco_import import import_coco
+        from annotator.io.formats.labelme_import import import_labelme
+
+        old = self.session.doc
+        if old is None or not self.confirm_discard("importing"):
+            return
+        if fmt == "coco":
+            source, _ = QFileDialog.getOpenFileName(self.win, "Import COCO", "", "JSON (*.json)")
+        else:
+            source = QFileDialog.getExistingDirectory(self.win, "Import LabelMe folder")
+        if not source:
+            return
+        root = old.images_root
+        try:
+            result = (import_coco if fmt == "coco" else import_labelme)(source, root)
+            doc = Document.from_coco(result.coco, root)
+        except (OSError, ValueError) as exc:
+            dialogs.show_error(self.win, "Import failed", str(exc))
+            return
+        doc.path = old.path
+        doc.disk_state = old.disk_state
+        doc.mark_dirty()
+        old.mark_clean()  # the user chose to replace it above
+        images = self.session.images
+        self.session.adopt(
+            doc, images + [i.file_name for i in doc.images() if i.file_name not in images]
+        )
+        if self.session.images:
+            self.show_image(self.session.images[0])
+        self._message(f"Imported {len(doc.annotations())} masks from {source}", 8000)

@@ -1,0 +1,133 @@
+"""Commands on the object in progress: prompts, the model's answer, brush edits, Esc, Enter.
+
+Every change to the prompts is one undo step (a prompt snapshot in the journal) and asks the
+model again through a :class:`DecodeRequested` event, refining from what is on screen. The model
+client delivers only the answer to its latest request on the current image (it is the one
+stale-result filter); the editor only knows *whether* it is waiting for an answer, because a
+brush edit, Esc or undo takes the object off the model's hands and the answer then in flight
+must not overwrite it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from annotator.gui.session.events import DecodeRequested, Message, PromptsChanged
+from annotator.gui.session.prompt_state import PromptSession
+
+if TYPE_CHECKING:
+    from annotator.gui.session.session import AppSession
+
+
+class ObjectEditor:
+    def __init__(self, session: AppSession) -> None:
+        self._s = session
+        #: a decode of the current prompts was asked for and its answer has not come yet
+        self.decoding = False
+
+    @property
+    def prompts(self) -> PromptSession:
+        return self._s.prompts
+
+    def _changed(self) -> None:
+        self._s.events.emit(PromptsChanged())
+
+    def _prompt_change(self, change) -> None:
+        if self._s.image is None:
+            return
+        with self._s.events.burst():
+            self._s.journal.record_prompt()
+            change()
+            self.decode()
+            self._changed()
+
+    def add_point(self, x: float, y: float, label: int) -> None:
+        """x, y: image pixels; label 1 = foreground, 0 = background."""
+        self._prompt_change(lambda: self.prompts.add_point(x, y, label))
+
+    def set_box(self, box: tuple[float, float, float, float]) -> None:
+        """box: XYXY image pixels."""
+        self._prompt_change(lambda: self.prompts.set_box(box))
+
+    def apply_edit(self, mask: np.ndarray) -> None:
+        """A brush/eraser stroke finished: the edited (H, W) bool mask becomes the result."""
+        if self._s.image is None:
+            return
+        self._s.journal.record_prompt()
+        self.prompts.apply_edit(mask)
+        self.decoding = False  # a decode still in flight must not overwrite the edit
+        self._changed()
+
+    def decode(self) -> None:
+        """Ask for the mask of all current prompts (refining from the last result)."""
+        if not self.prompts.has_prompts:
+            self.decoding = False
+            return
+        self.decoding = True
+        self._s.events.emit(DecodeRequested(*self.prompts.prompt_arrays()))
+
+    def apply_result(self, masks: np.ndarray, scores: np.ndarray, low_res: np.ndarray) -> bool:
+        """The model's answer to the latest request: masks (C, H, W) bool, scores (C,) float32,
+        low_res (C, 256, 256) float32 logits. False (and ignored) when no answer was awaited."""
+        if not self.decoding:
+            return False
+        self.decoding = False
+        if len(scores):
+            self.prompts.apply_result(masks, scores, low_res)
+            self._changed()
+        return True
+
+    def model_failed(self) -> None:
+        """The model reported an error: nothing is on its way any more."""
+        self.decoding = False
+
+    def clear(self) -> None:
+        """Esc: drop the object in progress (undoable); with none, clear the selection."""
+        if self.prompts.is_empty:
+            self._s.select(None)
+            return
+        self._s.journal.record_prompt()
+        self.prompts.clear()
+        self.decoding = False
+        self._changed()
+
+    def cycle(self, step: int = 1) -> None:
+        self.prompts.cycle(step)
+        self._changed()
+
+    def choose(self, index: int) -> None:
+        self.prompts.choose(index)
+        self._changed()
+
+    def accept(self) -> int | None:
+        """Enter: the current mask becomes an annotation of the current category; returns its
+        id, or None (with a message) when there is nothing to accept yet."""
+        s = self._s
+        mask = self.prompts.current_mask
+        if s.doc is None or s.image_id is None or mask is None or not mask.any():
+            s.events.emit(Message("Nothing to accept: click or draw a box first", 4000))
+            return None
+        if self.decoding:
+            s.events.emit(Message("Still computing the mask; press Enter again", 3000))
+            return None
+        with s.events.burst():
+            category = s.current_category()  # may recreate the default category: its own step
+            state = self.prompts.state
+            with s.journal.carrying(state):
+                ann_id = s.doc.add_annotation(
+                    s.image_id,
+                    category,
+                    mask,
+                    predicted_iou=self.prompts.current_score,
+                    point_coords=[list(p) for p in state.points] or None,
+                    point_labels=list(state.labels) or None,
+                    box=list(state.box) if state.box is not None else None,
+                    model=s.model_name or None,
+                    edited=True if state.edited is not None else None,
+                )
+            self.prompts.clear()
+            self._changed()
+            s.select(ann_id)
+        return ann_id

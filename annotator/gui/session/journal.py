@@ -1,0 +1,121 @@
+"""The app's one undo/redo journal, over prompt edits and document changes alike.
+
+A step is either a :class:`PromptStep` (the :class:`PromptSnapshot` from before a prompt change)
+or a :class:`DocStep` (one document :class:`~annotator.io.commands.Command`, plus the prompt
+snapshot to bring back, if any: undoing Enter puts the object back on the canvas with its
+prompts). The document hands its finished commands here (``Document.set_recorder``) instead of
+keeping a stack of its own, so there is one history and one limit. Undo pushes the state it
+leaves onto the redo stack, so redo restores exactly what was on screen.
+
+The journal is global to the project, not per image: switching images drops the prompt steps
+(they belong to the image left behind) but keeps every document step, so Ctrl+Z can undo an
+edit made on another image. See docs/adr/0003-undo-model.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from annotator.gui.session.prompt_state import PromptSession, PromptSnapshot
+from annotator.io.commands import Command
+
+JOURNAL_LIMIT = 1000  # steps kept; prompt snapshots hold full-size masks, so this bounds memory
+
+
+class StepTarget(Protocol):
+    """What the journal undoes document steps on (a Document)."""
+
+    def revert_step(self, command: Command) -> None: ...
+    def apply_step(self, command: Command) -> None: ...
+
+
+@dataclass(frozen=True)
+class PromptStep:
+    snapshot: PromptSnapshot
+
+
+@dataclass(frozen=True)
+class DocStep:
+    command: Command
+    snapshot: PromptSnapshot | None = None
+
+
+Step = PromptStep | DocStep
+
+
+class Journal:
+    def __init__(self, prompts: PromptSession, limit: int = JOURNAL_LIMIT) -> None:
+        self.prompts = prompts
+        self.limit = limit
+        self._undo: list[Step] = []
+        self._redo: list[Step] = []
+        self._carry: PromptSnapshot | None = None
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def record_prompt(self) -> None:
+        """Call before changing the prompts."""
+        self._push(PromptStep(self.prompts.state))
+
+    def record_command(self, command: Command) -> None:
+        """The document's recorder: one finished document step (a command or a batch)."""
+        self._push(DocStep(command, self._carry))
+
+    @contextlib.contextmanager
+    def carrying(self, snapshot: PromptSnapshot) -> Iterator[None]:
+        """Document steps recorded inside carry `snapshot` (for Enter: the object as it was on
+        the canvas; undoing the commit puts it back there)."""
+        self._carry = snapshot
+        try:
+            yield
+        finally:
+            self._carry = None
+
+    def _push(self, step: Step) -> None:
+        self._undo.append(step)
+        del self._undo[: -self.limit]
+        self._redo.clear()
+
+    def undo(self, target: StepTarget) -> Step | None:
+        """Undo the latest step; returns it, or None when there is nothing to undo."""
+        if not self._undo:
+            return None
+        step = self._undo.pop()
+        self._redo.append(self._swap(step))
+        if isinstance(step, DocStep):
+            target.revert_step(step.command)
+        return step
+
+    def redo(self, target: StepTarget) -> Step | None:
+        if not self._redo:
+            return None
+        step = self._redo.pop()
+        self._undo.append(self._swap(step))
+        if isinstance(step, DocStep):
+            target.apply_step(step.command)
+        return step
+
+    def _swap(self, step: Step) -> Step:
+        """Restore the step's snapshot; return the step that goes the other way."""
+        if step.snapshot is None:
+            return step
+        here = self.prompts.state
+        self.prompts.restore(step.snapshot)
+        if isinstance(step, PromptStep):
+            return PromptStep(here)
+        return DocStep(step.command, here)
+
+    def forget_prompts(self) -> None:
+        """On image switch: prompt steps belong to the image left behind; document steps stay
+        (without their snapshots, which would bring that image's object onto this one)."""
+        self._undo = [DocStep(s.command) for s in self._undo if isinstance(s, DocStep)]
+        self._redo = [DocStep(s.command) for s in self._redo if isinstance(s, DocStep)]

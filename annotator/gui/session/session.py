@@ -1,0 +1,307 @@
+"""The application without widgets: the project, its images, what is selected and the undo
+journal. The window shows it and forwards user input to its commands; every change is
+announced as a typed event (events.py). See docs/adr/0004-app-session-and-view.md.
+
+No Qt, no torch: the whole annotation flow is unit-tested without a window. The model is
+reached only through :class:`DecodeRequested` events and :meth:`ObjectEditor.apply_result`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from annotator.gui.session.editor import ObjectEditor
+from annotator.gui.session.events import (
+    AnnotationsChanged,
+    CategoriesChanged,
+    CurrentCategoryChanged,
+    DirtyChanged,
+    Events,
+    ImageChanged,
+    ImageStatusChanged,
+    Message,
+    ProjectChanged,
+    PromptsChanged,
+    SelectionChanged,
+    VisibilityChanged,
+)
+from annotator.gui.session.journal import DocStep, Journal, Step
+from annotator.gui.session.mask_cache import DecodedMasks
+from annotator.gui.session.project_io import ImageStatus, done_images, image_status, set_done
+from annotator.gui.session.prompt_state import PromptSession, PromptSnapshot
+from annotator.io.autosave import Autosaver, discard_recovery
+from annotator.io.document import Annotation, Document
+from annotator.io.images import read_image
+
+DEFAULT_COLOR = "#4363d8"  # the object in progress before any category exists
+
+
+class AppSession:
+    """State: ``doc``, ``images`` (names relative to ``doc.images_root``, folder order),
+    ``current`` / ``image_id`` / ``image`` ((H, W, 3) uint8 RGB), ``selected``, ``hidden``,
+    ``category_id``, ``prompts`` (the object in progress), the object in progress parked per
+    image, and one ``journal``. Prompt commands live on ``editor`` (editor.py)."""
+
+    def __init__(self, autosave_delay_s: float = 3.0) -> None:
+        self.events = Events()
+        self.prompts = PromptSession()
+        self.journal = Journal(self.prompts)
+        self.editor = ObjectEditor(self)
+        self.masks = DecodedMasks()
+        self.autosave_delay_s = autosave_delay_s
+        self.doc: Document | None = None
+        self.autosaver: Autosaver | None = None
+        self.images: list[str] = []
+        self.current: str | None = None
+        self.image_id: int | None = None
+        self.image: np.ndarray | None = None
+        self.selected: int | None = None
+        self.hidden: set[int] = set()
+        self.category_id: int | None = None
+        self.model_name = ""
+        self._parked: dict[str, PromptSnapshot] = {}  # in-progress objects of other images
+
+    # -- the project ------------------------------------------------------------------------
+    def adopt(self, doc: Document, images: list[str]) -> None:
+        """Make `doc` the project; nothing of the previous one carries over (undo included)."""
+        self.close()
+        self.doc = doc
+        self.autosaver = Autosaver(
+            doc, delay_s=self.autosave_delay_s, on_error=self._autosave_error
+        )
+        self.journal = Journal(self.prompts)
+        doc.set_recorder(self.journal.record_command)
+        doc.add_listener(lambda ids, doc=doc: self._on_doc_changed(doc, ids))
+        self.images = images
+        self.current = self.image_id = self.image = None
+        self.prompts.clear()
+        self.editor.decoding = False
+        self._parked.clear()
+        self.masks.clear()  # annotation ids are reused by the next project
+        self.hidden.clear()
+        self.selected = None
+        self.category_id = None
+        self.events.emit(ProjectChanged())
+
+    def close(self) -> None:
+        if self.autosaver is not None:
+            self.autosaver.close()
+
+    def discard_recovery(self) -> None:
+        """The user discards the unsaved changes: stop autosaving, drop the sidecar."""
+        self.close()
+        self.autosaver = None
+        if self.doc is not None and self.doc.path is not None:
+            discard_recovery(self.doc.path)
+
+    def _autosave_error(self, exc: Exception) -> None:
+        self.events.emit(Message(f"Autosave failed: {exc}", 10000))
+
+    def _on_doc_changed(self, doc: Document, image_ids: frozenset[int]) -> None:
+        if doc is not self.doc:
+            return
+        if image_ids:
+            self.events.emit(AnnotationsChanged(frozenset(image_ids)))
+            self.events.emit(ImageStatusChanged())
+        self.events.emit(DirtyChanged())
+
+    # -- images -----------------------------------------------------------------------------
+    @property
+    def image_key(self) -> str | None:
+        """The current image's resolved path: the model client's key for it."""
+        if self.doc is None or self.current is None:
+            return None
+        return str((self.doc.images_root / self.current).resolve())
+
+    def open_image(self, name: str) -> bool:
+        """Switch to image `name`. The object in progress on the image left behind is parked
+        and comes back with it; the project autosaves. Raises ImageReadError / OSError (and
+        nothing changes) when the image cannot be read; False when no project is open."""
+        if self.doc is None:
+            return False
+        image = read_image(self.doc.images_root / name)
+        with self.events.burst():
+            if self.current is not None:
+                self._parked[self.current] = self.prompts.state
+                if self.autosaver is not None:
+                    self.autosaver.flush()
+            self.journal.forget_prompts()
+            self.prompts.restore(self._parked.pop(name, PromptSnapshot()))
+            self.editor.decoding = False
+            record = self.doc.image_by_file_name(name)
+            if record is None:
+                height, width = image.shape[:2]  # read_image's shape is the EXIF-rotated size
+                was_dirty = self.doc.dirty
+                self.image_id = self.doc.add_image(name, width, height)
+                if not was_dirty:
+                    # Only looking at an image is no edit: no "unsaved changes" question, no
+                    # autosave. The record is saved with the first real change.
+                    self.doc.mark_clean()
+            else:
+                self.image_id = record.id
+            self.current, self.image = name, image
+            self.selected = None
+            self.events.emit(ImageChanged(name, image))
+            if self.prompts.has_prompts and self.prompts.state.candidates is None:
+                self.editor.decode()
+            self.events.emit(PromptsChanged())
+        return True
+
+    def neighbour(self, step: int) -> str | None:
+        """The image `step` places away in the folder (D: +1, A: -1), or None past the end."""
+        if not self.images:
+            return None
+        i = self.images.index(self.current) if self.current in self.images else -step
+        j = i + step
+        return self.images[j] if 0 <= j < len(self.images) else None
+
+    def prefetch_items(self, ahead: int) -> list[tuple[str, str]]:
+        """(model key, path) of the next `ahead` images, to pre-encode."""
+        if self.doc is None or self.current not in self.images:
+            return []
+        i = self.images.index(self.current)
+        root = self.doc.images_root
+        return [
+            (str((root / n).resolve()), str(root / n)) for n in self.images[i + 1 : i + 1 + ahead]
+        ]
+
+    def toggle_done(self) -> None:
+        if self.doc is not None and self.current is not None:
+            set_done(self.doc, self.current, self.current not in done_images(self.doc))
+            self.events.emit(ImageStatusChanged())
+
+    def image_rows(self) -> list[tuple[str, ImageStatus]]:
+        if self.doc is None:
+            return []
+        done = done_images(self.doc)
+        return [(n, image_status(self.doc, n, done)) for n in self.images]
+
+    # -- annotations of the current image ---------------------------------------------------
+    def annotations(self) -> list[Annotation]:
+        if self.doc is None or self.image_id is None:
+            return []
+        return self.doc.annotations_for(self.image_id)
+
+    def visible_annotations(self) -> list[Annotation]:
+        return [a for a in self.annotations() if a.id not in self.hidden]
+
+    def annotation_at(self, x: float, y: float) -> Annotation | None:
+        """Topmost visible annotation covering image pixel (x, y), or None."""
+        col, row = int(x), int(y)
+        for ann in reversed(self.visible_annotations()):
+            m = self.masks.mask(ann)
+            if 0 <= row < m.shape[0] and 0 <= col < m.shape[1] and m[row, col]:
+                return ann
+        return None
+
+    def select(self, ann_id: int | None) -> None:
+        self.selected = ann_id
+        self.events.emit(SelectionChanged(ann_id))
+
+    def select_at(self, x: float, y: float) -> None:
+        ann = self.annotation_at(x, y)
+        self.select(None if ann is None else ann.id)
+
+    def set_visible(self, ann_id: int, visible: bool) -> None:
+        (self.hidden.discard if visible else self.hidden.add)(ann_id)
+        self.events.emit(VisibilityChanged(frozenset(self.hidden)))
+
+    def toggle_hidden(self, ann_id: int) -> None:
+        self.set_visible(ann_id, ann_id in self.hidden)
+
+    # -- document commands (each one journal step) ------------------------------------------
+    def _doc_change(self, change: Callable[[], object], categories: bool = False) -> bool:
+        if self.doc is None:
+            return False
+        with self.events.burst():
+            try:
+                change()
+            except (ValueError, KeyError) as exc:
+                self.events.emit(Message(str(exc), 6000))
+                return False
+            if categories:
+                self.events.emit(CategoriesChanged())
+        return True
+
+    def delete(self, ann_id: int) -> None:
+        with self.events.burst():
+            if self._doc_change(lambda: self.doc.delete_annotation(ann_id)):
+                if self.selected == ann_id:
+                    self.select(None)
+
+    def delete_selected(self) -> None:
+        if self.selected is not None:
+            self.delete(self.selected)
+
+    def set_annotation_category(self, ann_id: int, category_id: int) -> None:
+        if self.doc is not None and self.doc.annotation(ann_id).category_id != category_id:
+            self._doc_change(lambda: self.doc.set_category(ann_id, category_id))
+
+    def add_category(self, name: str) -> None:
+        with self.events.burst():
+            if self._doc_change(lambda: self.doc.add_category(name), categories=True):
+                self.set_category(self.doc.category_by_name(name).id)
+
+    def rename_category(self, category_id: int, name: str) -> None:
+        self._doc_change(lambda: self.doc.rename_category(category_id, name), categories=True)
+
+    def recolor_category(self, category_id: int, color: str) -> None:
+        self._doc_change(lambda: self.doc.recolor_category(category_id, color), categories=True)
+
+    # -- the current category ---------------------------------------------------------------
+    def current_category(self) -> int:
+        """The category Enter uses; the first one when the chosen one is gone. With every
+        category deleted, the default is recreated (an undo step of its own)."""
+        cats = self.doc.categories()
+        if self.category_id not in {c.id for c in cats}:
+            if not cats:
+                self.doc.add_category("object")
+                self.events.emit(CategoriesChanged())
+                cats = self.doc.categories()
+            self.category_id = cats[0].id
+        return self.category_id
+
+    def category_color(self) -> str:
+        if self.doc is None or not self.doc.categories():
+            return DEFAULT_COLOR
+        return self.doc.category(self.current_category()).color
+
+    def set_category(self, category_id: int) -> None:
+        self.category_id = category_id
+        self.events.emit(CurrentCategoryChanged(category_id))
+
+    def set_category_index(self, index: int) -> None:
+        """Keys 1-9: the index-th category, if there is one."""
+        cats = self.doc.categories() if self.doc is not None else []
+        if index < len(cats):
+            self.set_category(cats[index].id)
+
+    # -- undo / redo ------------------------------------------------------------------------
+    def undo(self) -> Step | None:
+        return self._history(self.journal.undo, "Undo")
+
+    def redo(self) -> Step | None:
+        return self._history(self.journal.redo, "Redo")
+
+    def _history(self, move: Callable[[Document], Step | None], what: str) -> Step | None:
+        if self.doc is None:
+            return None
+        with self.events.burst():
+            self.editor.decoding = False
+            step = move(self.doc)
+            if step is None:
+                self.events.emit(Message(f"Nothing to {what.lower()}", 2000))
+                return None
+            if isinstance(step, DocStep) and not step.command.image_ids():
+                self.events.emit(CategoriesChanged())
+            s = self.prompts.state
+            if s.candidates is None and s.edited is None and self.prompts.has_prompts:
+                self.editor.decode()  # its result was not on screen yet when it was recorded
+            if self.selected is not None and self.selected not in {
+                a.id for a in self.doc.annotations()
+            }:
+                self.select(None)
+            self.events.emit(PromptsChanged())
+        return step

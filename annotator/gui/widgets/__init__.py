@@ -1,0 +1,1 @@
+"""The window's widgets: canvas, panels, candidate bar, status bar, dialogs, help."""

@@ -1,0 +1,59 @@
+"""Fixtures of the gui tests: a sample folder, scripted message boxes, a window on a fake
+model client."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
+
+
+@pytest.fixture
+def folder(tmp_path):
+    for name in ("chelsea.jpg", "coffee.jpg"):
+        shutil.copy(SAMPLES / name, tmp_path / name)
+    return tmp_path
+
+
+@pytest.fixture
+def answers(monkeypatch):
+    """Scripted QMessageBox answers; unasked questions default to Discard/No."""
+    from PySide6.QtWidgets import QMessageBox
+
+    SB = QMessageBox.StandardButton
+    asked: list[str] = []
+    replies: dict[str, QMessageBox.StandardButton] = {}
+
+    def question(parent, title, text, *args, **kwargs):
+        asked.append(title)
+        return replies.get(title, SB.Discard if "Unsaved" in title else SB.No)
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    monkeypatch.setattr(
+        QMessageBox, "warning", staticmethod(lambda p, t, m, *a, **k: asked.append(t))
+    )
+    return asked, replies
+
+
+@pytest.fixture
+def make_window(qtbot, folder, answers):
+    """make(path=None, autosave_delay_s=0.05, **FakeClient options) -> (window, client): a
+    shown window on `folder` (or `path`) whose fake model has loaded."""
+    from annotator.gui.main_window import MainWindow
+    from tests.gui.fakes.client import FakeClient
+
+    def make(path=None, autosave_delay_s=0.05, **kw):
+        client = FakeClient(**kw)
+        win = MainWindow(client, autosave_delay_s=autosave_delay_s)
+        qtbot.addWidget(win)
+        client.start()
+        win.show()
+        qtbot.waitExposed(win)
+        assert win.open_path(path or folder)
+        qtbot.waitUntil(lambda: win.session.model_name == "fake")
+        return win, client
+
+    return make
