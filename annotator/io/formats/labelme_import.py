@@ -11,6 +11,12 @@ rounded first point (an integer box must match the PNG's size, both corners incl
 become one instance (union); ``group_id`` null means one instance per shape. ``__ignore__``
 labels are skipped.
 
+Categories: sorted by name (ids 1, 2, ...), so repeated imports agree. A labels file
+(labelme's labels.txt, one name per line) fixes their order and ids instead: ``__ignore__``
+(labelme's -1) is skipped and ``_background_`` (labelme's 0) is not numbered, so the other
+names get labelme2coco's ids 1, 2, ...; a shape label missing from the file is an error, and
+an unused ``_background_`` is dropped with a note.
+
 Images: ``imagePath`` is resolved against the JSON's folder, then the images root, then by
 base name in the images root. The file wins over embedded ``imageData``; when no file exists,
 the embedded image is returned for extraction to ``<images root>/<base name>`` (never over an
@@ -31,10 +37,12 @@ from PIL import Image, ImageDraw
 
 from annotator.io.formats.coco_import import load_json
 from annotator.io.formats.common import (
+    PLACEHOLDER_CATEGORIES,
     FormatError,
     ImportResult,
     Tally,
     annotation_fields,
+    drop_unused_placeholders,
     relative_inside,
 )
 from annotator.io.images import ImageReadError, image_size
@@ -147,6 +155,42 @@ def _mask_shape(path: Path, place: str, shape: dict[str, Any], h: int, w: int) -
     return full[:h, :w]
 
 
+def read_labels(path: str | Path) -> list[str]:
+    """labelme's labels.txt -> category names in order: blank lines and ``__ignore__`` left out."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except OSError as exc:
+        raise FormatError(path, None, f"cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise FormatError(path, None, f"not UTF-8 text ({exc.reason})") from exc
+    names: list[str] = []
+    first: dict[str, int] = {}
+    for number, line in enumerate(lines, start=1):
+        name = line.strip()
+        if not name or name == IGNORE_LABEL:
+            continue
+        if name in first:
+            raise FormatError(path, f"line {number}", f"{name!r} repeats line {first[name]}")
+        first[name] = number
+        names.append(name)
+    if not names:
+        raise FormatError(path, None, "lists no labels")
+    return names
+
+
+def _categories(names: list[str], fixed: bool) -> list[dict[str, Any]]:
+    """Category records: ``names`` in order when ``fixed`` (a labels file), else sorted.
+
+    ``_background_`` is not numbered among the classes (labelme's 0); it comes last.
+    """
+    order = list(names) if fixed else sorted(names)
+    order = [n for n in order if n not in PLACEHOLDER_CATEGORIES] + [
+        n for n in order if n in PLACEHOLDER_CATEGORIES
+    ]
+    return [{"id": i, "name": n, "supercategory": ""} for i, n in enumerate(order, start=1)]
+
+
 def _find_image(json_path: Path, image_path: str, root: Path) -> str | None:
     """The image's file name relative to the images root, or None when no such file exists."""
     # LabelMe on Windows writes backslashes; on POSIX they are never meant as characters here.
@@ -197,9 +241,15 @@ def _image_record(
     return rel, width, height
 
 
-def import_labelme(source: str | Path, images_root: str | Path) -> ImportResult:
-    """Reads a folder of LabelMe JSON files (or one file) into a project dict."""
+def import_labelme(
+    source: str | Path, images_root: str | Path, labels: str | Path | None = None
+) -> ImportResult:
+    """Reads a folder of LabelMe JSON files (or one file) into a project dict.
+
+    labels: a labelme labels.txt fixing the category order and ids (see the module docstring).
+    """
     source, root = Path(source), Path(images_root)
+    listed = read_labels(labels) if labels is not None else None
     if source.is_dir():
         files = sorted(p for p in source.glob("*.json") if p.is_file())
         if not files:
@@ -209,7 +259,6 @@ def import_labelme(source: str | Path, images_root: str | Path) -> ImportResult:
     else:
         raise FormatError(source, None, "does not exist")
     tally = Tally()
-    categories: dict[str, int] = {}
     images: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     extracted: dict[str, bytes] = {}
@@ -242,6 +291,8 @@ def import_labelme(source: str | Path, images_root: str | Path) -> ImportResult:
             if label == IGNORE_LABEL:
                 tally.add("__ignore__ shapes skipped", f"{path.name} {place}")
                 continue
+            if listed is not None and label not in listed:
+                raise FormatError(path, f"{place}.label", f"{label!r} is not in {labels}")
             kind = shape.get("shape_type") or "polygon"
             if kind in _NO_AREA_SHAPES:
                 tally.add(
@@ -269,11 +320,10 @@ def import_labelme(source: str | Path, images_root: str | Path) -> ImportResult:
                     "shapes entirely outside their image skipped", f"{path.name} {first_place[key]}"
                 )
                 continue
-            category_id = categories.setdefault(key[0], len(categories) + 1)
             annotations.append(
-                {"id": len(annotations) + 1, "image_id": image_id, "category_id": category_id}
+                {"id": len(annotations) + 1, "image_id": image_id, "category_id": key[0]}
                 | annotation_fields(mask)
-            )
+            )  # category_id holds the label until the categories are numbered
     if extracted:
         tally.add(
             "images written from embedded imageData (no image file found)",
@@ -283,11 +333,11 @@ def import_labelme(source: str | Path, images_root: str | Path) -> ImportResult:
         raise FormatError(
             source, None, "no LabelMe files found (JSON objects with 'shapes' and 'imagePath')"
         )
-    coco = {
-        "images": images,
-        "categories": [
-            {"id": cid, "name": name, "supercategory": ""} for name, cid in categories.items()
-        ],
-        "annotations": annotations,
-    }
+    used = {a["category_id"] for a in annotations}
+    categories = _categories(listed if listed is not None else list(used), listed is not None)
+    ids = {c["name"]: c["id"] for c in categories}
+    for ann in annotations:
+        ann["category_id"] = ids[ann["category_id"]]
+    categories = drop_unused_placeholders(categories, annotations, tally)
+    coco = {"images": images, "categories": categories, "annotations": annotations}
     return ImportResult(coco=coco, warnings=tally.lines(), extracted_images=extracted)
