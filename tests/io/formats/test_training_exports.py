@@ -166,7 +166,7 @@ def test_sa1b_export_layout_and_exact_rle(project, tmp_path):
         0.95,
         [[50, 40]],
     )
-    assert record["annotations"][1]["predicted_iou"] is None
+    assert record["annotations"][1]["predicted_iou"] == 1.0  # unscored: the documented rule
     assert any("without model scores" in w for w in report.warnings)
 
 
