@@ -159,6 +159,6 @@ def run_export(args: argparse.Namespace) -> int:
     for name, count in report.images.items():
         where = out / name if name else out
         print(f"{where}: {count} images, {report.annotations[name]} annotations ({args.format})")
-    if args.format == "yolo" and not args.copy_images:
-        print("note: YOLO trainers find labels next to images; pass --copy-images for that layout")
+    for note in report.notes:
+        print(f"note: {note}")
     return 0

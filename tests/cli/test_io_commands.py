@@ -222,3 +222,13 @@ def test_cli_import_takes_labels_for_labelme_only(tmp_path, capsys):
     assert "_background_" in capsys.readouterr().err  # the dropped placeholder is noted
     assert main([*args, "--format", "coco", "--output", str(tmp_path / "q.json")]) == 1
     assert "--labels" in capsys.readouterr().err
+
+
+def test_yolo_export_without_copy_images_says_where_the_images_go(project_file, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _export(project_file, out, "yolo") == 0
+    stdout = capsys.readouterr().out
+    assert f"note: images were not copied; place each image at {out.resolve()}/images/" in stdout
+    assert "--copy-images" in stdout
+    assert _export(project_file, tmp_path / "copied", "yolo", "--copy-images") == 0
+    assert "not copied" not in capsys.readouterr().out
