@@ -51,6 +51,10 @@ def register(subparsers: Any) -> None:
     imp.add_argument("--images-root", required=True, type=Path, help="folder holding the images")
     imp.add_argument("--output", required=True, type=Path, help="project JSON to create")
     imp.add_argument(
+        "--labels", type=Path, default=None,
+        help="labelme labels.txt fixing category order and ids (labelme only; default: by name)",
+    )  # fmt: skip
+    imp.add_argument(
         "--force", action="store_true", help="overwrite --output (the old file is kept as .bak)"
     )
     imp.set_defaults(func=run_import)
@@ -118,8 +122,11 @@ def run_import(args: argparse.Namespace) -> int:
     root: Path = args.images_root
     if not root.is_dir():
         return _error(f"images root {root} is not a folder")
+    if args.labels is not None and args.format != "labelme":
+        return _error("--labels applies to --format labelme only")
+    options = {"labels": args.labels} if args.labels is not None else {}
     try:
-        result = IMPORTERS[args.format](args.source, root)
+        result = IMPORTERS[args.format](args.source, root, **options)
         doc = _save_import(result, root, output)
     except (FormatError, OSError) as exc:
         return _error(str(exc))
@@ -152,6 +159,6 @@ def run_export(args: argparse.Namespace) -> int:
     for name, count in report.images.items():
         where = out / name if name else out
         print(f"{where}: {count} images, {report.annotations[name]} annotations ({args.format})")
-    if args.format == "yolo" and not args.copy_images:
-        print("note: YOLO trainers find labels next to images; pass --copy-images for that layout")
+    for note in report.notes:
+        print(f"note: {note}")
     return 0

@@ -202,3 +202,33 @@ def test_bad_export_options_are_usage_errors(
         _export(project_file, tmp_path / "out", "yolo", option, value)
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_cli_import_takes_labels_for_labelme_only(tmp_path, capsys):
+    write_image(tmp_path / "a.png")
+    shapes = [
+        {"label": label, "points": [[5 + 20 * i, 5], [15 + 20 * i, 15]], "shape_type": "rectangle"}
+        for i, label in enumerate(["cat", "zebra"])
+    ]
+    data = {"shapes": shapes, "imagePath": "a.png", "imageHeight": H, "imageWidth": W}
+    (tmp_path / "a.json").write_text(json.dumps(data))
+    labels = tmp_path / "labels.txt"
+    labels.write_text("__ignore__\n_background_\nzebra\ncat\n")
+    args = ["import", str(tmp_path / "a.json"), "--images-root", str(tmp_path), "--labels",
+            str(labels)]  # fmt: skip
+    assert main([*args, "--format", "labelme", "--output", str(tmp_path / "p.json")]) == 0
+    doc = load_project(tmp_path / "p.json")
+    assert [(c.id, c.name) for c in doc.categories()] == [(1, "zebra"), (2, "cat")]
+    assert "_background_" in capsys.readouterr().err  # the dropped placeholder is noted
+    assert main([*args, "--format", "coco", "--output", str(tmp_path / "q.json")]) == 1
+    assert "--labels" in capsys.readouterr().err
+
+
+def test_yolo_export_without_copy_images_says_where_the_images_go(project_file, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _export(project_file, out, "yolo") == 0
+    stdout = capsys.readouterr().out
+    assert f"note: images were not copied; place each image at {out.resolve()}/images/" in stdout
+    assert "--copy-images" in stdout
+    assert _export(project_file, tmp_path / "copied", "yolo", "--copy-images") == 0
+    assert "not copied" not in capsys.readouterr().out

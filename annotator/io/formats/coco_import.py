@@ -4,10 +4,11 @@ Accepted: polygon, uncompressed-RLE and compressed-RLE segmentations (all stored
 compressed RLE with str counts); ``iscrowd`` 1 (kept as an ordinary instance, counted in a
 warning); category ids starting at 0 or with gaps; null fields; extra top-level keys
 (``info``, ``licenses``, ``type``...), which are dropped. Category names are kept, and so are
-positive ids; id 0 or a negative id is given the next free id (reported). ``area`` and
-``bbox`` are recomputed from the mask; the provenance keys an annotator project carries
-(predicted_iou, point_coords, model...) are kept when present. Image sizes come from the image
-files when the source has none.
+positive ids; id 0 or a negative id is given the next free id (reported). labelme2coco's
+``_background_`` (category 0) and any ``__ignore__`` category are dropped, with a warning,
+when no annotation uses them. ``area`` and ``bbox`` are recomputed from the mask; the
+provenance keys an annotator project carries (predicted_iou, point_coords, model...) are kept
+when present. Image sizes come from the image files when the source has none.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from annotator.io.formats.common import (
     ImportResult,
     Tally,
     annotation_fields,
+    drop_unused_placeholders,
 )
 from annotator.io.images import ImageReadError, image_size
 from annotator.io.masks import compress_rle, decode_mask, rle_from_polygons, rle_pixel_count
@@ -274,8 +276,12 @@ def import_coco(source: str | Path, images_root: str | Path) -> ImportResult:
             | annotation_fields(mask)
             | {k: item[k] for k in PROVENANCE_KEYS if item.get(k) is not None}
         )
+    categories = drop_unused_placeholders(categories, annotations, tally)
+    kept = {"image": {im["id"] for im in images}, "category": {c["id"] for c in categories}}
     for kind, mapping in (("image", image_map), ("category", category_map)):
-        changed = [f"{old}->{new}" for old, new in mapping.items() if old != new]
+        changed = [
+            f"{old}->{new}" for old, new in mapping.items() if old != new and new in kept[kind]
+        ]
         if changed:
             tally.add(f"{kind} ids below 1 renumbered", ", ".join(changed))
     coco = {"images": images, "categories": categories, "annotations": annotations}

@@ -62,6 +62,28 @@ class ImportResult:
     extracted_images: dict[str, bytes] = field(default_factory=dict)
 
 
+# labelme's placeholder labels: ``__ignore__`` (class -1) and ``_background_`` (class 0) head
+# its labels.txt, and labelme2coco writes ``_background_`` as category 0. Neither is a class.
+PLACEHOLDER_CATEGORIES = ("_background_", "__ignore__")
+
+
+def drop_unused_placeholders(
+    categories: list[dict[str, Any]], annotations: list[dict[str, Any]], tally: Tally
+) -> list[dict[str, Any]]:
+    """``categories`` without the placeholder ones no annotation uses; each drop is noted."""
+    used = {a["category_id"] for a in annotations}
+    kept = []
+    for category in categories:
+        if category["name"] in PLACEHOLDER_CATEGORIES and category["id"] not in used:
+            tally.add(
+                "unused labelme placeholder categories dropped (not object classes)",
+                category["name"],
+            )
+        else:
+            kept.append(category)
+    return kept
+
+
 def annotation_fields(mask: np.ndarray) -> dict[str, Any]:
     """segmentation (compressed RLE, str counts), area and XYWH bbox of a (H, W) bool mask."""
     rle = encode_mask(mask)

@@ -18,7 +18,7 @@ from annotator.io.formats.png_export import check_class_count, export_png
 from annotator.io.formats.polygons import DEFAULT_TOLERANCE
 from annotator.io.formats.sa1b_export import export_sa1b
 from annotator.io.formats.split import assign_split
-from annotator.io.formats.yolo_export import export_yolo, write_data_yaml
+from annotator.io.formats.yolo_export import export_yolo, missing_images_note, write_data_yaml
 
 FORMATS = ("coco", "coco-polygons", "yolo", "png", "sa1b")
 PER_IMAGE_FORMATS = ("yolo", "png", "sa1b")  # one output file per image, named by its stem
@@ -26,11 +26,13 @@ PER_IMAGE_FORMATS = ("yolo", "png", "sa1b")  # one output file per image, named 
 
 @dataclass
 class ExportReport:
-    """What was written: images per split ("" when not split) and warning lines."""
+    """What was written: images per split ("" when not split), warning lines, and notes for
+    the user (what to do next, such as where to put the images)."""
 
     images: dict[str, int] = field(default_factory=dict)
     annotations: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def _export_one(
@@ -99,5 +101,8 @@ def export_project(
         report.annotations[name] = len(part.get("annotations", []))
     if fmt == "yolo":
         names = [c["name"] for c in categories_by_id(coco)]
-        write_data_yaml(out, names, [name for name, _ in split] if split else None)
+        splits = [name for name, _ in split] if split else None
+        write_data_yaml(out, names, splits, images_copied=copy_images)
+        if not copy_images:
+            report.notes.append(missing_images_note(out, splits))
     return report

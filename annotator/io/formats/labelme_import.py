@@ -1,12 +1,21 @@
 """Import LabelMe JSON files (one per image) into a project dict.
 
-Shapes: ``polygon``, ``rectangle``, ``circle`` and ``mask`` (LabelMe 5.x: a base64 PNG of the
-box region, the box given by ``points`` [[x1, y1], [x2, y2]] and pasted at
-``[int(y1):int(y2)+1, int(x1):int(x2)+1]`` as LabelMe does). ``line``, ``linestrip``,
-``point`` and ``points`` have no area and are skipped with a warning. Shapes with the same
-label and ``group_id`` become one instance (union); ``group_id`` null means one instance per
-shape. ``__ignore__`` labels are skipped. Rasterisation follows LabelMe (PIL): pixel centres
-on integer coordinates, boundary pixels inside.
+Masks are labelme's own (``labelme.utils.shape_to_mask``): each shape is drawn with PIL
+``ImageDraw`` on the raw float points, outline and fill 1, so fractional vertices land on the
+pixels labelme gives them. ``polygon`` (the default) and ``oriented_rectangle``: a filled
+polygon; ``rectangle``: both corners, in any order; ``circle``: centre and a point on the
+edge; ``line`` and ``linestrip``: 10 px wide (linestrip turns rounded); ``point``: a disc of
+radius 5; ``mask`` (LabelMe 5.x): a base64 PNG of the box region, its top-left pixel at the
+rounded first point (an integer box must match the PNG's size, both corners inclusive).
+``points`` shapes are skipped with a warning. Shapes with the same label and ``group_id``
+become one instance (union); ``group_id`` null means one instance per shape. ``__ignore__``
+labels are skipped.
+
+Categories: sorted by name (ids 1, 2, ...), so repeated imports agree. A labels file
+(labelme's labels.txt, one name per line) fixes their order and ids instead: ``__ignore__``
+(labelme's -1) is skipped and ``_background_`` (labelme's 0) is not numbered, so the other
+names get labelme2coco's ids 1, 2, ...; a shape label missing from the file is an error, and
+an unused ``_background_`` is dropped with a note.
 
 Images: ``imagePath`` is resolved against the JSON's folder, then the images root, then by
 base name in the images root. The file wins over embedded ``imageData``; when no file exists,
@@ -18,29 +27,39 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import cv2
 import numpy as np
+from PIL import Image, ImageDraw
 
 from annotator.io.formats.coco_import import load_json
 from annotator.io.formats.common import (
+    PLACEHOLDER_CATEGORIES,
     FormatError,
     ImportResult,
     Tally,
     annotation_fields,
+    drop_unused_placeholders,
     relative_inside,
 )
 from annotator.io.images import ImageReadError, image_size
 
 IGNORE_LABEL = "__ignore__"
-_AREA_SHAPES = {"polygon", "rectangle", "circle", "mask"}
-_NO_AREA_SHAPES = {"line", "linestrip", "point", "points"}
+LINE_WIDTH = 10  # px, labelme's shape_to_mask default for line and linestrip
+POINT_RADIUS = 5  # px, labelme's point_size: a point is a disc of this radius
+_AREA_SHAPES = {
+    "polygon", "rectangle", "oriented_rectangle", "circle", "mask", "line", "linestrip", "point"
+}  # fmt: skip
+_NO_AREA_SHAPES = {"points"}
 
 
-def _number_points(path: Path, place: str, points: Any, count: int | None) -> np.ndarray:
-    """Validates ``points`` -> (N, 2) float64 xy; ``count`` fixes N, otherwise N ≥ 3."""
+def _number_points(
+    path: Path, place: str, points: Any, count: int | None, least: int = 3
+) -> np.ndarray:
+    """Validates ``points`` -> (N, 2) float64 xy; ``count`` fixes N, otherwise N ≥ ``least``."""
     try:
         arr = np.asarray(points, dtype=np.float64)
     except (TypeError, ValueError):
@@ -49,8 +68,9 @@ def _number_points(path: Path, place: str, points: Any, count: int | None) -> np
         raise FormatError(path, place, "must be a list of [x, y] numbers")
     if count is not None and len(arr) != count:
         raise FormatError(path, place, f"needs {count} points, got {len(arr)}")
-    if count is None and len(arr) < 3:
-        raise FormatError(path, place, f"a polygon needs at least 3 points, got {len(arr)}")
+    if count is None and len(arr) < least:
+        what = "a polygon" if least == 3 else "a linestrip"
+        raise FormatError(path, place, f"{what} needs at least {least} points, got {len(arr)}")
     return arr
 
 
@@ -72,39 +92,103 @@ def _decode_png_b64(path: Path, place: str, data: Any) -> np.ndarray:
 def _shape_mask(
     path: Path, place: str, shape: dict[str, Any], kind: str, h: int, w: int
 ) -> np.ndarray:
-    """One LabelMe shape -> (h, w) bool mask in image pixels."""
-    mask = np.zeros((h, w), dtype=np.uint8)
+    """One LabelMe shape -> (h, w) bool mask in image pixels, drawn as labelme draws it.
+
+    PIL ``ImageDraw`` on the raw float points with outline and fill 1 (labelme's
+    ``shape_to_mask``), so the pixels are labelme's own, fractional vertices included.
+    """
     points = shape.get("points")
-    if kind == "polygon":
-        xy = _number_points(path, f"{place}.points", points, None)
-        cv2.fillPoly(mask, [np.round(xy).astype(np.int32)], 1)
-        cv2.polylines(mask, [np.round(xy).astype(np.int32)], True, 1)
+    where = f"{place}.points"
+    if kind == "mask":
+        return _mask_shape(path, place, shape, h, w)
+    canvas = Image.new("L", (w, h), 0)
+    draw = ImageDraw.Draw(canvas)
+    if kind in ("circle", "rectangle", "line", "point"):
+        xy = _number_points(path, where, points, 1 if kind == "point" else 2).tolist()
+    elif kind == "linestrip":
+        xy = _number_points(path, where, points, None, least=2).tolist()
+    else:  # polygon, oriented_rectangle
+        count = 4 if kind == "oriented_rectangle" else None
+        xy = _number_points(path, where, points, count).tolist()
+    if kind == "circle":
+        (cx, cy), (ex, ey) = xy
+        r = math.hypot(cx - ex, cy - ey)
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=1, fill=1)
     elif kind == "rectangle":
-        xy = np.round(_number_points(path, f"{place}.points", points, 2)).astype(int)
-        x0, y0 = np.maximum(xy.min(axis=0), 0)
-        x1, y1 = xy.max(axis=0) + 1  # LabelMe draws both corners inclusive
-        mask[y0:y1, x0:x1] = 1
-    elif kind == "circle":
-        (cx, cy), (px, py) = _number_points(path, f"{place}.points", points, 2).tolist()
-        radius = round(float(np.hypot(px - cx, py - cy)))
-        cv2.circle(mask, (round(cx), round(cy)), radius, 1, thickness=-1)
-    else:  # mask
-        (x1, y1), (x2, y2) = _number_points(path, f"{place}.points", points, 2).astype(int)
-        region = _decode_png_b64(path, f"{place}.mask", shape.get("mask"))
-        if region.ndim == 3:
-            region = region.max(axis=2)
+        (x0, y0), (x1, y1) = xy  # corners in any order, as labelme normalises them
+        draw.rectangle([min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)], outline=1, fill=1)
+    elif kind in ("line", "linestrip"):
+        joint = "curve" if kind == "linestrip" else None  # labelme rounds linestrip turns
+        draw.line([tuple(p) for p in xy], fill=1, width=LINE_WIDTH, joint=joint)
+    elif kind == "point":
+        ((cx, cy),) = xy
+        r = POINT_RADIUS
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=1, fill=1)
+    else:
+        draw.polygon([tuple(p) for p in xy], outline=1, fill=1)
+    return np.asarray(canvas) != 0
+
+
+def _mask_shape(path: Path, place: str, shape: dict[str, Any], h: int, w: int) -> np.ndarray:
+    """A ``mask`` shape: its PNG pasted with its top-left pixel at the rounded first point.
+
+    Integer boxes must match the PNG's size (both corners inclusive); fractional boxes use the
+    PNG's own size, as labelme does. Parts past the right or bottom edge are cut off.
+    """
+    box = _number_points(path, f"{place}.points", shape.get("points"), 2)
+    region = _decode_png_b64(path, f"{place}.mask", shape.get("mask"))
+    if region.ndim == 3:
+        region = region.max(axis=2)
+    (x1, y1), (x2, y2) = np.round(box).astype(int).tolist()
+    if np.array_equal(box, np.trunc(box)):
         expected = (y2 - y1 + 1, x2 - x1 + 1)
         if region.shape != expected:
             raise FormatError(
                 path, f"{place}.mask", f"is {region.shape[1]}x{region.shape[0]} px but its box "
                 f"({x1},{y1})-({x2},{y2}) is {expected[1]}x{expected[0]}"
             )  # fmt: skip
-        full = np.zeros((max(h, y2 + 1), max(w, x2 + 1)), dtype=np.uint8)
-        if x1 < 0 or y1 < 0:
-            raise FormatError(path, f"{place}.points", "mask box starts outside the image")
-        full[y1 : y2 + 1, x1 : x2 + 1] = region != 0
-        mask = full[:h, :w]
-    return mask.astype(bool)
+    if x1 < 0 or y1 < 0:
+        raise FormatError(path, f"{place}.points", "mask box starts outside the image")
+    rh, rw = region.shape
+    full = np.zeros((max(h, y1 + rh), max(w, x1 + rw)), dtype=bool)
+    full[y1 : y1 + rh, x1 : x1 + rw] = region != 0
+    return full[:h, :w]
+
+
+def read_labels(path: str | Path) -> list[str]:
+    """labelme's labels.txt -> category names in order: blank lines and ``__ignore__`` left out."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except OSError as exc:
+        raise FormatError(path, None, f"cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise FormatError(path, None, f"not UTF-8 text ({exc.reason})") from exc
+    names: list[str] = []
+    first: dict[str, int] = {}
+    for number, line in enumerate(lines, start=1):
+        name = line.strip()
+        if not name or name == IGNORE_LABEL:
+            continue
+        if name in first:
+            raise FormatError(path, f"line {number}", f"{name!r} repeats line {first[name]}")
+        first[name] = number
+        names.append(name)
+    if not names:
+        raise FormatError(path, None, "lists no labels")
+    return names
+
+
+def _categories(names: list[str], fixed: bool) -> list[dict[str, Any]]:
+    """Category records: ``names`` in order when ``fixed`` (a labels file), else sorted.
+
+    ``_background_`` is not numbered among the classes (labelme's 0); it comes last.
+    """
+    order = list(names) if fixed else sorted(names)
+    order = [n for n in order if n not in PLACEHOLDER_CATEGORIES] + [
+        n for n in order if n in PLACEHOLDER_CATEGORIES
+    ]
+    return [{"id": i, "name": n, "supercategory": ""} for i, n in enumerate(order, start=1)]
 
 
 def _find_image(json_path: Path, image_path: str, root: Path) -> str | None:
@@ -157,9 +241,15 @@ def _image_record(
     return rel, width, height
 
 
-def import_labelme(source: str | Path, images_root: str | Path) -> ImportResult:
-    """Reads a folder of LabelMe JSON files (or one file) into a project dict."""
+def import_labelme(
+    source: str | Path, images_root: str | Path, labels: str | Path | None = None
+) -> ImportResult:
+    """Reads a folder of LabelMe JSON files (or one file) into a project dict.
+
+    labels: a labelme labels.txt fixing the category order and ids (see the module docstring).
+    """
     source, root = Path(source), Path(images_root)
+    listed = read_labels(labels) if labels is not None else None
     if source.is_dir():
         files = sorted(p for p in source.glob("*.json") if p.is_file())
         if not files:
@@ -169,7 +259,6 @@ def import_labelme(source: str | Path, images_root: str | Path) -> ImportResult:
     else:
         raise FormatError(source, None, "does not exist")
     tally = Tally()
-    categories: dict[str, int] = {}
     images: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     extracted: dict[str, bytes] = {}
@@ -202,6 +291,8 @@ def import_labelme(source: str | Path, images_root: str | Path) -> ImportResult:
             if label == IGNORE_LABEL:
                 tally.add("__ignore__ shapes skipped", f"{path.name} {place}")
                 continue
+            if listed is not None and label not in listed:
+                raise FormatError(path, f"{place}.label", f"{label!r} is not in {labels}")
             kind = shape.get("shape_type") or "polygon"
             if kind in _NO_AREA_SHAPES:
                 tally.add(
@@ -229,11 +320,10 @@ def import_labelme(source: str | Path, images_root: str | Path) -> ImportResult:
                     "shapes entirely outside their image skipped", f"{path.name} {first_place[key]}"
                 )
                 continue
-            category_id = categories.setdefault(key[0], len(categories) + 1)
             annotations.append(
-                {"id": len(annotations) + 1, "image_id": image_id, "category_id": category_id}
+                {"id": len(annotations) + 1, "image_id": image_id, "category_id": key[0]}
                 | annotation_fields(mask)
-            )
+            )  # category_id holds the label until the categories are numbered
     if extracted:
         tally.add(
             "images written from embedded imageData (no image file found)",
@@ -243,11 +333,11 @@ def import_labelme(source: str | Path, images_root: str | Path) -> ImportResult:
         raise FormatError(
             source, None, "no LabelMe files found (JSON objects with 'shapes' and 'imagePath')"
         )
-    coco = {
-        "images": images,
-        "categories": [
-            {"id": cid, "name": name, "supercategory": ""} for name, cid in categories.items()
-        ],
-        "annotations": annotations,
-    }
+    used = {a["category_id"] for a in annotations}
+    categories = _categories(listed if listed is not None else list(used), listed is not None)
+    ids = {c["name"]: c["id"] for c in categories}
+    for ann in annotations:
+        ann["category_id"] = ids[ann["category_id"]]
+    categories = drop_unused_placeholders(categories, annotations, tally)
+    coco = {"images": images, "categories": categories, "annotations": annotations}
     return ImportResult(coco=coco, warnings=tally.lines(), extracted_images=extracted)

@@ -7,7 +7,8 @@ Ultralytics' own mask converter writes them), so Ultralytics' rasteriser (``cv2.
 boundary pixels inside) gives the mask back. YOLO has one polygon per line, so a mask with
 several parts or with holes is written as one polygon whose parts and holes are joined by
 zero-width bridges (see ``polygons.single_ring``); nothing is dropped. Images go to
-``images/`` with ``copy_images``; ``data.yaml`` (``write_data_yaml``) lists the class names.
+``images/`` with ``copy_images``; ``data.yaml`` (``write_data_yaml``) gives the dataset root
+and lists the class names.
 """
 
 from __future__ import annotations
@@ -72,14 +73,36 @@ def export_yolo(
     return tally.lines()
 
 
-def write_data_yaml(out: Path, class_names: Sequence[str], splits: Sequence[str] | None) -> Path:
+def missing_images_note(out: Path, splits: Sequence[str] | None) -> str:
+    """The line telling where images must go when they were not copied beside the labels."""
+    root = out.resolve().as_posix()
+    if splits:
+        folders = ", ".join(f"{root}/{name}/images/" for name in splits)
+        where = f"in its split's folder ({folders}) under its file name in the project"
+    else:
+        where = f"at {root}/images/<its file name in the project>"
+    return f"images were not copied; place each image {where}, or export with --copy-images"
+
+
+def write_data_yaml(
+    out: Path,
+    class_names: Sequence[str],
+    splits: Sequence[str] | None,
+    *,
+    images_copied: bool = True,
+) -> Path:
     """Writes ``<out>/data.yaml``; returns its path.
 
-    Hand-written because it is a handful of lines and PyYAML is not a dependency: names are
-    emitted as JSON strings, which are valid YAML double-quoted scalars. ``path`` is left out
-    so Ultralytics resolves the folders against the YAML file's own folder.
+    Hand-written because it is a handful of lines and PyYAML is not a dependency: names and
+    the path are emitted as JSON strings, which are valid YAML double-quoted scalars. ``path``
+    is the dataset root, absolute, and train/val are relative to it, as in Ultralytics' own
+    dataset YAMLs. Without ``images_copied`` a comment says where the images must be placed.
     """
     lines = ["# Written by `annotator export --format yolo`."]
+    if not images_copied:
+        note = missing_images_note(out, splits).replace("\r", "\\r").replace("\n", "\\n")
+        lines.append(f"# {note}")  # a folder name with a line break must not end the comment
+    lines.append(f"path: {json.dumps(out.resolve().as_posix())}  # dataset root")
     if splits:
         lines += [f"{name}: {name}/images" for name in splits]
         if "val" not in splits and "train" in splits:

@@ -86,17 +86,19 @@ def test_group_id_merges_shapes_per_label_and_ignore_is_skipped(tmp_path, root):
         _shape("__ignore__", "rectangle", [[0, 40], [9, 49]]),
         _shape("car", "line", [[0, 60], [30, 60]]),
         _shape("car", "point", [[5, 5]]),
+        _shape("car", "points", [[5, 5], [7, 7]]),
     ]
     _labelme(tmp_path, "a.json", "images/a.png", shapes)
     result = import_labelme(tmp_path / "a.json", root)  # a single file works too
     masks = _masks(result)
     assert [(name, int(m.sum())) for name, m in masks] == [
         ("car", 200), ("person", 100), ("car", 100), ("car", 100),
+        ("car", 31 * 10), ("car", 97),  # labelme's 10 px line and radius-5 point disc
     ]  # fmt: skip
     assert {c["name"] for c in result.coco["categories"]} == {"car", "person"}
     text = "\n".join(result.warnings)
     assert "1 __ignore__ shapes skipped" in text
-    assert "2 shapes without area" in text
+    assert "1 shapes without area (points) skipped" in text
 
 
 def test_image_data_is_ignored_when_the_image_file_exists(tmp_path, root):

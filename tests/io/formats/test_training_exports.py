@@ -81,6 +81,7 @@ def test_yolo_export_polygons_classes_and_data_yaml(project, tmp_path):
     assert (out / "images" / "sub" / "img1.png").is_file()
     assert (out / "data.yaml").read_text().splitlines() == [
         "# Written by `annotator export --format yolo`.",
+        f"path: {json.dumps(out.resolve().as_posix())}  # dataset root",
         "train: images",
         "val: images  # no split was requested",
         "nc: 2",
@@ -166,7 +167,7 @@ def test_sa1b_export_layout_and_exact_rle(project, tmp_path):
         0.95,
         [[50, 40]],
     )
-    assert record["annotations"][1]["predicted_iou"] is None
+    assert record["annotations"][1]["predicted_iou"] == 1.0  # unscored: the documented rule
     assert any("without model scores" in w for w in report.warnings)
 
 
@@ -201,7 +202,8 @@ def test_yolo_data_yaml_lists_the_splits(project, tmp_path):
     coco, root = project
     export_project(coco, root, tmp_path / "out", "yolo", split=[("train", 0.5), ("test", 0.5)])
     lines = (tmp_path / "out" / "data.yaml").read_text().splitlines()
-    assert lines[1:4] == ["train: train/images", "test: test/images",
+    lines = [line for line in lines if not line.startswith(("#", "path:"))]
+    assert lines[0:3] == ["train: train/images", "test: test/images",
                           "val: train/images  # no val split was requested"]  # fmt: skip
 
 
@@ -243,3 +245,26 @@ def test_unknown_format_and_negative_tolerance_are_refused(project, tmp_path):
         export_project(coco, root, tmp_path / "out", "voc")
     with pytest.raises(ValueError, match="tolerance must be >= 0"):
         export_project(coco, root, tmp_path / "out", "yolo", tolerance=-1)
+
+
+def test_yolo_data_yaml_has_the_absolute_dataset_root_as_ultralytics_yamls_do(project, tmp_path):
+    coco, root = project
+    export_project(coco, root, tmp_path / "out", "yolo", copy_images=True)
+    lines = (tmp_path / "out" / "data.yaml").read_text().splitlines()
+    paths = [line for line in lines if line.startswith("path:")]
+    assert len(paths) == 1
+    value = json.loads(paths[0].split(":", 1)[1].split("  #")[0])
+    assert Path(value).is_absolute() and Path(value) == (tmp_path / "out").resolve()
+    assert lines.index(paths[0]) < lines.index("train: images")  # first, as Ultralytics has it
+    assert not any("not copied" in line for line in lines)
+
+
+def test_yolo_without_copied_images_says_where_they_must_go(project, tmp_path):
+    coco, root = project
+    report = export_project(
+        coco, root, tmp_path / "out", "yolo", split=[("train", 0.5), ("val", 0.5)]
+    )
+    text = (tmp_path / "out" / "data.yaml").read_text()
+    comments = [line for line in text.splitlines() if line.startswith("#")]
+    assert any("not copied" in c and "train/images/" in c for c in comments), comments
+    assert any("train/images/" in n and "--copy-images" in n for n in report.notes), report.notes
