@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from annotator.io.coco_convert import batch_area_bbox
+from annotator.io.masks import batch_area_bbox
 
 MAX_PROBLEMS = 20  # enough to see a pattern; a broken file could otherwise yield thousands
 
