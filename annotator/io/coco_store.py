@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from annotator.atomic import atomic_write_bytes
+from annotator.io.checks import safe_relative
 from annotator.io.document import Document
 from annotator.io.validation import (
     Problem,
     ProjectLoadError,
-    normalize_file_name,
     validate_project,
 )
 
@@ -134,7 +134,7 @@ def load_project_with_app_info(
     if problems:
         raise ProjectLoadError(path, problems)
     for image in data["images"]:
-        image["file_name"] = normalize_file_name(image["file_name"], root)
+        image["file_name"] = safe_relative(image["file_name"], root)
     data.pop(APP_KEY, None)
     doc = Document.from_coco(data, root, path, measured)
     doc.disk_state = DiskState(stat.st_ino, stat.st_mtime_ns, stat.st_size, sha256_hex(raw))

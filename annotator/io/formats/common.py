@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from annotator.io.checks import safe_relative
 from annotator.io.masks import encode_mask, mask_area, mask_bbox
 
 
@@ -74,16 +75,12 @@ def annotation_fields(mask: np.ndarray) -> dict[str, Any]:
 
 
 def relative_inside(path: Path, root: Path) -> str | None:
-    """``path`` as a POSIX path relative to ``root``, or None when it lies outside.
-
-    Lexical (abspath + normpath), not ``resolve()``: an images root full of symlinks to
-    files elsewhere is still one folder to the user.
+    """A filesystem ``path`` (absolute or relative to the cwd, ``..`` allowed: the caller built
+    it) as a POSIX path relative to ``root``, or None when it lies outside: the `safe_relative`
+    rule applied to ``os.path.abspath(path)``. Lexical, not ``resolve()``: an images root full
+    of symlinks to files elsewhere is still one folder to the user.
     """
-    full, base = os.path.abspath(path), os.path.abspath(root)
-    rel = os.path.relpath(full, base)
-    if rel == os.curdir or rel == os.pardir or rel.startswith(os.pardir + os.sep):
-        return None
-    return PurePosixPath(*Path(rel).parts).as_posix()
+    return safe_relative(os.path.abspath(path), root)
 
 
 def subset(coco: dict[str, Any], image_ids: Iterable[int]) -> dict[str, Any]:
