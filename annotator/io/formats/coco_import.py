@@ -167,7 +167,11 @@ def _polygon_mask(
         polygons.append([float(v) for v in poly])
     if not polygons:
         return np.zeros((h, w), dtype=bool)
-    return decode_mask(rle_from_polygons(polygons, h, w))
+    try:  # clips vertices beyond masks.POLYGON_MARGIN, refuses outlines too long to rasterise
+        rle = rle_from_polygons(polygons, h, w)
+    except ValueError as exc:
+        raise FormatError(path, place, str(exc)) from None
+    return decode_mask(rle)
 
 
 def _rle_mask(path: Path, place: str, seg: dict[str, Any], h: int, w: int) -> np.ndarray:

@@ -33,6 +33,7 @@ from annotator.io.formats.common import (
     relative_inside,
 )
 from annotator.io.images import ImageReadError, image_size
+from annotator.io.masks import bound_shape_points
 
 IGNORE_LABEL = "__ignore__"
 _AREA_SHAPES = {"polygon", "rectangle", "circle", "mask"}
@@ -73,6 +74,10 @@ def _shape_mask(
     path: Path, place: str, shape: dict[str, Any], kind: str, h: int, w: int
 ) -> np.ndarray:
     """One LabelMe shape -> (h, w) bool mask in image pixels."""
+    try:  # hostile coordinates first: clipped or refused beyond masks.POLYGON_MARGIN
+        shape = {**shape, "points": bound_shape_points(shape.get("points"), kind, h, w)}
+    except ValueError as exc:
+        raise FormatError(path, f"{place}.points", str(exc)) from None
     mask = np.zeros((h, w), dtype=np.uint8)
     points = shape.get("points")
     if kind == "polygon":
