@@ -7,12 +7,15 @@ huge-image guard; without Pillow both fall back to a full OpenCV decode.
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import struct
 import threading
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -29,9 +32,12 @@ IMAGE_EXTENSIONS: frozenset[str] = frozenset(
 """Lower-case suffixes `list_images` picks up; all decode with OpenCV."""
 
 MAX_SIDE = 30_000
-"""Longest accepted image side in pixels; larger images are refused before decoding."""
+"""Longest accepted image side in pixels; larger images are refused before decoding (from the
+header), and project files declaring larger images are refused on load."""
 MAX_PIXELS = 400_000_000
 """Largest accepted width * height (400 MP is already 1.2 GB as RGB uint8)."""
+SIZE_LIMIT = f"{MAX_SIDE} px a side and {MAX_PIXELS // 1_000_000} MP"
+"""The limit in words, for every message that refuses a size."""
 
 # Formats whose EXIF orientation Pillow reports exactly as OpenCV applies it (checked by tests).
 # For others (TIFF orientation is applied inside libtiff) image_size decodes the pixels instead.
@@ -63,28 +69,74 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
+def _png_exif_orientation(handle: BinaryIO) -> int:
+    """EXIF orientation from a PNG's eXIf chunk, walking the chunk list by seeking over the data
+    (IDAT included: nothing is decompressed). 1 when there is none or the file is malformed."""
+    handle.seek(8)  # past the signature
+    while True:
+        head = handle.read(8)
+        if len(head) < 8:
+            return 1
+        length, kind = struct.unpack(">I4s", head)
+        if kind == b"eXIf":
+            exif = _PILImage.Exif()
+            exif.load(handle.read(length))
+            return int(exif.get(0x0112, 1) or 1)
+        if kind == b"IEND":
+            return 1
+        handle.seek(length + 4, os.SEEK_CUR)  # data and CRC
+
+
+def _open_header(source: Path | BinaryIO) -> tuple[str, int, int, int]:
+    """(format, stored width, stored height, EXIF orientation) without decoding any pixel.
+
+    Pillow's open() reads the header only. Its getexif() decodes a whole PNG (to find an eXIf
+    chunk after the pixels), so PNG orientation comes from `_png_exif_orientation` instead.
+    Raises whatever Pillow raises for unreadable data.
+    """
+    with _PIL_LIMIT_LOCK, warnings.catch_warnings():
+        # Pillow's own decompression-bomb limit is lower than ours; our guard decides (open()
+        # only compares the header's size against it, so lifting it decodes nothing).
+        warnings.simplefilter("ignore", _PILImage.DecompressionBombWarning)
+        saved, _PILImage.MAX_IMAGE_PIXELS = _PILImage.MAX_IMAGE_PIXELS, None
+        try:
+            with _PILImage.open(source) as im:
+                width, height = im.size
+                fmt = im.format or ""
+                try:
+                    if fmt == "PNG":
+                        orientation = _png_exif_orientation(im.fp)
+                    else:  # JPEG/WebP keep EXIF in the header; TIFF tags are the header
+                        orientation = int(im.getexif().get(0x0112, 1) or 1)
+                except Exception:  # a broken EXIF block is not a broken image
+                    orientation = 1
+        finally:
+            _PILImage.MAX_IMAGE_PIXELS = saved
+    return fmt, width, height, orientation
+
+
 def _header(path: Path) -> tuple[str, int, int, int] | None:
     """(format, stored width, stored height, EXIF orientation) from the header only, or None."""
     if _PILImage is None:
         return None
     try:
-        with _PIL_LIMIT_LOCK, warnings.catch_warnings():
-            # Pillow's own decompression-bomb limit is lower than ours; our guard decides.
-            warnings.simplefilter("ignore", _PILImage.DecompressionBombWarning)
-            saved, _PILImage.MAX_IMAGE_PIXELS = _PILImage.MAX_IMAGE_PIXELS, None
-            try:
-                with _PILImage.open(path) as im:
-                    width, height = im.size
-                    fmt = im.format or ""
-                    try:
-                        orientation = int(im.getexif().get(0x0112, 1) or 1)
-                    except Exception:  # a broken EXIF block is not a broken image
-                        orientation = 1
-            finally:
-                _PILImage.MAX_IMAGE_PIXELS = saved
+        return _open_header(path)
     except Exception:
         return None  # Pillow cannot parse it; OpenCV may still decode it
-    return fmt, width, height, orientation
+
+
+def check_encoded_image(data: bytes, source: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """(width, height) from the header of encoded image bytes (e.g. LabelMe ``imageData``),
+    without decoding; ImageReadError naming `source` when over MAX_SIDE / MAX_PIXELS. None
+    when Pillow cannot read the header (the caller's decoder then reports the problem)."""
+    if _PILImage is None:
+        return None
+    try:
+        _, width, height, _ = _open_header(io.BytesIO(data))
+    except Exception:
+        return None
+    _check_size(Path(source), width, height)
+    return width, height
 
 
 def _check_size(path: Path, width: int, height: int) -> None:
@@ -93,8 +145,7 @@ def _check_size(path: Path, width: int, height: int) -> None:
     if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
         raise ImageReadError(
             path,
-            f"image is too large ({width}x{height} px; the limit is {MAX_SIDE} px a side "
-            f"and {MAX_PIXELS // 1_000_000} MP)",
+            f"image is too large ({width}x{height} px; the limit is {SIZE_LIMIT})",
         )
 
 

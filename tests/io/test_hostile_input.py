@@ -5,7 +5,10 @@ One battery, so it is easy to extend: each test names the item it covers.
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import struct
 import subprocess
 import sys
 import textwrap
@@ -14,10 +17,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from PIL import Image, ImageFile
+from pycocotools import mask as mask_utils
 
+import annotator.io.images as images_module
 from annotator.io.formats.coco_import import import_coco
 from annotator.io.formats.common import FormatError
 from annotator.io.formats.labelme_import import import_labelme
+from annotator.io.images import MAX_SIDE, SIZE_LIMIT, ImageReadError, image_size, read_image
 from annotator.io.masks import (
     MAX_POLYGON_OUTLINE,
     POLYGON_MARGIN,
@@ -78,8 +85,6 @@ def test_item5_polygon_inside_margin_band_is_not_touched():
 def test_item5_clip_keeps_in_image_pixels_of_a_moderately_far_polygon():
     # 1e4 px out is beyond the band yet still safe for pycocotools unclipped: compare the two.
     poly = [2.3, 3.1, 25.7, 4.2, 14.9, 1e4]
-    from pycocotools import mask as mask_utils
-
     raw = mask_utils.decode(mask_utils.merge(mask_utils.frPyObjects([poly], H, W))).astype(bool)
     clipped = decode_mask(rle_from_polygons([poly], H, W))
     assert np.count_nonzero(raw != clipped) == 0
@@ -130,3 +135,71 @@ def test_item5_labelme_huge_circle_covers_the_image(tmp_path):
     source = _labelme(tmp_path, [_shape("circle", [[10, 10], [10, 1e12]])])
     (ann,) = import_labelme(source, tmp_path / "imgs").coco["annotations"]
     assert decode_mask(ann["segmentation"]).all()
+
+
+# ----- item 6: decompression bombs ------------------------------------------------------------
+@pytest.fixture
+def decode_counter(monkeypatch):
+    """Counts pixel decodes by Pillow (ImageFile.load) and OpenCV (imdecode) in images.py."""
+    calls: list[str] = []
+    real_load, real_imdecode = ImageFile.ImageFile.load, cv2.imdecode
+
+    def load(self):
+        calls.append("pillow")
+        return real_load(self)
+
+    def imdecode(*args, **kwargs):
+        calls.append("opencv")
+        return real_imdecode(*args, **kwargs)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+    monkeypatch.setattr(images_module.cv2, "imdecode", imdecode)
+    return calls
+
+
+def _wide_png(path: Path) -> Path:
+    return _image(path, width=MAX_SIDE + 1, height=1)
+
+
+def test_item6_over_limit_png_refused_before_any_pixel_is_decoded(tmp_path, decode_counter):
+    path = _wide_png(tmp_path / "wide.png")
+    for reader in (read_image, image_size):
+        with pytest.raises(ImageReadError, match="too large") as info:
+            reader(path)
+        assert SIZE_LIMIT in str(info.value) and str(path) in str(info.value)
+    assert decode_counter == []  # today getexif() decodes the whole PNG first
+
+
+def test_item6_image_size_reads_the_png_header_only_and_keeps_exif_orientation(
+    tmp_path, decode_counter
+):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated 90 degrees: width and height swap
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 10)).save(buffer, "PNG", exif=exif.tobytes())
+    data, chunks, at = buffer.getvalue(), [], 8
+    while at < len(data):
+        (length,) = struct.unpack(">I", data[at : at + 4])
+        chunks.append(data[at : at + 12 + length])
+        at += 12 + length
+    # eXIf after the pixels (allowed, and what makes Pillow's getexif() decode everything)
+    exif_chunk = next(c for c in chunks if c[4:8] == b"eXIf")
+    rest = [c for c in chunks if c is not exif_chunk]
+    path = tmp_path / "rot.png"
+    path.write_bytes(data[:8] + b"".join(rest[:-1]) + exif_chunk + rest[-1])
+    assert image_size(path) == (10, 40)
+    assert decode_counter == []
+    assert read_image(path).shape == (40, 10, 3)  # OpenCV applies it too: the sizes agree
+
+
+def test_item6_labelme_imagedata_bomb_refused_from_its_header(tmp_path, decode_counter):
+    png = _wide_png(tmp_path / "src" / "wide.png").read_bytes()
+    source = tmp_path / "lm" / "a.json"
+    source.parent.mkdir()
+    source.write_text(json.dumps({
+        "shapes": [], "imagePath": "wide.png", "imageData": base64.b64encode(png).decode(),
+    }))  # fmt: skip
+    (tmp_path / "imgs").mkdir()
+    with pytest.raises(FormatError, match=r"a\.json: imageData: image is too large"):
+        import_labelme(source, tmp_path / "imgs")
+    assert "opencv" not in decode_counter

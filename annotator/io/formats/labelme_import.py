@@ -32,7 +32,7 @@ from annotator.io.formats.common import (
     annotation_fields,
     relative_inside,
 )
-from annotator.io.images import ImageReadError, image_size
+from annotator.io.images import ImageReadError, check_encoded_image, image_size
 from annotator.io.masks import bound_shape_points
 
 IGNORE_LABEL = "__ignore__"
@@ -62,6 +62,10 @@ def _decode_png_b64(path: Path, place: str, data: Any) -> np.ndarray:
         raw = base64.b64decode(data, validate=False)
     except (binascii.Error, ValueError):
         raise FormatError(path, place, "is not valid base64") from None
+    try:  # refuse a decompression bomb from its header, before OpenCV decodes a pixel
+        check_encoded_image(raw, path)
+    except ImageReadError as exc:
+        raise FormatError(path, place, exc.reason) from None
     image = None
     if raw:  # OpenCV asserts on an empty buffer instead of returning None
         image = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_UNCHANGED)
