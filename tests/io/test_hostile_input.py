@@ -21,6 +21,8 @@ from PIL import Image, ImageFile
 from pycocotools import mask as mask_utils
 
 import annotator.io.images as images_module
+from annotator.cli import main
+from annotator.io.coco_store import load_project
 from annotator.io.formats.coco_import import import_coco
 from annotator.io.formats.common import FormatError
 from annotator.io.formats.labelme_import import import_labelme
@@ -203,3 +205,45 @@ def test_item6_labelme_imagedata_bomb_refused_from_its_header(tmp_path, decode_c
     with pytest.raises(FormatError, match=r"a\.json: imageData: image is too large"):
         import_labelme(source, tmp_path / "imgs")
     assert "opencv" not in decode_counter
+
+
+# ----- item 7: the images root a project file records is not trusted ----------------------------
+def _project_with_root(tmp_path: Path, recorded: str) -> Path:
+    data = {
+        "annotator": {"images_root": recorded},
+        "images": [{"id": 1, "file_name": "secret.txt", "width": 4, "height": 4}],
+        "categories": [{"id": 1, "name": "x"}],
+        "annotations": [],
+    }
+    path = tmp_path / "proj" / "p.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize("recorded", ["OUTSIDE", "../outside", "sub/../../outside"])
+def test_item7_export_copy_images_does_not_follow_a_root_outside_the_project(
+    tmp_path, capsys, recorded
+):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("root:x:0:0")
+    recorded = str(outside) if recorded == "OUTSIDE" else recorded  # absolute, like "/etc"
+    project = _project_with_root(tmp_path, recorded)
+    out = tmp_path / "dataset"
+    code = main(["export", str(project), "--format", "coco", "--output", str(out),
+                 "--copy-images"])  # fmt: skip
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "p.json" in err and "annotator.images_root" in err and "--images-root" in err
+    assert not list(out.rglob("secret.txt"))  # today the secret is copied into the dataset
+
+
+def test_item7_explicit_images_root_and_roots_inside_the_project_are_used(tmp_path):
+    outside = tmp_path / "outside"
+    project = _project_with_root(tmp_path, str(outside))
+    assert load_project(project, images_root=outside).images_root == outside
+    inside = _project_with_root(tmp_path / "b", "imgs/./set1")
+    assert load_project(inside).images_root == inside.parent / "imgs" / "set1"
+    here = _project_with_root(tmp_path / "c", ".")
+    assert load_project(here).images_root == here.parent
