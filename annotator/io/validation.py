@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from annotator.io.checks import is_int, is_number, safe_relative
-from annotator.io.masks import batch_area_bbox
+from annotator.io.masks import batch_area_bbox, rle_pixel_counts
 
 MAX_PROBLEMS = 20  # enough to see a pattern; a broken file could otherwise yield thousands
 
@@ -200,8 +200,18 @@ def _validate(col: _Collector, data: Any, images_root: Path | None, measured: di
             checked.append((place, ann))
     # Malformed counts strings show up as areas or boxes beyond the image, without decoding.
     areas, boxes = batch_area_bbox([ann["segmentation"] for _, ann in checked])
-    for (place, ann), area, box in zip(checked, areas.tolist(), boxes.tolist(), strict=True):
+    # Truncated strings and bad characters need the runs themselves (pycocotools checks neither).
+    pixels = rle_pixel_counts([ann["segmentation"]["counts"] for _, ann in checked]).tolist()
+    for (place, ann), area, box, covered in zip(
+        checked, areas.tolist(), boxes.tolist(), pixels, strict=True
+    ):
         height, width = ann["segmentation"]["size"]
-        if area > height * width or box[0] + box[2] > width or box[1] + box[3] > height:
+        if covered != height * width:
+            why = (
+                "is malformed" if covered < 0 else f"covers {covered} pixels, not {height}x{width}"
+            )
+            col.add(f"{place}.segmentation.counts", f"is not a valid RLE: the string {why}")
+        elif area > height * width or box[0] + box[2] > width or box[1] + box[3] > height:
             col.add(f"{place}.segmentation.counts", "is not a valid RLE for its size")
-        measured[ann["id"]] = (area, box)
+        else:
+            measured[ann["id"]] = (area, box)

@@ -22,7 +22,7 @@ from pycocotools import mask as mask_utils
 
 import annotator.io.images as images_module
 from annotator.cli import main
-from annotator.io.coco_store import load_project
+from annotator.io.coco_store import ProjectLoadError, load_project
 from annotator.io.formats.coco_import import import_coco
 from annotator.io.formats.common import FormatError
 from annotator.io.formats.labelme_import import import_labelme
@@ -32,7 +32,10 @@ from annotator.io.masks import (
     POLYGON_MARGIN,
     clip_polygon,
     decode_mask,
+    encode_mask,
     rle_from_polygons,
+    rle_pixel_count,
+    rle_pixel_counts,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -247,3 +250,48 @@ def test_item7_explicit_images_root_and_roots_inside_the_project_are_used(tmp_pa
     assert load_project(inside).images_root == inside.parent / "imgs" / "set1"
     here = _project_with_root(tmp_path / "c", ".")
     assert load_project(here).images_root == here.parent
+
+
+# ----- item 8: corrupt RLE counts ---------------------------------------------------------------
+def _good_counts() -> str:
+    mask = np.zeros((H, W), bool)
+    mask[4:12, 5:20] = True
+    return encode_mask(mask)["counts"]
+
+
+def _project(tmp_path: Path, counts: str | None = None, **ann_fields) -> Path:
+    segmentation = {"size": [H, W], "counts": _good_counts() if counts is None else counts}
+    ann = {"id": 1, "image_id": 1, "category_id": 1, "segmentation": segmentation} | ann_fields
+    data = {
+        "images": [{"id": 1, "file_name": "a.png", "width": W, "height": H}],
+        "categories": [{"id": 1, "name": "x"}],
+        "annotations": [ann],
+    }
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        pytest.param(_good_counts()[:-3], id="truncated"),
+        pytest.param(_good_counts()[:-2] + "~" + _good_counts()[-1], id="bad-character"),
+        pytest.param(_good_counts()[:3], id="cut-short"),
+    ],
+)
+def test_item8_corrupt_rle_counts_refused_on_load_with_their_place(tmp_path, capsys, counts):
+    path = _project(tmp_path, counts)
+    with pytest.raises(ProjectLoadError, match=r"annotations\[0\]\.segmentation\.counts") as info:
+        load_project(path)
+    assert "p.json" in str(info.value)
+    code = main(["export", str(path), "--format", "coco", "--output", str(tmp_path / "out")])
+    assert code == 1 and "annotations[0].segmentation.counts" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # today: invalid RLE written, exit 0
+
+
+def test_item8_many_rles_checked_together_match_one_by_one():
+    good = _good_counts()
+    strings = [good, good[:-3], "", "0", "~~", good[:-2] + "~" + good[-1], good, "1" * 13]
+    assert rle_pixel_counts(strings).tolist() == [rle_pixel_count(c) for c in strings]
+    assert rle_pixel_counts([good])[0] == H * W
