@@ -102,11 +102,12 @@ def _check_images(col: _Collector, images: list[Any], images_root: Path | None) 
 
 def _check_annotation(col: _Collector, place: str, ann: Mapping, images: dict, cats: dict) -> bool:
     ok = True
-    image = images.get(ann["image_id"])
+    # Ids are checked to be integers before any lookup: [1] or {} would raise TypeError there.
+    image = images.get(ann["image_id"]) if is_int(ann["image_id"]) else None
     if image is None:
         col.add(f"{place}.image_id", f"no image with id {ann['image_id']!r}")
         ok = False
-    if ann["category_id"] not in cats:
+    if not is_int(ann["category_id"]) or ann["category_id"] not in cats:
         col.add(f"{place}.category_id", f"no category with id {ann['category_id']!r}")
         ok = False
     seg = ann["segmentation"]

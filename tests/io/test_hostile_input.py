@@ -295,3 +295,31 @@ def test_item8_many_rles_checked_together_match_one_by_one():
     strings = [good, good[:-3], "", "0", "~~", good[:-2] + "~" + good[-1], good, "1" * 13]
     assert rle_pixel_counts(strings).tolist() == [rle_pixel_count(c) for c in strings]
     assert rle_pixel_counts([good])[0] == H * W
+
+
+# ----- item 9: unhashable ids -------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("key", "value"), [("image_id", [1]), ("category_id", {}), ("image_id", {"a": 1})]
+)
+def test_item9_unhashable_ids_give_a_located_error_on_load_and_export(tmp_path, capsys, key, value):
+    path = _project(tmp_path, **{key: value})
+    with pytest.raises(ProjectLoadError, match=rf"annotations\[0\]\.{key}"):
+        load_project(path)
+    code = main(["export", str(path), "--format", "coco", "--output", str(tmp_path / "out")])
+    assert code == 1 and f"annotations[0].{key}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("key", "value"), [("image_id", [1]), ("category_id", {})])
+def test_item9_unhashable_ids_give_a_located_error_on_coco_import(tmp_path, key, value):
+    source = _coco_with_polygon(tmp_path, [1, 1, 10, 1, 10, 10])
+    data = json.loads(source.read_text())
+    data["annotations"][0][key] = value
+    source.write_text(json.dumps(data))
+    with pytest.raises(FormatError, match=rf"instances\.json: annotations\[0\]\.{key}"):
+        import_coco(source, tmp_path / "imgs")
+
+
+def test_item9_unhashable_labelme_shape_type_gives_a_located_error(tmp_path):
+    source = _labelme(tmp_path, [_shape([1], [[1, 1], [5, 1], [5, 5]])])  # type: ignore[arg-type]
+    with pytest.raises(FormatError, match=r"a\.json: shapes\[0\]\.shape_type"):
+        import_labelme(source, tmp_path / "imgs")

@@ -230,11 +230,13 @@ def import_coco(source: str | Path, images_root: str | Path) -> ImportResult:
     for i, (item, new_id) in enumerate(zip(raw_anns, _assign_ids(old_ann_ids), strict=True)):
         place = f"annotations[{i}]"
         image_id, category_id = item.get("image_id"), item.get("category_id")
-        if image_id not in image_map or not is_int(image_id):
+        if not is_int(image_id) or image_id not in image_map:  # is_int first: [1] is unhashable
             raise FormatError(
                 path, f"{place}.image_id", f"{image_id!r} is not the id of an image in the file"
             )
-        if category_id not in category_map or not is_int(category_id):
+        if (
+            not is_int(category_id) or category_id not in category_map
+        ):  # is_int first: [1] is unhashable
             raise FormatError(
                 path,
                 f"{place}.category_id",

@@ -212,6 +212,8 @@ def import_labelme(source: str | Path, images_root: str | Path) -> ImportResult:
                 tally.add("__ignore__ shapes skipped", f"{path.name} {place}")
                 continue
             kind = shape.get("shape_type") or "polygon"
+            if not isinstance(kind, str):  # a list or dict would be unhashable below
+                raise FormatError(path, f"{place}.shape_type", f"must be a string, got {kind!r}")
             if kind in _NO_AREA_SHAPES:
                 tally.add(
                     f"shapes without area ({'/'.join(sorted(_NO_AREA_SHAPES))}) skipped",
