@@ -2,7 +2,8 @@
 
 `safe_relative` is the only place that decides whether a file name from a project, an imported
 file or the command line names a file inside an images root; `is_int` and `is_number` decide
-what counts as a JSON number. validation.py, records.py and the formats all call these.
+what counts as a JSON number; MAX_SIDE / MAX_PIXELS are the one image-size limit.
+validation.py, records.py, images.py and the formats all use these.
 """
 
 from __future__ import annotations
@@ -14,6 +15,21 @@ from pathlib import Path
 from typing import Any
 
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
+
+MAX_SIDE = 30_000
+"""Longest accepted image side in pixels: larger image files are refused from their header,
+before decoding, and project or imported files declaring larger images are refused."""
+MAX_PIXELS = 400_000_000
+"""Largest accepted width * height (400 MP is already 1.2 GB as RGB uint8)."""
+SIZE_LIMIT = f"{MAX_SIDE} px a side and {MAX_PIXELS // 1_000_000} MP"
+"""The limit in words, for every message that refuses a size."""
+
+
+def size_limit_problem(width: int, height: int) -> str | None:
+    """Why a declared width x height is refused (over MAX_SIDE / MAX_PIXELS), or None."""
+    if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
+        return f"{width}x{height} px is larger than the limit ({SIZE_LIMIT})"
+    return None
 
 
 def safe_relative(name: Any, root: str | os.PathLike[str] | None = None) -> str | None:

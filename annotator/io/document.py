@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from annotator.io.checks import size_limit_problem
 from annotator.io.coco_convert import coco_to_records, records_to_coco
 from annotator.io.commands import Command, Compound, PutAnnotation, PutCategory
 from annotator.io.masks import Rle, encode_mask, mask_area, mask_bbox
@@ -114,6 +115,9 @@ class Document:
             return self._by_file[name]
         if int(width) <= 0 or int(height) <= 0:
             raise ValueError(f"image {name!r} has invalid size {width}x{height}")
+        too_large = size_limit_problem(int(width), int(height))
+        if too_large:
+            raise ValueError(f"image {name!r}: {too_large}")
         image_id = self._take_id("image")
         record = ImageRecord(image_id, name, int(width), int(height), dict(extra))
         self._images[image_id] = record

@@ -20,6 +20,11 @@ from typing import BinaryIO
 import cv2
 import numpy as np
 
+# The one image-size limit lives in checks.py; re-exported here, where images are read.
+from annotator.io.checks import MAX_PIXELS as MAX_PIXELS
+from annotator.io.checks import MAX_SIDE as MAX_SIDE
+from annotator.io.checks import SIZE_LIMIT as SIZE_LIMIT
+
 try:
     from PIL import Image as _PILImage
 except ImportError:  # pragma: no cover - Pillow ships with torchvision, but io must not need it
@@ -30,14 +35,6 @@ IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     | {".pbm", ".pgm", ".ppm", ".pnm"}
 )
 """Lower-case suffixes `list_images` picks up; all decode with OpenCV."""
-
-MAX_SIDE = 30_000
-"""Longest accepted image side in pixels; larger images are refused before decoding (from the
-header), and project files declaring larger images are refused on load."""
-MAX_PIXELS = 400_000_000
-"""Largest accepted width * height (400 MP is already 1.2 GB as RGB uint8)."""
-SIZE_LIMIT = f"{MAX_SIDE} px a side and {MAX_PIXELS // 1_000_000} MP"
-"""The limit in words, for every message that refuses a size."""
 
 # Formats whose EXIF orientation Pillow reports exactly as OpenCV applies it (checked by tests).
 # For others (TIFF orientation is applied inside libtiff) image_size decodes the pixels instead.
@@ -139,6 +136,29 @@ def check_encoded_image(data: bytes, source: str | os.PathLike[str]) -> tuple[in
     return width, height
 
 
+class ImageSizeMismatchError(ImageReadError):
+    """The image file's size (after EXIF orientation) is not the size its record declares."""
+
+    def __init__(self, path: str | os.PathLike[str], declared: tuple[int, int],
+                 actual: tuple[int, int]) -> None:  # fmt: skip
+        self.declared, self.actual = declared, actual
+        super().__init__(
+            path,
+            f"the project declares {declared[0]}x{declared[1]} px but the file is "
+            f"{actual[0]}x{actual[1]} px (width x height, after EXIF orientation); masks would "
+            "not line up: fix the image's width/height in the project or restore the file",
+        )
+
+
+def check_declared_size(path: str | os.PathLike[str], width: int, height: int) -> None:
+    """Raise ImageSizeMismatchError if the file at `path` is not width x height px as
+    `read_image` returns it (EXIF orientation applied). Reads the header only where
+    `image_size` does. Other read problems raise ImageReadError."""
+    actual = image_size(path)
+    if actual != (int(width), int(height)):
+        raise ImageSizeMismatchError(path, (int(width), int(height)), actual)
+
+
 def _check_size(path: Path, width: int, height: int) -> None:
     if width <= 0 or height <= 0:
         raise ImageReadError(path, f"image has no pixels ({width}x{height})")
@@ -164,13 +184,15 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
     return np.round((work - lo) * (255.0 / (hi - lo))).astype(np.uint8)
 
 
-def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+def read_image(path: str | os.PathLike[str], expected: tuple[int, int] | None = None) -> np.ndarray:
     """Decode an image file to an (H, W, 3) uint8 RGB array, upright per its EXIF orientation.
 
     Grayscale and palette images are expanded to RGB, alpha is dropped, and 16-bit or float
     images are scaled linearly from their own min..max to 0..255. Non-ASCII paths work.
     Raises ImageReadError (a ValueError) naming the file for missing, empty, corrupt, truncated,
-    non-image and oversized (> MAX_SIDE or > MAX_PIXELS) files.
+    non-image and oversized (> MAX_SIDE or > MAX_PIXELS) files. expected: the (width, height)
+    a project declares for it; a different size raises ImageSizeMismatchError (an
+    ImageReadError) before the pixels are returned.
     """
     path = Path(path)
     data = _read_bytes(path)
@@ -196,6 +218,9 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
     else:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    if expected is not None and (image.shape[1], image.shape[0]) != tuple(expected):
+        declared = (int(expected[0]), int(expected[1]))
+        raise ImageSizeMismatchError(path, declared, (image.shape[1], image.shape[0]))
     return np.ascontiguousarray(image)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from annotator.io.checks import is_int, is_number, safe_relative
+from annotator.io.checks import is_int, is_number, safe_relative, size_limit_problem
 from annotator.io.masks import batch_area_bbox, rle_pixel_counts
 
 MAX_PROBLEMS = 20  # enough to see a pattern; a broken file could otherwise yield thousands
@@ -86,6 +86,11 @@ def _check_images(col: _Collector, images: list[Any], images_root: Path | None) 
         for key in ("width", "height"):
             if not is_int(image[key]) or image[key] <= 0:
                 col.add(f"{place}.{key}", f"must be a positive integer, got {image[key]!r}")
+                by_id.pop(image_id, None)
+        if image_id in by_id:
+            too_large = size_limit_problem(image["width"], image["height"])
+            if too_large:
+                col.add(f"{place}.width/height", too_large)
                 by_id.pop(image_id, None)
         name = image["file_name"]
         normal = safe_relative(name, images_root)

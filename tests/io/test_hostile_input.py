@@ -323,3 +323,57 @@ def test_item9_unhashable_labelme_shape_type_gives_a_located_error(tmp_path):
     source = _labelme(tmp_path, [_shape([1], [[1, 1], [5, 1], [5, 5]])])  # type: ignore[arg-type]
     with pytest.raises(FormatError, match=r"a\.json: shapes\[0\]\.shape_type"):
         import_labelme(source, tmp_path / "imgs")
+
+
+# ----- item 10: declared image size differs from the file, or is beyond the limit ---------------
+def test_item10_declared_size_beyond_the_limit_refused_on_load_import_and_add(tmp_path):
+    from annotator.io.checks import SIZE_LIMIT
+    from annotator.io.document import Document
+
+    path = _project(tmp_path)
+    data = json.loads(path.read_text())
+    data["images"][0].update(width=100_000, height=100_000)
+    data["annotations"][0]["segmentation"] = {"size": [100_000, 100_000], "counts": "0"}
+    path.write_text(json.dumps(data))
+    with pytest.raises(ProjectLoadError, match=r"images\[0\]\.width/height") as info:
+        load_project(path)
+    assert SIZE_LIMIT in str(info.value)
+    source = _coco_with_polygon(tmp_path / "imp", [1, 1, 10, 1, 10, 10])
+    coco = json.loads(source.read_text())
+    coco["images"][0].update(width=100_000, height=100_000)
+    source.write_text(json.dumps(coco))
+    with pytest.raises(FormatError, match=r"images\[0\].*limit"):
+        import_coco(source, tmp_path / "imp" / "imgs")
+    with pytest.raises(ValueError, match="limit"):
+        Document(tmp_path).add_image("big.png", 100_000, 100_000)
+
+
+def _rotated_jpeg(path: Path, width: int, height: int) -> Path:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown rotated: height x width
+    Image.new("RGB", (width, height), "gray").save(path, exif=exif.tobytes())
+    return path
+
+
+def test_item10_read_image_and_check_declared_size_compare_with_the_file(tmp_path):
+    from annotator.io.images import ImageSizeMismatchError, check_declared_size
+
+    path = _rotated_jpeg(tmp_path / "r.jpg", 40, 10)  # 10 x 40 once upright
+    check_declared_size(path, 10, 40)
+    assert read_image(path, expected=(10, 40)).shape == (40, 10, 3)
+    for reader in (lambda: check_declared_size(path, 40, 10),
+                   lambda: read_image(path, expected=(40, 10))):  # fmt: skip
+        with pytest.raises(ImageSizeMismatchError, match=r"r\.jpg.*declares 40x10.*is 10x40"):
+            reader()
+
+
+def test_item10_export_refuses_images_whose_file_has_another_size(tmp_path, capsys):
+    path = _project(tmp_path)
+    _image(tmp_path / "a.png", width=W + 5, height=H)  # the project says W x H
+    out = tmp_path / "out"
+    code = main(["export", str(path), "--format", "coco", "--output", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1 and "a.png" in err and f"declares {W}x{H}" in err, err
+    assert not out.exists()
+    _image(tmp_path / "a.png")  # right size: exports
+    assert main(["export", str(path), "--format", "coco", "--output", str(out)]) == 0

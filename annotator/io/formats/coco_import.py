@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from annotator.io.checks import is_int, is_number, safe_relative
+from annotator.io.checks import is_int, is_number, safe_relative, size_limit_problem
 from annotator.io.document import PROVENANCE_KEYS
 from annotator.io.formats.common import (
     FormatError,
@@ -124,6 +124,9 @@ def _images(
                 f"images[{i}]",
                 f"width/height must be positive integers, got {width!r}x{height!r}",
             )
+        too_large = size_limit_problem(width, height)
+        if too_large:
+            raise FormatError(path, f"images[{i}]", too_large)
         images.append({"id": new_id, "file_name": rel, "width": width, "height": height})
     return images, dict(zip(old_ids, new_ids, strict=True))
 
