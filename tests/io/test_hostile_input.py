@@ -6,8 +6,10 @@ One battery, so it is easy to extend: each test names the item it covers.
 from __future__ import annotations
 
 import base64
+import errno
 import io
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -22,7 +24,8 @@ from pycocotools import mask as mask_utils
 
 import annotator.io.images as images_module
 from annotator.cli import main
-from annotator.io.coco_store import ProjectLoadError, load_project
+from annotator.io.coco_store import ProjectLoadError, load_project, save_project
+from annotator.io.document import Document
 from annotator.io.formats.coco_import import import_coco
 from annotator.io.formats.common import FormatError
 from annotator.io.formats.labelme_import import import_labelme
@@ -328,7 +331,6 @@ def test_item9_unhashable_labelme_shape_type_gives_a_located_error(tmp_path):
 # ----- item 10: declared image size differs from the file, or is beyond the limit ---------------
 def test_item10_declared_size_beyond_the_limit_refused_on_load_import_and_add(tmp_path):
     from annotator.io.checks import SIZE_LIMIT
-    from annotator.io.document import Document
 
     path = _project(tmp_path)
     data = json.loads(path.read_text())
@@ -377,3 +379,64 @@ def test_item10_export_refuses_images_whose_file_has_another_size(tmp_path, caps
     assert not out.exists()
     _image(tmp_path / "a.png")  # right size: exports
     assert main(["export", str(path), "--format", "coco", "--output", str(out)]) == 0
+
+
+# ----- item 18: write errors name the user's file, not the hidden temp file ---------------------
+def _saved_project(tmp_path: Path) -> tuple[Document, Path]:
+    doc = Document(tmp_path)
+    doc.add_image("a.png", W, H)
+    path = save_project(doc, tmp_path / "annotations.json")
+    doc.add_category("more")
+    return doc, path
+
+
+def _assert_names_the_file(exc: OSError, path: Path) -> None:
+    assert exc.filename == str(path), exc.filename
+    assert str(path) in str(exc) and ".tmp" not in str(exc), str(exc)
+
+
+def test_item18_full_disk_error_names_the_project_file(tmp_path, monkeypatch):
+    doc, path = _saved_project(tmp_path)
+    before = path.read_bytes()
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(OSError) as info:
+        save_project(doc)
+    monkeypatch.undo()
+    assert info.value.errno == errno.ENOSPC and "space" in str(info.value)
+    _assert_names_the_file(info.value, path)
+    assert path.read_bytes() == before and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_item18_read_only_folder_error_names_the_project_file(tmp_path, monkeypatch):
+    doc, path = _saved_project(tmp_path)
+    real_open = os.open
+
+    def read_only(name, *args, **kwargs):  # the folder refuses new files, as a read-only one
+        if str(name).endswith(".tmp"):
+            raise PermissionError(errno.EACCES, "Permission denied", str(name))
+        return real_open(name, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    with pytest.raises(PermissionError) as info:
+        save_project(doc)
+    monkeypatch.undo()
+    _assert_names_the_file(info.value, path)
+    assert "read-only" in str(info.value)
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes into read-only folders"
+)
+def test_item18_real_read_only_folder(tmp_path):
+    doc, path = _saved_project(tmp_path)
+    tmp_path.chmod(0o555)
+    try:
+        with pytest.raises(PermissionError) as info:
+            save_project(doc)
+    finally:
+        tmp_path.chmod(0o755)
+    _assert_names_the_file(info.value, path)
