@@ -11,6 +11,7 @@ rename.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import secrets
@@ -155,38 +156,65 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, backup: boo
     default permissions (0o666 minus umask); an existing file keeps its permission bits.
     Stale temps of earlier killed writers are cleaned up. A symlinked target is written through
     (the link stays a link). Raises OSError if the write fails; the target is then untouched.
+    The error names `path` (filename and message), never the temp file: a read-only folder
+    gives PermissionError, a full disk OSError(ENOSPC), each with a hint.
     """
     path = Path(path)
     if path.is_symlink():
         path = Path(os.path.realpath(path))
-    with _WRITE_LOCK:
-        clean_stale_temps(path)
-        temp = _temp_name(path)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with _WRITE_LOCK:
+            _write_via_temp(path, data, backup)
+    except OSError as exc:
+        raise _about_target(exc, path) from exc
+
+
+_READ_ONLY_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+def _about_target(exc: OSError, path: Path) -> OSError:
+    """The error as the user should read it: about their file, never the hidden temp file.
+
+    Same errno (so the same OSError subclass: PermissionError...), filename = `path`.
+    """
+    reason = exc.strerror or str(exc)
+    if exc.errno in _READ_ONLY_ERRNOS:
+        reason += f" (saving creates a temporary file in {path.parent}: is the folder read-only?)"
+    elif exc.errno == errno.ENOSPC:
+        reason += f" (nothing was changed; free some space on the disk holding {path.parent})"
+    if exc.errno is None:
+        return OSError(f"cannot write {path}: {reason}")
+    return OSError(exc.errno, reason, str(path))
+
+
+def _write_via_temp(path: Path, data: bytes, backup: bool) -> None:
+    clean_stale_temps(path)
+    temp = _temp_name(path)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # "in use" for other processes' cleaners
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
         try:
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)  # "in use" for other processes' cleaners
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-            try:
-                os.chmod(temp, os.stat(path).st_mode & 0o7777)
-            except FileNotFoundError:
-                pass
-            if backup and path.exists():
-                _keep_backup(path)
-            if fcntl is None:  # Windows cannot rename an open file
-                os.close(fd)
-                fd = -1
-            os.replace(temp, path)  # POSIX: still open and locked, which is fine for a rename
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
-        finally:
-            if fd >= 0:
-                os.close(fd)
-        fsync_dir(path.parent)
+            os.chmod(temp, os.stat(path).st_mode & 0o7777)
+        except FileNotFoundError:
+            pass
+        if backup and path.exists():
+            _keep_backup(path)
+        if fcntl is None:  # Windows cannot rename an open file
+            os.close(fd)
+            fd = -1
+        os.replace(temp, path)  # POSIX: still open and locked, which is fine for a rename
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    fsync_dir(path.parent)
 
 
 def atomic_write_text(

@@ -79,7 +79,8 @@ def register(subparsers: Any) -> None:
     )  # fmt: skip
     exp.add_argument(
         "--images-root", type=Path, default=None,
-        help="where the images are (default: the folder recorded in the project)",
+        help="where the images are (default: the folder recorded in the project, used only "
+        "if it lies inside the project file's folder)",
     )  # fmt: skip
     exp.add_argument(
         "--force", action="store_true", help="write into an output folder that is not empty"

@@ -188,7 +188,7 @@ def find_recovery(project_path: str | os.PathLike[str]) -> Path | None:
     if current is None or side.mtime_ns > current.mtime_ns:
         return sidecar
     try:
-        _, app = load_project_with_app_info(sidecar)
+        _, app = load_project_with_app_info(sidecar, trust_recorded_root=True)  # app info only
     except ValueError:
         return None  # an unreadable leftover older than the project: nothing to offer
     base = app.get("autosave_base")
@@ -230,7 +230,8 @@ def load_recovery(
 def load_untitled_recovery(sidecar: str | os.PathLike[str]) -> Document:
     """Open an untitled project's autosave (see `find_untitled_recoveries`) as a dirty, untitled
     document; pass the same path as Autosaver(untitled_path=...). Raises ProjectLoadError."""
-    doc = load_project_with_app_info(sidecar)[0]
+    # Written by this app in its own state folder: its recorded images root is the user's choice.
+    doc = load_project_with_app_info(sidecar, trust_recorded_root=True)[0]
     doc.autosave_state = doc.disk_state
     doc.path = None
     doc.disk_state = None

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from annotator.atomic import atomic_write_bytes
+from annotator.io.checks import safe_relative
 from annotator.io.document import Document
 from annotator.io.validation import (
     Problem,
     ProjectLoadError,
-    normalize_file_name,
     validate_project,
 )
 
@@ -104,22 +104,51 @@ def _parse(path: Path, raw: bytes) -> Any:
         raise ProjectLoadError(path, [Problem("", "invalid JSON: nested too deeply")]) from None
 
 
+def _recorded_root(path: Path, app: dict[str, Any]) -> Path:
+    """The images root a project file records, trusted only inside the project's own folder.
+
+    A path in the file is data, not a choice the user made: an absolute root or one escaping
+    with ``..`` (``"/etc"``, ``"../../home"``) is refused by the `safe_relative` rule unless the
+    caller passes an images root explicitly (``--images-root``, or the folder the user opened).
+    """
+    recorded = app.get("images_root")
+    if not isinstance(recorded, str) or recorded.strip() in ("", "."):
+        return path.parent
+    rel = safe_relative(recorded)
+    if rel is None:
+        raise ProjectLoadError(path, [Problem(
+            f"{APP_KEY}.images_root",
+            f"{recorded!r} is not a folder inside the project's folder {path.parent} (absolute "
+            "paths and '..' are not trusted from a file); pass the images folder explicitly "
+            "(annotator export --images-root DIR) to use it",
+        )])  # fmt: skip
+    return path.parent / rel
+
+
 def load_project(
     path: str | os.PathLike[str], images_root: str | os.PathLike[str] | None = None
 ) -> Document:
     """Read and validate a project file; returns a clean Document with no undo history.
 
-    images_root: where image file_names are resolved; default the root recorded in the file,
-    else the project file's folder. Raises ProjectLoadError (a ValueError) naming the file, the
+    images_root: where image file_names are resolved; default the root recorded in the file
+    (only if it lies inside the project file's folder: see `_recorded_root`), else the project
+    file's folder. Raises ProjectLoadError (a ValueError) naming the file, the
     place in the JSON and the reason. Nothing on disk is modified.
     """
     return load_project_with_app_info(path, images_root)[0]
 
 
 def load_project_with_app_info(
-    path: str | os.PathLike[str], images_root: str | os.PathLike[str] | None = None
+    path: str | os.PathLike[str],
+    images_root: str | os.PathLike[str] | None = None,
+    *,
+    trust_recorded_root: bool = False,
 ) -> tuple[Document, dict[str, Any]]:
-    """`load_project`, plus the file's ``"annotator"`` block (images root, autosave base...)."""
+    """`load_project`, plus the file's ``"annotator"`` block (images root, autosave base...).
+
+    trust_recorded_root: use the recorded images root even outside the file's folder; only for
+    files the app itself wrote in its own state folder (untitled autosaves).
+    """
     path = Path(path)
     raw, stat = _read(path)
     data = _parse(path, raw)
@@ -127,14 +156,15 @@ def load_project_with_app_info(
     app = app if isinstance(app, dict) else {}
     if images_root is None:
         recorded = app.get("images_root")
-        images_root = path.parent / recorded if isinstance(recorded, str) else path.parent
+        trusted = trust_recorded_root and isinstance(recorded, str)
+        images_root = path.parent / recorded if trusted else _recorded_root(path, app)
     root = Path(os.path.abspath(images_root))
     measured: dict[int, tuple[int, list[float]]] = {}
     problems = validate_project(data, root, measured)
     if problems:
         raise ProjectLoadError(path, problems)
     for image in data["images"]:
-        image["file_name"] = normalize_file_name(image["file_name"], root)
+        image["file_name"] = safe_relative(image["file_name"], root)
     data.pop(APP_KEY, None)
     doc = Document.from_coco(data, root, path, measured)
     doc.disk_state = DiskState(stat.st_ino, stat.st_mtime_ns, stat.st_size, sha256_hex(raw))

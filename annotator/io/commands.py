@@ -2,24 +2,36 @@
 
 Each command holds immutable snapshots (frozen Annotation/Category records) of the state before
 and after, so apply/revert are exact and cheap. Commands touch the Document only through its
-private ``_put_*``/``_drop_*`` primitives, which bypass the undo stack.
+private ``_put_*``/``_drop_*`` primitives, which bypass the undo stack. They are typed against
+the `Tables` protocol below, so this module never imports document.py (no import cycle).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from annotator.io.document import Annotation, Category, Document
+from annotator.io.records import Annotation, Category
+
+
+class Tables(Protocol):
+    """What commands need of a Document: its table primitives (no undo, no notification)."""
+
+    def _put_annotation(self, ann: Annotation) -> None: ...
+
+    def _drop_annotation(self, ann_id: int) -> None: ...
+
+    def _put_category(self, category: Category) -> None: ...
+
+    def _drop_category(self, category_id: int) -> None: ...
 
 
 class Command(Protocol):
     label: str
 
-    def apply(self, doc: Document) -> None: ...
+    def apply(self, doc: Tables) -> None: ...
 
-    def revert(self, doc: Document) -> None: ...
+    def revert(self, doc: Tables) -> None: ...
 
     def image_ids(self) -> frozenset[int]: ...
 
@@ -32,14 +44,14 @@ class PutAnnotation:
     before: Annotation | None
     after: Annotation | None
 
-    def apply(self, doc: Document) -> None:
+    def apply(self, doc: Tables) -> None:
         self._set(doc, self.before, self.after)
 
-    def revert(self, doc: Document) -> None:
+    def revert(self, doc: Tables) -> None:
         self._set(doc, self.after, self.before)
 
     @staticmethod
-    def _set(doc: Document, old: Annotation | None, new: Annotation | None) -> None:
+    def _set(doc: Tables, old: Annotation | None, new: Annotation | None) -> None:
         if new is None:
             assert old is not None
             doc._drop_annotation(old.id)
@@ -58,14 +70,14 @@ class PutCategory:
     before: Category | None
     after: Category | None
 
-    def apply(self, doc: Document) -> None:
+    def apply(self, doc: Tables) -> None:
         self._set(doc, self.before, self.after)
 
-    def revert(self, doc: Document) -> None:
+    def revert(self, doc: Tables) -> None:
         self._set(doc, self.after, self.before)
 
     @staticmethod
-    def _set(doc: Document, old: Category | None, new: Category | None) -> None:
+    def _set(doc: Tables, old: Category | None, new: Category | None) -> None:
         if new is None:
             assert old is not None
             doc._drop_category(old.id)
@@ -83,11 +95,11 @@ class Compound:
     label: str
     commands: tuple[Command, ...] = field(default_factory=tuple)
 
-    def apply(self, doc: Document) -> None:
+    def apply(self, doc: Tables) -> None:
         for command in self.commands:
             command.apply(doc)
 
-    def revert(self, doc: Document) -> None:
+    def revert(self, doc: Tables) -> None:
         for command in reversed(self.commands):
             command.revert(doc)
 

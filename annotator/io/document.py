@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from annotator.io.coco_convert import document_from_coco, document_to_coco
+from annotator.io.checks import size_limit_problem
+from annotator.io.coco_convert import coco_to_records, records_to_coco
 from annotator.io.commands import Command, Compound, PutAnnotation, PutCategory
 from annotator.io.masks import Rle, encode_mask, mask_area, mask_bbox
 from annotator.io.records import (
@@ -115,6 +116,9 @@ class Document:
             return self._by_file[name]
         if int(width) <= 0 or int(height) <= 0:
             raise ValueError(f"image {name!r} has invalid size {width}x{height}")
+        too_large = size_limit_problem(int(width), int(height))
+        if too_large:
+            raise ValueError(f"image {name!r}: {too_large}")
         image_id = self._take_id("image")
         record = ImageRecord(image_id, name, int(width), int(height), dict(extra))
         self._images[image_id] = record
@@ -411,7 +415,7 @@ class Document:
     # ----- COCO --------------------------------------------------------------------------------
     def to_coco(self) -> dict[str, Any]:
         """The project as a COCO instances dict (json.dump-able; pycocotools.coco.COCO reads it)."""
-        return document_to_coco(self)
+        return records_to_coco(self.extra, self.images(), self.categories(), self.annotations())
 
     @classmethod
     def from_coco(
@@ -424,4 +428,19 @@ class Document:
         """Build a clean Document from a COCO dict already checked by coco_store's validator
         (compressed RLE segmentations). area and bbox are recomputed from the masks, or taken
         from `measured` ({annotation id: (area, XYWH box)}, as the validator computes them)."""
-        return document_from_coco(cls, data, images_root, path, measured)
+        records = coco_to_records(data, measured)
+        doc = cls(images_root, path, categories=[])
+        doc.extra = records.extra
+        for image in records.images:
+            doc._images[image.id] = image
+            doc._by_file[image.file_name] = image.id
+            doc._by_image[image.id] = {}
+        for category in records.categories:
+            doc._categories[category.id] = category
+        for ann in records.annotations:
+            doc._anns[ann.id] = ann
+            doc._by_image[ann.image_id][ann.id] = None
+        for kind, table in (("image", doc._images), ("category", doc._categories),
+                            ("annotation", doc._anns)):  # fmt: skip
+            doc._next_ids[kind] = max(table, default=0) + 1
+        return doc

@@ -7,15 +7,23 @@ huge-image guard; without Pillow both fall back to a full OpenCV decode.
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import struct
 import threading
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
+
+# The one image-size limit lives in checks.py; re-exported here, where images are read.
+from annotator.io.checks import MAX_PIXELS as MAX_PIXELS
+from annotator.io.checks import MAX_SIDE as MAX_SIDE
+from annotator.io.checks import SIZE_LIMIT as SIZE_LIMIT
 
 try:
     from PIL import Image as _PILImage
@@ -27,11 +35,6 @@ IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     | {".pbm", ".pgm", ".ppm", ".pnm"}
 )
 """Lower-case suffixes `list_images` picks up; all decode with OpenCV."""
-
-MAX_SIDE = 30_000
-"""Longest accepted image side in pixels; larger images are refused before decoding."""
-MAX_PIXELS = 400_000_000
-"""Largest accepted width * height (400 MP is already 1.2 GB as RGB uint8)."""
 
 # Formats whose EXIF orientation Pillow reports exactly as OpenCV applies it (checked by tests).
 # For others (TIFF orientation is applied inside libtiff) image_size decodes the pixels instead.
@@ -63,28 +66,97 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
+def _png_exif_orientation(handle: BinaryIO) -> int:
+    """EXIF orientation from a PNG's eXIf chunk, walking the chunk list by seeking over the data
+    (IDAT included: nothing is decompressed). 1 when there is none or the file is malformed."""
+    handle.seek(8)  # past the signature
+    while True:
+        head = handle.read(8)
+        if len(head) < 8:
+            return 1
+        length, kind = struct.unpack(">I4s", head)
+        if kind == b"eXIf":
+            exif = _PILImage.Exif()
+            exif.load(handle.read(length))
+            return int(exif.get(0x0112, 1) or 1)
+        if kind == b"IEND":
+            return 1
+        handle.seek(length + 4, os.SEEK_CUR)  # data and CRC
+
+
+def _open_header(source: Path | BinaryIO) -> tuple[str, int, int, int]:
+    """(format, stored width, stored height, EXIF orientation) without decoding any pixel.
+
+    Pillow's open() reads the header only. Its getexif() decodes a whole PNG (to find an eXIf
+    chunk after the pixels), so PNG orientation comes from `_png_exif_orientation` instead.
+    Raises whatever Pillow raises for unreadable data.
+    """
+    with _PIL_LIMIT_LOCK, warnings.catch_warnings():
+        # Pillow's own decompression-bomb limit is lower than ours; our guard decides (open()
+        # only compares the header's size against it, so lifting it decodes nothing).
+        warnings.simplefilter("ignore", _PILImage.DecompressionBombWarning)
+        saved, _PILImage.MAX_IMAGE_PIXELS = _PILImage.MAX_IMAGE_PIXELS, None
+        try:
+            with _PILImage.open(source) as im:
+                width, height = im.size
+                fmt = im.format or ""
+                try:
+                    if fmt == "PNG":
+                        orientation = _png_exif_orientation(im.fp)
+                    else:  # JPEG/WebP keep EXIF in the header; TIFF tags are the header
+                        orientation = int(im.getexif().get(0x0112, 1) or 1)
+                except Exception:  # a broken EXIF block is not a broken image
+                    orientation = 1
+        finally:
+            _PILImage.MAX_IMAGE_PIXELS = saved
+    return fmt, width, height, orientation
+
+
 def _header(path: Path) -> tuple[str, int, int, int] | None:
     """(format, stored width, stored height, EXIF orientation) from the header only, or None."""
     if _PILImage is None:
         return None
     try:
-        with _PIL_LIMIT_LOCK, warnings.catch_warnings():
-            # Pillow's own decompression-bomb limit is lower than ours; our guard decides.
-            warnings.simplefilter("ignore", _PILImage.DecompressionBombWarning)
-            saved, _PILImage.MAX_IMAGE_PIXELS = _PILImage.MAX_IMAGE_PIXELS, None
-            try:
-                with _PILImage.open(path) as im:
-                    width, height = im.size
-                    fmt = im.format or ""
-                    try:
-                        orientation = int(im.getexif().get(0x0112, 1) or 1)
-                    except Exception:  # a broken EXIF block is not a broken image
-                        orientation = 1
-            finally:
-                _PILImage.MAX_IMAGE_PIXELS = saved
+        return _open_header(path)
     except Exception:
         return None  # Pillow cannot parse it; OpenCV may still decode it
-    return fmt, width, height, orientation
+
+
+def check_encoded_image(data: bytes, source: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """(width, height) from the header of encoded image bytes (e.g. LabelMe ``imageData``),
+    without decoding; ImageReadError naming `source` when over MAX_SIDE / MAX_PIXELS. None
+    when Pillow cannot read the header (the caller's decoder then reports the problem)."""
+    if _PILImage is None:
+        return None
+    try:
+        _, width, height, _ = _open_header(io.BytesIO(data))
+    except Exception:
+        return None
+    _check_size(Path(source), width, height)
+    return width, height
+
+
+class ImageSizeMismatchError(ImageReadError):
+    """The image file's size (after EXIF orientation) is not the size its record declares."""
+
+    def __init__(self, path: str | os.PathLike[str], declared: tuple[int, int],
+                 actual: tuple[int, int]) -> None:  # fmt: skip
+        self.declared, self.actual = declared, actual
+        super().__init__(
+            path,
+            f"the project declares {declared[0]}x{declared[1]} px but the file is "
+            f"{actual[0]}x{actual[1]} px (width x height, after EXIF orientation); masks would "
+            "not line up: fix the image's width/height in the project or restore the file",
+        )
+
+
+def check_declared_size(path: str | os.PathLike[str], width: int, height: int) -> None:
+    """Raise ImageSizeMismatchError if the file at `path` is not width x height px as
+    `read_image` returns it (EXIF orientation applied). Reads the header only where
+    `image_size` does. Other read problems raise ImageReadError."""
+    actual = image_size(path)
+    if actual != (int(width), int(height)):
+        raise ImageSizeMismatchError(path, (int(width), int(height)), actual)
 
 
 def _check_size(path: Path, width: int, height: int) -> None:
@@ -93,8 +165,7 @@ def _check_size(path: Path, width: int, height: int) -> None:
     if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
         raise ImageReadError(
             path,
-            f"image is too large ({width}x{height} px; the limit is {MAX_SIDE} px a side "
-            f"and {MAX_PIXELS // 1_000_000} MP)",
+            f"image is too large ({width}x{height} px; the limit is {SIZE_LIMIT})",
         )
 
 
@@ -113,13 +184,15 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
     return np.round((work - lo) * (255.0 / (hi - lo))).astype(np.uint8)
 
 
-def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+def read_image(path: str | os.PathLike[str], expected: tuple[int, int] | None = None) -> np.ndarray:
     """Decode an image file to an (H, W, 3) uint8 RGB array, upright per its EXIF orientation.
 
     Grayscale and palette images are expanded to RGB, alpha is dropped, and 16-bit or float
     images are scaled linearly from their own min..max to 0..255. Non-ASCII paths work.
     Raises ImageReadError (a ValueError) naming the file for missing, empty, corrupt, truncated,
-    non-image and oversized (> MAX_SIDE or > MAX_PIXELS) files.
+    non-image and oversized (> MAX_SIDE or > MAX_PIXELS) files. expected: the (width, height)
+    a project declares for it; a different size raises ImageSizeMismatchError (an
+    ImageReadError) before the pixels are returned.
     """
     path = Path(path)
     data = _read_bytes(path)
@@ -145,6 +218,9 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
     else:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    if expected is not None and (image.shape[1], image.shape[0]) != tuple(expected):
+        declared = (int(expected[0]), int(expected[1]))
+        raise ImageSizeMismatchError(path, declared, (image.shape[1], image.shape[0]))
     return np.ascontiguousarray(image)
 
 

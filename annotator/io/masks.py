@@ -78,6 +78,52 @@ def rle_pixel_count(counts: str | bytes) -> int:
     return int(runs.sum())
 
 
+def rle_pixel_counts(strings: Sequence[str | bytes]) -> np.ndarray:
+    """`rle_pixel_count` of many compressed RLE strings at once: (N,) int64, -1 where malformed.
+
+    The strings are concatenated and decoded in one vectorised pass (runs never cross from
+    one string into the next), so checking 10,000 annotations costs a few numpy calls.
+    """
+    raws = [c.encode("ascii", "replace") if isinstance(c, str) else bytes(c) for c in strings]
+    n = len(raws)
+    out = np.zeros(n, np.int64)
+    lengths = np.fromiter((len(r) for r in raws), np.int64, n)
+    if n == 0 or lengths.sum() == 0:
+        return out
+    b = np.frombuffer(b"".join(raws), np.uint8).astype(np.int64) - 48
+    owner = np.repeat(np.arange(n), lengths)  # string index of each character
+    last = np.cumsum(lengths)[lengths > 0] - 1  # last character of each non-empty string
+    bad = np.zeros(n, bool)
+    bad[owner[(b < 0) | (b >= 64)]] = True
+    bad[owner[last[(b[last] & 0x20) != 0]]] = True  # a run continued past the string's end
+    b = np.clip(b, 0, 63)
+    is_end = (b & 0x20) == 0
+    is_end[last] = True
+    ends = np.flatnonzero(is_end)
+    starts = np.r_[0, ends[:-1] + 1]
+    lens = ends - starts + 1
+    run_owner = owner[ends]
+    bad[run_owner[lens > 12]] = True  # more than 60 bits: not a run length
+    lens = np.minimum(lens, 12)
+    pos = np.arange(b.size) - np.repeat(starts, ends - starts + 1)
+    vals = np.add.reduceat((b & 0x1F) << (5 * np.minimum(pos, 11)), starts)
+    vals = vals - ((b[ends] & 0x10) != 0) * (np.int64(1) << (5 * lens))
+    # Run m > 2 is a delta from run m - 2: cumulative sums per (string, odd / even >= 2).
+    first_run = np.r_[0, np.flatnonzero(run_owner[1:] != run_owner[:-1]) + 1]
+    per_string = np.diff(np.r_[first_run, len(ends)])
+    m = np.arange(len(ends)) - np.repeat(first_run, per_string)
+    odd, even = (m & 1) == 1, ((m & 1) == 0) & (m > 0)
+    runs = vals
+    for members in (odd, even):
+        summed = np.cumsum(vals * members)
+        before = np.repeat(summed[first_run] - (vals * members)[first_run], per_string)
+        runs = np.where(members, summed - before, runs)
+    bad[run_owner[runs < 0]] = True
+    out[run_owner[first_run]] = np.add.reduceat(runs, first_run)
+    out[bad] = -1
+    return out
+
+
 def decode_mask(rle: Mapping[str, Any]) -> np.ndarray:
     """Compressed RLE (str or bytes counts) -> (H, W) bool mask, C-contiguous.
 
@@ -91,6 +137,23 @@ def decode_mask(rle: Mapping[str, Any]) -> np.ndarray:
         reason = "is malformed" if covered < 0 else f"covers {covered} pixels, not {h}x{w}"
         raise ValueError(f"corrupt compressed RLE: the counts string {reason}")
     return np.ascontiguousarray(mask_utils.decode(bytes_rle).astype(bool))
+
+
+def batch_area_bbox(rles: list[Rle]) -> tuple[np.ndarray, np.ndarray]:
+    """Areas (N,) and XYWH boxes (N, 4) of many RLEs in two pycocotools calls (no decoding)."""
+    if not rles:
+        return np.zeros(0, np.int64), np.zeros((0, 4))
+    as_bytes = [
+        {"size": r["size"], "counts": r["counts"].encode("ascii")}
+        if isinstance(r["counts"], str)
+        else r
+        for r in rles
+    ]
+    # pycocotools 2.0.11's area() overflows a uint8 counter past 255 RLEs (numpy 2): chunk it.
+    areas = np.concatenate(
+        [mask_utils.area(as_bytes[i : i + 255]) for i in range(0, len(as_bytes), 255)]
+    )
+    return areas.astype(np.int64), mask_utils.toBbox(as_bytes)
 
 
 def mask_area(rle: Mapping[str, Any]) -> int:
@@ -144,16 +207,117 @@ def compress_rle(rle: Mapping[str, Any]) -> Rle:
     return _to_str_rle(compressed)
 
 
+POLYGON_MARGIN = 4.0
+"""Polygon vertices may lie up to POLYGON_MARGIN * max(width, height) pixels outside the image;
+such polygons are rasterised untouched. Polygons reaching further are first clipped to that
+band (`clip_polygon`), so hostile coordinates such as 1e9 cannot overflow or exhaust memory."""
+MAX_POLYGON_OUTLINE = 4_000_000
+"""Longest accepted outline (sum of max(|dx|, |dy|) over edges, px, after clipping) of one
+annotation's polygons: pycocotools needs about 120 bytes per outline pixel (480 MB here)."""
+
+
+def _clip_half_plane(xy: np.ndarray, axis: int, bound: float, keep_below: bool) -> np.ndarray:
+    """One Sutherland-Hodgman step: the part of the closed polygon xy (N, 2) on one side."""
+    if len(xy) == 0:
+        return xy
+    value = xy[:, axis]
+    inside = value <= bound if keep_below else value >= bound
+    if inside.all():
+        return xy
+    nxt = np.roll(xy, -1, axis=0)
+    nxt_inside = np.roll(inside, -1)
+    out: list[np.ndarray] = []
+    for p, q, p_in, q_in in zip(xy, nxt, inside, nxt_inside, strict=True):
+        if p_in:
+            out.append(p)
+        if p_in != q_in:
+            t = (bound - p[axis]) / (q[axis] - p[axis])
+            point = p + t * (q - p)
+            point[axis] = bound  # exact on the boundary despite rounding
+            out.append(point)
+    return np.array(out, dtype=np.float64).reshape(-1, 2)
+
+
+def clip_polygon(xy: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(N, 2) xy vertices (image px) -> (M, 2) vertices inside the image plus POLYGON_MARGIN.
+
+    A polygon already inside that band is returned unchanged, so its raster is exactly
+    what it was. Otherwise it is clipped to the band (Sutherland-Hodgman against a box, exact
+    for any simple polygon up to float rounding): the new vertices lie a margin away from the
+    image, so the in-image pixels stay those of the unclipped polygon (an edge aimed at a far
+    vertex can move by a fraction of a pixel where rasterisers round its slope). M may be 0
+    when the polygon lies entirely beyond the band. Non-finite input raises ValueError.
+    """
+    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    if not np.all(np.isfinite(xy)):
+        raise ValueError("polygon coordinates must be finite numbers")
+    margin = POLYGON_MARGIN * max(int(height), int(width))
+    lo_x, lo_y, hi_x, hi_y = -margin, -margin, width + margin, height + margin
+    if len(xy) == 0 or (
+        xy[:, 0].min() >= lo_x and xy[:, 0].max() <= hi_x
+        and xy[:, 1].min() >= lo_y and xy[:, 1].max() <= hi_y
+    ):  # fmt: skip
+        return xy
+    for axis, bound, keep_below in ((0, lo_x, False), (0, hi_x, True), (1, lo_y, False),
+                                    (1, hi_y, True)):  # fmt: skip
+        xy = _clip_half_plane(xy, axis, bound, keep_below)
+    return xy
+
+
+def bound_shape_points(points: Any, kind: str, height: int, width: int) -> Any:
+    """LabelMe ``points`` of a shape with hostile coordinates brought within the margin band.
+
+    polygon: `clip_polygon` (3 points outside the image when nothing is left); rectangle:
+    corners clamped to the band (exact: the band holds the image); circle: a radius beyond the
+    band's diagonal is shortened to it (still covering the whole band); a centre beyond the
+    band raises ValueError. Anything else, and points that are not finite (N, 2) numbers, are
+    returned unchanged for the caller's own checks.
+    """
+    try:
+        xy = np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError):
+        return points
+    if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) == 0 or not np.all(np.isfinite(xy)):
+        return points
+    margin = POLYGON_MARGIN * max(int(height), int(width))
+    lo, hi = np.array([-margin, -margin]), np.array([width + margin, height + margin])
+    if kind == "polygon":
+        clipped = clip_polygon(xy, height, width)
+        if clipped.shape == xy.shape and np.array_equal(clipped, xy):
+            return points
+        return clipped.tolist() if len(clipped) >= 3 else [[-1.0, -1.0]] * 3
+    if kind == "rectangle" and len(xy) == 2:
+        return np.clip(xy, lo, hi).tolist()
+    if kind == "circle" and len(xy) == 2:
+        centre, rim = xy
+        if np.any(centre < lo) or np.any(centre > hi):
+            raise ValueError(
+                f"circle centre {centre.tolist()} lies more than {margin:g} px outside the image"
+            )
+        radius, limit = float(np.hypot(*(rim - centre))), float(np.hypot(*(hi - lo)))
+        if radius > limit:
+            return [centre.tolist(), [centre[0] + limit, centre[1]]]
+    return points
+
+
+def _outline(polygon: list[float]) -> float:
+    xy = np.asarray(polygon).reshape(-1, 2)
+    return float(np.abs(np.roll(xy, -1, axis=0) - xy).max(axis=1).sum())
+
+
 def rle_from_polygons(
     polygons: Sequence[Sequence[float]], height: int, width: int, *, skip_degenerate: bool = False
 ) -> Rle:
     """COCO polygons ``[[x0, y0, x1, y1, ...], ...]`` (image pixels) -> one compressed RLE.
 
-    Polygons are rasterised by pycocotools exactly as COCO tools do and unioned. A polygon with
+    Polygons are rasterised by pycocotools exactly as COCO tools do and unioned, after
+    `clip_polygon` (a no-op unless vertices lie beyond POLYGON_MARGIN). A polygon with
     fewer than 3 points or an odd number of coordinates raises ValueError, or is skipped when
-    skip_degenerate=True (an empty RLE results if nothing is left).
+    skip_degenerate=True (an empty RLE results if nothing is left); so does an outline longer
+    than MAX_POLYGON_OUTLINE. A polygon clipped away entirely adds nothing.
     """
     kept = []
+    given = 0
     for index, polygon in enumerate(polygons):
         coords = [float(v) for v in polygon]
         if len(coords) % 2 or len(coords) < 6 or not np.all(np.isfinite(coords)):
@@ -162,9 +326,17 @@ def rle_from_polygons(
             raise ValueError(
                 f"polygon {index} needs at least 3 finite (x, y) points, got {len(coords)} numbers"
             )
-        kept.append(coords)
+        clipped = clip_polygon(np.array(coords).reshape(-1, 2), height, width)
+        given += 1
+        if len(clipped) >= 3:  # else: entirely beyond the margin, nothing in the image
+            kept.append(clipped.ravel().tolist())
+    outline = sum(_outline(p) for p in kept)
+    if outline > MAX_POLYGON_OUTLINE:
+        raise ValueError(
+            f"polygon outline is {outline:.0f} px long (the limit is {MAX_POLYGON_OUTLINE} px)"
+        )
     if not kept:
-        if skip_degenerate:
+        if skip_degenerate or given:
             return encode_mask(np.zeros((height, width), bool))
         raise ValueError("no polygons given")
     # pycocotools treats a 4-number list as a box, which is why fewer than 6 is refused above.

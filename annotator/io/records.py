@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from annotator.io.checks import safe_relative
 from annotator.io.masks import Rle, decode_mask
 
 PROVENANCE_KEYS = (
@@ -96,8 +97,8 @@ def check_color(color: str) -> str:
 
 
 def check_file_name(file_name: str) -> str:
-    name = file_name.replace("\\", "/")
-    parts = name.split("/")
-    if not name or name.startswith("/") or re.match(r"^[A-Za-z]:", name) or ".." in parts:
+    """`file_name` by the `safe_relative` rule (relative, no ``..``); ValueError otherwise."""
+    name = safe_relative(file_name)
+    if name is None:
         raise ValueError(f"file_name must be a relative path inside the images root: {file_name!r}")
     return name

@@ -7,16 +7,14 @@ checked through their RLE ``size`` field and pycocotools' area/box (no decoding)
 
 from __future__ import annotations
 
-import math
 import os
-import posixpath
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from annotator.io.coco_convert import batch_area_bbox
+from annotator.io.checks import is_int, is_number, safe_relative, size_limit_problem
+from annotator.io.masks import batch_area_bbox, rle_pixel_counts
 
 MAX_PROBLEMS = 20  # enough to see a pattern; a broken file could otherwise yield thousands
 
@@ -57,36 +55,6 @@ class _Collector:
             raise _TooMany
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def normalize_file_name(file_name: str, images_root: Path | None) -> str | None:
-    """Relative POSIX path inside the images root, or None if it escapes it.
-
-    Backslashes count as separators; "a/../b.jpg" becomes "b.jpg"; an absolute path is accepted
-    only when it lies inside `images_root` (and is then made relative).
-    """
-    name = file_name.replace("\\", "/")
-    if re.match(r"^[A-Za-z]:/", name) or name.startswith("/"):
-        if images_root is None:
-            return None
-        try:
-            rel = Path(os.path.abspath(name)).relative_to(os.path.abspath(images_root))
-        except ValueError:
-            return None
-        name = rel.as_posix()
-    name = posixpath.normpath(name)
-    # "C:x.jpg" is relative to drive C's current folder on Windows: outside the root too.
-    if name in ("", ".", "..") or name.startswith("../") or re.match(r"^[A-Za-z]:", name):
-        return None
-    return name
-
-
 def _check_ids(col: _Collector, section: str, items: list[Any], required: tuple) -> dict:
     """Per-section shape checks; returns {id: item} for the well-formed items."""
     by_id: dict[int, Any] = {}
@@ -100,7 +68,7 @@ def _check_ids(col: _Collector, section: str, items: list[Any], required: tuple)
             col.add(place, f"missing required key(s) {', '.join(repr(k) for k in missing)}")
             continue
         item_id = item["id"]
-        if not _is_int(item_id):
+        if not is_int(item_id):
             col.add(f"{place}.id", f"must be an integer, got {item_id!r}")
         elif item_id in by_id:
             col.add(f"{place}.id", f"duplicate id {item_id} (first used by another entry)")
@@ -116,11 +84,16 @@ def _check_images(col: _Collector, images: list[Any], images_root: Path | None) 
     for image_id, image in list(by_id.items()):
         place = f"images[{index_of[id(image)]}]"
         for key in ("width", "height"):
-            if not _is_int(image[key]) or image[key] <= 0:
+            if not is_int(image[key]) or image[key] <= 0:
                 col.add(f"{place}.{key}", f"must be a positive integer, got {image[key]!r}")
                 by_id.pop(image_id, None)
+        if image_id in by_id:
+            too_large = size_limit_problem(image["width"], image["height"])
+            if too_large:
+                col.add(f"{place}.width/height", too_large)
+                by_id.pop(image_id, None)
         name = image["file_name"]
-        normal = normalize_file_name(name, images_root) if isinstance(name, str) else None
+        normal = safe_relative(name, images_root)
         if normal is None:
             col.add(f"{place}.file_name", f"{name!r} is not a path inside the images root")
         elif normal in seen_names:
@@ -134,11 +107,12 @@ def _check_images(col: _Collector, images: list[Any], images_root: Path | None) 
 
 def _check_annotation(col: _Collector, place: str, ann: Mapping, images: dict, cats: dict) -> bool:
     ok = True
-    image = images.get(ann["image_id"])
+    # Ids are checked to be integers before any lookup: [1] or {} would raise TypeError there.
+    image = images.get(ann["image_id"]) if is_int(ann["image_id"]) else None
     if image is None:
         col.add(f"{place}.image_id", f"no image with id {ann['image_id']!r}")
         ok = False
-    if ann["category_id"] not in cats:
+    if not is_int(ann["category_id"]) or ann["category_id"] not in cats:
         col.add(f"{place}.category_id", f"no category with id {ann['category_id']!r}")
         ok = False
     seg = ann["segmentation"]
@@ -158,7 +132,7 @@ def _check_annotation(col: _Collector, place: str, ann: Mapping, images: dict, c
         ok = False
     else:
         size = seg.get("size")
-        if not (isinstance(size, list) and len(size) == 2 and all(_is_int(v) for v in size)):
+        if not (isinstance(size, list) and len(size) == 2 and all(is_int(v) for v in size)):
             col.add(f"{place}.segmentation.size", f"must be [height, width], got {size!r}")
             ok = False
         elif image is not None and size != [image["height"], image["width"]]:
@@ -167,14 +141,15 @@ def _check_annotation(col: _Collector, place: str, ann: Mapping, images: dict, c
             ok = False
     bbox = ann.get("bbox")
     if bbox is not None:
-        if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)):
+        shaped = isinstance(bbox, list) and len(bbox) == 4
+        if not (shaped and all(is_number(v, finite=False) for v in bbox)):
             col.add(f"{place}.bbox", f"must be [x, y, width, height], got {bbox!r}")
-        elif not all(math.isfinite(v) for v in bbox):
+        elif not all(is_number(v) for v in bbox):
             col.add(f"{place}.bbox", f"contains NaN or infinity: {bbox}")
         elif min(bbox) < 0:
             col.add(f"{place}.bbox", f"has a negative value: {bbox}")
     area = ann.get("area")
-    if area is not None and (not _is_number(area) or not math.isfinite(area) or area < 0):
+    if area is not None and (not is_number(area) or area < 0):
         col.add(f"{place}.area", f"must be a non-negative number, got {area!r}")
     if ann.get("iscrowd") not in (None, 0, 1):
         col.add(f"{place}.iscrowd", f"must be 0 or 1, got {ann.get('iscrowd')!r}")
@@ -231,8 +206,18 @@ def _validate(col: _Collector, data: Any, images_root: Path | None, measured: di
             checked.append((place, ann))
     # Malformed counts strings show up as areas or boxes beyond the image, without decoding.
     areas, boxes = batch_area_bbox([ann["segmentation"] for _, ann in checked])
-    for (place, ann), area, box in zip(checked, areas.tolist(), boxes.tolist(), strict=True):
+    # Truncated strings and bad characters need the runs themselves (pycocotools checks neither).
+    pixels = rle_pixel_counts([ann["segmentation"]["counts"] for _, ann in checked]).tolist()
+    for (place, ann), area, box, covered in zip(
+        checked, areas.tolist(), boxes.tolist(), pixels, strict=True
+    ):
         height, width = ann["segmentation"]["size"]
-        if area > height * width or box[0] + box[2] > width or box[1] + box[3] > height:
+        if covered != height * width:
+            why = (
+                "is malformed" if covered < 0 else f"covers {covered} pixels, not {height}x{width}"
+            )
+            col.add(f"{place}.segmentation.counts", f"is not a valid RLE: the string {why}")
+        elif area > height * width or box[0] + box[2] > width or box[1] + box[3] > height:
             col.add(f"{place}.segmentation.counts", "is not a valid RLE for its size")
-        measured[ann["id"]] = (area, box)
+        else:
+            measured[ann["id"]] = (area, box)

@@ -190,7 +190,7 @@ def test_segment_results_list_with_the_bundled_model(tmp_path, capsys):
         capsys,
     )
     assert code == 1 and "missing.jpg" in err  # reported, the rest still segmented
-    doc = load_project(out)
+    doc = load_project(out, images_root=SAMPLE)  # outside out's folder: named explicitly
     anns = doc.annotations()
     assert len(anns) == 3
     for ann in anns:
@@ -213,7 +213,7 @@ def test_segment_coco_file_with_bbox_only_annotations(tmp_path, capsys):
     out = tmp_path / "masks.json"
     code, _ = run(["segment", str(SAMPLE), "--boxes", str(boxes_path), "-o", str(out)], capsys)
     assert code == 0
-    doc = load_project(out)
+    doc = load_project(out, images_root=SAMPLE)  # outside out's folder: named explicitly
     (ann,) = doc.annotations()
     assert doc.category(ann.category_id).name == "astronaut"
     assert _overlap(list(ann.bbox), [150, 15, 160, 180]) > 0.3

@@ -80,7 +80,10 @@ def test_images_root_recorded_relative_to_project(tmp_path):
     (tmp_path / "projects").mkdir()
     path = save_project(doc, tmp_path / "projects" / "p.json")
     assert json.loads(path.read_text())["annotator"]["images_root"] == "../photos"
-    assert load_project(path).images_root == photos
+    # A root outside the project's folder is only used when the user names it (issue 10 item 7).
+    with pytest.raises(ProjectLoadError, match=r"annotator\.images_root.*--images-root"):
+        load_project(path)
+    assert load_project(path, images_root=photos).images_root == photos
     assert load_project(path, images_root=tmp_path).images_root == tmp_path
 
 

@@ -14,12 +14,12 @@ when present. Image sizes come from the image files when the source has none.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from annotator.io.checks import is_int, is_number, safe_relative, size_limit_problem
 from annotator.io.document import PROVENANCE_KEYS
 from annotator.io.formats.common import (
     FormatError,
@@ -31,7 +31,6 @@ from annotator.io.formats.common import (
 from annotator.io.images import ImageReadError, image_size
 from annotator.io.masks import compress_rle, decode_mask, rle_from_polygons, rle_pixel_count
 from annotator.io.records import check_color
-from annotator.io.validation import normalize_file_name
 
 
 def load_json(path: Path) -> Any:
@@ -48,16 +47,6 @@ def load_json(path: Path) -> Any:
         raise FormatError(
             path, f"line {exc.lineno} column {exc.colno}", f"invalid JSON: {exc.msg}"
         ) from exc
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(
-        value
-    )
 
 
 def _require_list(path: Path, data: dict[str, Any], key: str, required: bool) -> list[Any]:
@@ -91,7 +80,7 @@ def _object_ids(path: Path, items: list[Any], key: str) -> list[int]:
         if not isinstance(item, dict):
             raise FormatError(path, f"{key}[{i}]", f"must be an object, got {type(item).__name__}")
         value = item.get("id")
-        if not _is_int(value):
+        if not is_int(value):
             raise FormatError(path, f"{key}[{i}].id", f"must be an integer, got {value!r}")
         if value in seen:
             raise FormatError(
@@ -115,7 +104,7 @@ def _images(
             raise FormatError(
                 path, f"images[{i}].file_name", f"must be a non-empty string, got {name!r}"
             )
-        rel = normalize_file_name(name, images_root)
+        rel = safe_relative(name, images_root)
         if rel is None:
             raise FormatError(
                 path, f"images[{i}].file_name", f"{name!r} is outside the images root {images_root}"
@@ -131,12 +120,15 @@ def _images(
                 width, height = image_size(images_root / rel)
             except ImageReadError as exc:
                 raise FormatError(path, f"images[{i}]", f"has no width/height and {exc}") from exc
-        elif not (_is_int(width) and _is_int(height) and width > 0 and height > 0):
+        elif not (is_int(width) and is_int(height) and width > 0 and height > 0):
             raise FormatError(
                 path,
                 f"images[{i}]",
                 f"width/height must be positive integers, got {width!r}x{height!r}",
             )
+        too_large = size_limit_problem(width, height)
+        if too_large:
+            raise FormatError(path, f"images[{i}]", too_large)
         images.append({"id": new_id, "file_name": rel, "width": width, "height": height})
     return images, dict(zip(old_ids, new_ids, strict=True))
 
@@ -170,7 +162,7 @@ def _polygon_mask(
 ) -> np.ndarray:
     polygons = []
     for j, poly in enumerate(seg):
-        if not isinstance(poly, list) or not all(_is_number(v) for v in poly):
+        if not isinstance(poly, list) or not all(is_number(v) for v in poly):
             raise FormatError(path, f"{place}[{j}]", "a polygon must be a list of finite numbers")
         if len(poly) % 2:
             raise FormatError(path, f"{place}[{j}]", f"odd number of coordinates ({len(poly)})")
@@ -180,19 +172,23 @@ def _polygon_mask(
         polygons.append([float(v) for v in poly])
     if not polygons:
         return np.zeros((h, w), dtype=bool)
-    return decode_mask(rle_from_polygons(polygons, h, w))
+    try:  # clips vertices beyond masks.POLYGON_MARGIN, refuses outlines too long to rasterise
+        rle = rle_from_polygons(polygons, h, w)
+    except ValueError as exc:
+        raise FormatError(path, place, str(exc)) from None
+    return decode_mask(rle)
 
 
 def _rle_mask(path: Path, place: str, seg: dict[str, Any], h: int, w: int) -> np.ndarray:
     size, counts = seg.get("size"), seg.get("counts")
-    if not (isinstance(size, list) and len(size) == 2 and all(_is_int(v) for v in size)):
+    if not (isinstance(size, list) and len(size) == 2 and all(is_int(v) for v in size)):
         raise FormatError(path, f"{place}.size", f"must be [height, width], got {size!r}")
     if list(size) != [h, w]:
         raise FormatError(
             path, f"{place}.size", f"{size} does not match the image's [height, width] [{h}, {w}]"
         )
     if isinstance(counts, list):
-        if not all(_is_int(v) and v >= 0 for v in counts):
+        if not all(is_int(v) and v >= 0 for v in counts):
             raise FormatError(
                 path, f"{place}.counts", "uncompressed RLE counts must be non-negative integers"
             )
@@ -239,11 +235,13 @@ def import_coco(source: str | Path, images_root: str | Path) -> ImportResult:
     for i, (item, new_id) in enumerate(zip(raw_anns, _assign_ids(old_ann_ids), strict=True)):
         place = f"annotations[{i}]"
         image_id, category_id = item.get("image_id"), item.get("category_id")
-        if image_id not in image_map or not _is_int(image_id):
+        if not is_int(image_id) or image_id not in image_map:  # is_int first: [1] is unhashable
             raise FormatError(
                 path, f"{place}.image_id", f"{image_id!r} is not the id of an image in the file"
             )
-        if category_id not in category_map or not _is_int(category_id):
+        if (
+            not is_int(category_id) or category_id not in category_map
+        ):  # is_int first: [1] is unhashable
             raise FormatError(
                 path,
                 f"{place}.category_id",

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from annotator.io.checks import safe_relative
+from annotator.io.images import ImageReadError, check_declared_size
 from annotator.io.masks import encode_mask, mask_area, mask_bbox
 
 
@@ -96,16 +98,12 @@ def annotation_fields(mask: np.ndarray) -> dict[str, Any]:
 
 
 def relative_inside(path: Path, root: Path) -> str | None:
-    """``path`` as a POSIX path relative to ``root``, or None when it lies outside.
-
-    Lexical (abspath + normpath), not ``resolve()``: an images root full of symlinks to
-    files elsewhere is still one folder to the user.
+    """A filesystem ``path`` (absolute or relative to the cwd, ``..`` allowed: the caller built
+    it) as a POSIX path relative to ``root``, or None when it lies outside: the `safe_relative`
+    rule applied to ``os.path.abspath(path)``. Lexical, not ``resolve()``: an images root full
+    of symlinks to files elsewhere is still one folder to the user.
     """
-    full, base = os.path.abspath(path), os.path.abspath(root)
-    rel = os.path.relpath(full, base)
-    if rel == os.curdir or rel == os.pardir or rel.startswith(os.pardir + os.sep):
-        return None
-    return PurePosixPath(*Path(rel).parts).as_posix()
+    return safe_relative(os.path.abspath(path), root)
 
 
 def subset(coco: dict[str, Any], image_ids: Iterable[int]) -> dict[str, Any]:
@@ -129,13 +127,19 @@ def annotations_by_image(coco: dict[str, Any]) -> dict[int, list[dict[str, Any]]
     return out
 
 
-def check_images_exist(coco: dict[str, Any], images_root: Path) -> None:
-    """Raises FormatError naming the first image file that is missing (before any copying)."""
+def check_images_exist(coco: dict[str, Any], images_root: Path, *, required: bool = True) -> None:
+    """Raises FormatError naming the first image file that is missing (required=True) or whose
+    size (header only, after EXIF orientation) is not the declared one, before any writing."""
     for i, im in enumerate(coco["images"]):
-        if not (images_root / im["file_name"]).is_file():
-            raise FormatError(
-                images_root / im["file_name"], None, f"image file of images[{i}] does not exist"
-            )
+        file = images_root / im["file_name"]
+        if not file.is_file():
+            if not required:
+                continue
+            raise FormatError(file, None, f"image file of images[{i}] does not exist")
+        try:
+            check_declared_size(file, im["width"], im["height"])
+        except ImageReadError as exc:
+            raise FormatError(file, f"images[{i}]", exc.reason) from None
 
 
 def copy_image(images_root: Path, file_name: str, dest: Path) -> None:

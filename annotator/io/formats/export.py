@@ -83,8 +83,9 @@ def export_project(
     # Checks that can fail are done before anything is written.
     if fmt in PER_IMAGE_FORMATS:
         output_names(coco, ".txt")  # two images that would share a label/mask/JSON file
-    if copy_images:
-        check_images_exist(coco, images_root)
+    # Images present must have their declared size (masks would not line up); with
+    # copy_images they must also exist.
+    check_images_exist(coco, images_root, required=copy_images)
     if fmt == "png":
         check_class_count(coco)
     report = ExportReport()

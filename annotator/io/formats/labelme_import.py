@@ -45,7 +45,8 @@ from annotator.io.formats.common import (
     drop_unused_placeholders,
     relative_inside,
 )
-from annotator.io.images import ImageReadError, image_size
+from annotator.io.images import ImageReadError, check_encoded_image, image_size
+from annotator.io.masks import bound_shape_points
 
 IGNORE_LABEL = "__ignore__"
 LINE_WIDTH = 10  # px, labelme's shape_to_mask default for line and linestrip
@@ -81,6 +82,10 @@ def _decode_png_b64(path: Path, place: str, data: Any) -> np.ndarray:
         raw = base64.b64decode(data, validate=False)
     except (binascii.Error, ValueError):
         raise FormatError(path, place, "is not valid base64") from None
+    try:  # refuse a decompression bomb from its header, before OpenCV decodes a pixel
+        check_encoded_image(raw, path)
+    except ImageReadError as exc:
+        raise FormatError(path, place, exc.reason) from None
     image = None
     if raw:  # OpenCV asserts on an empty buffer instead of returning None
         image = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_UNCHANGED)
@@ -97,6 +102,10 @@ def _shape_mask(
     PIL ``ImageDraw`` on the raw float points with outline and fill 1 (labelme's
     ``shape_to_mask``), so the pixels are labelme's own, fractional vertices included.
     """
+    try:  # hostile coordinates first: clipped or refused beyond masks.POLYGON_MARGIN
+        shape = {**shape, "points": bound_shape_points(shape.get("points"), kind, h, w)}
+    except ValueError as exc:
+        raise FormatError(path, f"{place}.points", str(exc)) from None
     points = shape.get("points")
     where = f"{place}.points"
     if kind == "mask":
@@ -294,6 +303,8 @@ def import_labelme(
             if listed is not None and label not in listed:
                 raise FormatError(path, f"{place}.label", f"{label!r} is not in {labels}")
             kind = shape.get("shape_type") or "polygon"
+            if not isinstance(kind, str):  # a list or dict would be unhashable below
+                raise FormatError(path, f"{place}.shape_type", f"must be a string, got {kind!r}")
             if kind in _NO_AREA_SHAPES:
                 tally.add(
                     f"shapes without area ({'/'.join(sorted(_NO_AREA_SHAPES))}) skipped",
