@@ -158,9 +158,9 @@ class MainWindow(QMainWindow):
         if path:
             self.load_model(path, "auto")
 
-    def open_path(self, path) -> bool:
+    def open_path(self, path, images_root=None) -> bool:
         """Open an image, a folder or a project JSON (see ProjectFiles.open_path)."""
-        return self.files.open_path(path)
+        return self.files.open_path(path, images_root)
 
     def save(self, path=None) -> bool:
         """Ctrl+S (see ProjectFiles.save)."""

@@ -16,6 +16,7 @@ from annotator.gui.widgets import dialogs
 from annotator.io.coco_store import ProjectChangedOnDiskError, save_project
 from annotator.io.document import Document
 from annotator.io.images import ImageReadError
+from annotator.io.validation import UntrustedImagesRootError
 
 if TYPE_CHECKING:
     from annotator.gui.main_window import MainWindow
@@ -30,12 +31,24 @@ class ProjectFiles:
         self.win.status.showMessage(text, ms)
 
     # -- opening ---------------------------------------------------------------------------
-    def open_path(self, path: str | Path) -> bool:
-        """Open an image, a folder or a project JSON; False (with a message) if it failed."""
+    def open_path(self, path: str | Path, images_root: str | Path | None = None) -> bool:
+        """Open an image, a folder or a project JSON; False (with a message) if it failed.
+
+        A project whose recorded images folder lies outside its own folder is opened only after
+        the user confirms that folder (or picks another): a file's paths are not trusted.
+        """
         if not self.confirm_discard("opening another project"):
             return False
+        offer = lambda sidecar: dialogs.offer_recovery(self.win, sidecar)  # noqa: E731
         try:
-            opened = open_project(path, lambda sidecar: dialogs.offer_recovery(self.win, sidecar))
+            try:
+                opened = open_project(path, offer, images_root)
+            except UntrustedImagesRootError as exc:
+                chosen = dialogs.ask_images_root(self.win, exc.path, exc.recorded)
+                if chosen is None:
+                    self._message("Not opened: no images folder chosen", 8000)
+                    return False
+                opened = open_project(path, offer, chosen)
         except (OSError, ValueError) as exc:
             dialogs.show_error(self.win, "Cannot open", str(exc))
             return False

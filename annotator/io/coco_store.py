@@ -26,6 +26,7 @@ from annotator.io.document import Document
 from annotator.io.validation import (
     Problem,
     ProjectLoadError,
+    UntrustedImagesRootError,
     validate_project,
 )
 
@@ -116,12 +117,14 @@ def _recorded_root(path: Path, app: dict[str, Any]) -> Path:
         return path.parent
     rel = safe_relative(recorded)
     if rel is None:
-        raise ProjectLoadError(path, [Problem(
+        problem = Problem(
             f"{APP_KEY}.images_root",
             f"{recorded!r} is not a folder inside the project's folder {path.parent} (absolute "
             "paths and '..' are not trusted from a file); pass the images folder explicitly "
-            "(annotator export --images-root DIR) to use it",
-        )])  # fmt: skip
+            "(--images-root DIR) to use it",
+        )
+        where = Path(os.path.normpath(path.parent / recorded))
+        raise UntrustedImagesRootError(path, problem, where)
     return path.parent / rel
 
 

@@ -41,6 +41,15 @@ class ProjectLoadError(ValueError):
         super().__init__("\n".join(lines))
 
 
+class UntrustedImagesRootError(ProjectLoadError):
+    """The file records an images root outside its own folder; ``recorded`` is that folder
+    (resolved against the project's folder). Load again with ``images_root=`` to use it."""
+
+    def __init__(self, path: str | os.PathLike[str], problem: Problem, recorded: Path) -> None:
+        super().__init__(path, [problem])
+        self.recorded = recorded
+
+
 class _TooMany(Exception):
     pass
 

@@ -23,6 +23,7 @@ class ImageStatus(enum.Enum):
     UNTOUCHED = "untouched"
     IN_PROGRESS = "in progress"
     DONE = "done"
+    UNREADABLE = "unreadable"  # the file failed to open this session; D / A skip it
 
 
 @dataclass
@@ -38,13 +39,18 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def open_project(
-    path: str | Path, offer_recovery: Callable[[Path], bool] = lambda _p: False
+    path: str | Path,
+    offer_recovery: Callable[[Path], bool] = lambda _p: False,
+    images_root: str | Path | None = None,
 ) -> OpenedProject:
     """Resolve PATH (image file, folder or project .json). The project defaults to
     ``annotations.json`` in the folder (the image's folder for a single image). An autosave
     newer than the project is offered through `offer_recovery(sidecar) -> bool`.
+    images_root: the folder the user chose for the images (default: the project's record,
+    trusted only inside the project's folder).
 
-    Raises FileNotFoundError, NotADirectoryError, ProjectLoadError (a ValueError).
+    Raises FileNotFoundError, NotADirectoryError, ProjectLoadError (a ValueError; its
+    UntrustedImagesRootError names the recorded folder, to ask the user about it).
     """
     path = Path(path).expanduser()
     if not path.exists():
@@ -60,15 +66,16 @@ def open_project(
     recovered = False
     sidecar = find_recovery(project)
     if sidecar is not None and offer_recovery(sidecar):
-        doc = load_recovery(project)
+        doc = load_recovery(project, images_root)
         recovered = True
     else:
         if sidecar is not None:
             discard_recovery(project)
         if project.exists():
-            doc = load_project(project)
+            doc = load_project(project, images_root)
         else:
-            doc = Document(images_root=folder.resolve(), path=project)
+            root = folder if images_root is None else Path(images_root)
+            doc = Document(images_root=root.resolve(), path=project)
     root = doc.images_root
     names = [im.file_name for im in doc.images()]
     on_disk = [_relative(p, root) for p in list_images(root)] if root.is_dir() else []

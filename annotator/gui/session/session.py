@@ -33,7 +33,7 @@ from annotator.gui.session.project_io import ImageStatus, done_images, image_sta
 from annotator.gui.session.prompt_state import PromptSession, PromptSnapshot
 from annotator.io.autosave import Autosaver, discard_recovery
 from annotator.io.document import Annotation, Document
-from annotator.io.images import read_image
+from annotator.io.images import ImageReadError, read_image
 
 DEFAULT_COLOR = "#4363d8"  # the object in progress before any category exists
 
@@ -62,6 +62,7 @@ class AppSession:
         self.category_id: int | None = None
         self.model_name = ""
         self._parked: dict[str, PromptSnapshot] = {}  # in-progress objects of other images
+        self.unreadable: set[str] = set()  # images that failed to open: marked, skipped on D/A
 
     # -- the project ------------------------------------------------------------------------
     def adopt(self, doc: Document, images: list[str]) -> None:
@@ -79,6 +80,7 @@ class AppSession:
         self.prompts.clear()
         self.editor.decoding = False
         self._parked.clear()
+        self.unreadable.clear()
         self.masks.clear()  # annotation ids are reused by the next project
         self.hidden.clear()
         self.selected = None
@@ -121,7 +123,19 @@ class AppSession:
         nothing changes) when the image cannot be read; False when no project is open."""
         if self.doc is None:
             return False
-        image = read_image(self.doc.images_root / name)
+        record = self.doc.image_by_file_name(name)
+        # A record whose size is not the file's would misalign every mask: refused, named.
+        expected = None if record is None else (record.width, record.height)
+        try:
+            image = read_image(self.doc.images_root / name, expected=expected)
+        except (ImageReadError, OSError):
+            if name not in self.unreadable:
+                self.unreadable.add(name)
+                self.events.emit(ImageStatusChanged())
+            raise
+        if name in self.unreadable:  # mended since
+            self.unreadable.discard(name)
+            self.events.emit(ImageStatusChanged())
         with self.events.burst():
             if self.current is not None:
                 self._parked[self.current] = self.prompts.state
@@ -130,7 +144,6 @@ class AppSession:
             self.journal.forget_prompts()
             self.prompts.restore(self._parked.pop(name, PromptSnapshot()))
             self.editor.decoding = False
-            record = self.doc.image_by_file_name(name)
             if record is None:
                 height, width = image.shape[:2]  # read_image's shape is the EXIF-rotated size
                 was_dirty = self.doc.dirty
@@ -150,11 +163,14 @@ class AppSession:
         return True
 
     def neighbour(self, step: int) -> str | None:
-        """The image `step` places away in the folder (D: +1, A: -1), or None past the end."""
+        """The next image `step`'s way in the folder (D: +1, A: -1) that has not failed to open,
+        or None past the end."""
         if not self.images:
             return None
         i = self.images.index(self.current) if self.current in self.images else -step
         j = i + step
+        while 0 <= j < len(self.images) and self.images[j] in self.unreadable:
+            j += step
         return self.images[j] if 0 <= j < len(self.images) else None
 
     def prefetch_items(self, ahead: int) -> list[tuple[str, str]]:
@@ -176,7 +192,10 @@ class AppSession:
         if self.doc is None:
             return []
         done = done_images(self.doc)
-        return [(n, image_status(self.doc, n, done)) for n in self.images]
+        return [
+            (n, ImageStatus.UNREADABLE if n in self.unreadable else image_status(self.doc, n, done))
+            for n in self.images
+        ]
 
     # -- annotations of the current image ---------------------------------------------------
     def annotations(self) -> list[Annotation]:

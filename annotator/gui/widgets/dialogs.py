@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 SB = QMessageBox.StandardButton
 
@@ -54,3 +54,29 @@ def ask_changed_on_disk(parent: QWidget | None, path: Path) -> str:
 
 def show_error(parent: QWidget | None, title: str, message: str) -> None:
     QMessageBox.warning(parent, title, message)
+
+
+def ask_images_root(parent: QWidget | None, project: Path, recorded: Path) -> Path | None:
+    """The images folder for a project that records one outside its own folder, or None.
+
+    The user confirms the recorded folder or picks another; the file alone never decides.
+    """
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("Where are the images?")
+    box.setText(
+        f"{project}\nsays its images are in\n{recorded}\noutside the project's folder. "
+        "Paths written in a file are not followed without your say. Use that folder?"
+    )
+    use = box.addButton("Use this folder", QMessageBox.ButtonRole.AcceptRole)
+    choose = box.addButton("Choose Folder…", QMessageBox.ButtonRole.ActionRole)
+    box.addButton(SB.Cancel)
+    box.setDefaultButton(use)
+    box.exec()
+    clicked = box.clickedButton()
+    if clicked is use:
+        return recorded
+    if clicked is choose:
+        folder = QFileDialog.getExistingDirectory(parent, "Images folder", str(recorded.parent))
+        return Path(folder) if folder else None
+    return None

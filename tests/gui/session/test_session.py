@@ -233,3 +233,38 @@ def test_adopting_a_project_forgets_the_previous_one(session, rec, folder):
     session.adopt(opened.doc, opened.images)
     assert session.current is None and session.hidden == set() and session.selected is None
     assert session.undo() is None
+
+
+def test_an_unreadable_image_is_marked_and_skipped_by_next_and_previous(folder):
+    """Issue 10 item 17: D past a corrupt image used to stop at it, re-showing the error."""
+    from annotator.io.images import ImageReadError
+
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    s = AppSession(autosave_delay_s=600)
+    opened = open_project(folder)
+    s.adopt(opened.doc, opened.images)
+    assert s.images == ["broken.jpg", "chelsea.jpg", "coffee.jpg"]
+    assert s.open_image("chelsea.jpg")
+    with pytest.raises(ImageReadError):
+        s.open_image("broken.jpg")
+    assert s.current == "chelsea.jpg"  # nothing changed
+    assert dict(s.image_rows())["broken.jpg"] is ImageStatus.UNREADABLE
+    assert s.neighbour(-1) is None  # A: nothing readable before chelsea
+    assert s.open_image("coffee.jpg")
+    assert s.neighbour(-1) == "chelsea.jpg"
+    (folder / "broken.jpg").write_bytes((folder / "chelsea.jpg").read_bytes())  # mended
+    assert s.open_image("broken.jpg")
+    assert dict(s.image_rows())["broken.jpg"] is ImageStatus.UNTOUCHED
+
+
+def test_an_image_whose_file_is_not_the_declared_size_is_refused_naming_both(folder):
+    """Issue 10 item 10: the masks of a mis-sized record would be misaligned."""
+    from annotator.io.images import ImageSizeMismatchError
+
+    s = AppSession(autosave_delay_s=600)
+    opened = open_project(folder)
+    opened.doc.add_image("chelsea.jpg", 300, 451)  # the file is 451 x 300
+    s.adopt(opened.doc, opened.images)
+    with pytest.raises(ImageSizeMismatchError, match=r"300x451.*451x300|451x300.*300x451"):
+        s.open_image("chelsea.jpg")
+    assert s.current is None and s.neighbour(1) == "coffee.jpg"

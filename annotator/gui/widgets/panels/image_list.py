@@ -17,8 +17,13 @@ from PySide6.QtWidgets import (
 
 from annotator.gui.session.project_io import ImageStatus
 
-MARKS = {ImageStatus.UNTOUCHED: "○", ImageStatus.IN_PROGRESS: "◐", ImageStatus.DONE: "●"}
-FILTERS = ("All", "Untouched", "In progress", "Done")
+MARKS = {
+    ImageStatus.UNTOUCHED: "○",
+    ImageStatus.IN_PROGRESS: "◐",
+    ImageStatus.DONE: "●",
+    ImageStatus.UNREADABLE: "✕",
+}
+FILTERS = ("All", "Untouched", "In progress", "Done", "Unreadable")
 
 
 class ImageListPanel(QWidget):
