@@ -55,6 +55,14 @@ class ProjectFiles:
         self.session.adopt(opened.doc, opened.images)
         if opened.recovered:
             self._message("Recovered the autosaved work; save to keep it", 8000)
+        if opened.escaping_links:
+            names = ", ".join(opened.escaping_links[:3])
+            more = len(opened.escaping_links) - 3
+            self._message(
+                f"Left out links that lead outside the images folder: {names}"
+                + (f" and {more} more" if more > 0 else ""),
+                12000,
+            )
         order = self.session.images  # the first readable image, or the one asked for
         if opened.first in order:
             i = order.index(opened.first)

@@ -6,8 +6,9 @@ No widgets here; questions (recover an autosave?) come in as callbacks so this i
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from annotator.io.autosave import discard_recovery, find_recovery, load_recovery
@@ -32,10 +33,21 @@ class OpenedProject:
     images: list[str]  # file names relative to doc.images_root, folder order
     first: str | None  # the image PATH named, to show first (None: a folder or project)
     recovered: bool = False
+    escaping_links: list[str] = field(default_factory=list)  # left out: they lead outside
 
 
 def _relative(path: Path, root: Path) -> str:
-    return path.resolve().relative_to(root.resolve()).as_posix()
+    """`path` relative to `root` as the user sees it: a symlink keeps its own name (resolving
+    it would leave the folder's subpath), and only what `path` resolves to must be inside."""
+    lexical = Path(os.path.abspath(path))
+    try:
+        return lexical.relative_to(Path(os.path.abspath(root))).as_posix()
+    except ValueError:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+
+
+def _leads_inside(path: Path, root: Path) -> bool:
+    return path.resolve().is_relative_to(root.resolve())
 
 
 def open_project(
@@ -78,11 +90,13 @@ def open_project(
             doc = Document(images_root=root.resolve(), path=project)
     root = doc.images_root
     names = [im.file_name for im in doc.images()]
-    on_disk = [_relative(p, root) for p in list_images(root)] if root.is_dir() else []
+    found = list_images(root) if root.is_dir() else []
+    on_disk = [_relative(p, root) for p in found if _leads_inside(p, root)]
+    escaping = [_relative(p, root) for p in found if not _leads_inside(p, root)]
     on_disk_set = set(on_disk)
     images = on_disk + [n for n in names if n not in on_disk_set]
     first_name = _relative(first, root) if first is not None else None
-    return OpenedProject(doc, images, first_name, recovered)
+    return OpenedProject(doc, images, first_name, recovered, escaping)
 
 
 def done_images(doc: Document) -> set[str]:

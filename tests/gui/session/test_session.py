@@ -268,3 +268,21 @@ def test_an_image_whose_file_is_not_the_declared_size_is_refused_naming_both(fol
     with pytest.raises(ImageSizeMismatchError, match=r"300x451.*451x300|451x300.*300x451"):
         s.open_image("chelsea.jpg")
     assert s.current is None and s.neighbour(1) == "coffee.jpg"
+
+
+def test_a_symlinked_image_inside_the_folder_opens_and_one_leading_out_is_left_out(
+    folder, tmp_path_factory
+):
+    """Issue 10 item 16: one link used to make the whole folder refuse to open."""
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "secret.jpg").write_bytes((folder / "coffee.jpg").read_bytes())
+    (folder / "cat.jpg").symlink_to(folder / "chelsea.jpg")  # a second name, inside
+    (folder / "outside.jpg").symlink_to(elsewhere / "secret.jpg")
+    opened = open_project(folder)
+    assert opened.escaping_links == ["outside.jpg"]
+    assert opened.images == ["cat.jpg", "chelsea.jpg", "coffee.jpg"]  # the link keeps its name
+    linked = open_project(folder / "cat.jpg")  # opening the link itself
+    assert linked.first == "cat.jpg"
+    s = AppSession(autosave_delay_s=600)
+    s.adopt(linked.doc, linked.images)
+    assert s.open_image("cat.jpg") and s.image.shape == (300, 451, 3)
