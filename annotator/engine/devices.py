@@ -73,3 +73,17 @@ def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torc
             "float16 is not supported on the CPU (slow or missing kernels); use float32 or bfloat16"
         )
     return dtype
+
+
+def device_name(device: str | torch.device) -> str:
+    """The device in words for a status bar: "CPU", "NVIDIA H100 (CUDA)",
+    "AMD Instinct MI250 (ROCm)" (torch's ROCm build exposes AMD GPUs as ``cuda``), "Apple GPU
+    (MPS)"."""
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        index = dev.index if dev.index is not None else torch.cuda.current_device()
+        stack = "ROCm" if getattr(torch.version, "hip", None) else "CUDA"
+        return f"{torch.cuda.get_device_name(index)} ({stack})"
+    if dev.type == "mps":
+        return "Apple GPU (MPS)"
+    return dev.type.upper()

@@ -86,3 +86,12 @@ def test_bf16_encoder_masks_agree_with_float32_on_real_photos():
     assert len(agreement) == 9
     assert np.mean(agreement) >= 0.97, agreement
     assert min(agreement) >= 0.9, agreement
+
+
+def test_the_device_is_named_in_words():
+    from annotator.engine.devices import device_name
+
+    assert device_name("cpu") == "CPU"
+    assert device_name(torch.device("mps")) == "Apple GPU (MPS)"
+    if torch.cuda.is_available():
+        assert device_name("cuda").endswith(("(CUDA)", "(ROCm)"))
