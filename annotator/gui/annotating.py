@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtGui import QPainterPath
 
+from annotator.gui.model.requests import PromptSet
 from annotator.gui.overlays import hex_to_rgb, outline_path
-from annotator.gui.requests import PromptSet
 
 
 class AnnotatingMixin:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from annotator.gui.requests import MaskResult, ModelInfo
+from annotator.gui.model.requests import LoadedModel, MaskResult
 
 
 def synthetic_masks(shape, points, labels, box, multimask):
@@ -54,7 +54,7 @@ class FakeClient(QObject):
         self.shut_down = False
 
     def start(self) -> None:
-        info = ModelInfo("fake", "vit_t", "cpu", self.prompt_hint)
+        info = LoadedModel("fake", "vit_t", "cpu", self.prompt_hint)
         QTimer.singleShot(0, lambda: self.modelLoaded.emit(info))
 
     def load_model(self, checkpoint, model_type="auto", device="auto") -> None:

@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
 from annotator.gui.embedding_cache import EmbeddingCache
-from annotator.gui.requests import MaskResult, ModelInfo, PromptSet
-from annotator.gui.worker import DecodeJob, LoadJob, Mailbox, ModelWorker, OpenImage
+from annotator.gui.model.mailbox import DecodeJob, LoadJob, Mailbox, OpenImage
+from annotator.gui.model.requests import LoadedModel, MaskResult, PromptSet
+from annotator.gui.model.worker import ModelWorker
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,10 @@ def _stop_all() -> None:
 
 
 def _stop_worker(box: Mailbox, thread: QThread, timeout_s: float) -> bool:
+    if not shiboken6.isValid(thread):  # at interpreter exit Qt may have deleted it already
+        _LIVE.pop(thread, None)
+        _BOXES.pop(thread, None)
+        return True
     with box.lock:
         box.stopping = True
         box.prefetch.clear()
@@ -95,7 +101,7 @@ class ModelClient(QObject):
     """
 
     modelLoading = Signal(str)  # "Loading sam_vit_b_01ec64.pth…"
-    modelLoaded = Signal(object)  # ModelInfo
+    modelLoaded = Signal(object)  # LoadedModel
     encodingStarted = Signal(str)  # image_key (current image only)
     imageReady = Signal(str, float)  # image_key, encode seconds (0.0 when from cache)
     maskReady = Signal(object)  # MaskResult: latest request on the current image only
@@ -127,7 +133,7 @@ class ModelClient(QObject):
         self._current_key: str | None = None
         self._current_shape: tuple[int, int] | None = None
         self._accept_id: int | None = None  # the only request whose result is delivered
-        self._model_info: ModelInfo | None = None
+        self._model_info: LoadedModel | None = None
         self._stopped = False
         self._shut_down = False
 
@@ -246,7 +252,7 @@ class ModelClient(QObject):
             return b.working or b.load is not None or b.pending is not None or unready
 
     @property
-    def model_info(self) -> ModelInfo | None:
+    def model_info(self) -> LoadedModel | None:
         return self._model_info
 
     @property
@@ -268,7 +274,7 @@ class ModelClient(QObject):
         self._wake.emit()
 
     @Slot(object)
-    def _on_model_loaded(self, info: ModelInfo) -> None:
+    def _on_model_loaded(self, info: LoadedModel) -> None:
         self._model_info = info
         self.modelLoaded.emit(info)
 

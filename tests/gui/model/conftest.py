@@ -1,4 +1,4 @@
-"""A Predictor-API stand-in with controllable delays and failures, for fast worker tests.
+"""Fixtures of the model tests: a Predictor-API stand-in with controllable delays and failures.
 
 Its masks are a pure function of the prompts (a square around the mean of the points / the box
 centre) so a test can tell which prompt set a result came from; ``time.sleep`` releases the GIL
@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 import torch
 
 
@@ -148,3 +149,28 @@ class Heartbeat:
     def __exit__(self, *exc: object) -> None:
         self._timer.stop()
         self._tick()
+
+
+# -- fixtures: the model tests get their fakes here, never by importing another test module ---
+@pytest.fixture
+def fake_predictor() -> type[FakePredictor]:
+    """The FakePredictor class: ``fake_predictor(encode_delay=0.3)``."""
+    return FakePredictor
+
+
+@pytest.fixture(name="fake_model")
+def fake_model_fixture() -> type[FakeModel]:
+    """The FakeModel class (model_type, prompt_hint, model_id of a fake predictor)."""
+    return FakeModel
+
+
+@pytest.fixture(name="fake_image")
+def fake_image_fixture():
+    """``fake_image(h=48, w=64, value=0)`` -> (H, W, 3) uint8 RGB, different per value."""
+    return fake_image
+
+
+@pytest.fixture
+def heartbeat() -> type[Heartbeat]:
+    """The Heartbeat class: ``with heartbeat() as hb: ...; hb.max_gap`` (seconds)."""
+    return Heartbeat
