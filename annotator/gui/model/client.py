@@ -19,7 +19,7 @@ import numpy as np
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
-from annotator.gui.embedding_cache import EmbeddingCache
+from annotator.engine.embedding_cache import EmbeddingCache
 from annotator.gui.model.mailbox import DecodeJob, LoadJob, Mailbox, OpenImage
 from annotator.gui.model.requests import LoadedModel, MaskResult, PromptSet
 from annotator.gui.model.worker import ModelWorker

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from annotator.gui.embedding_cache import EmbeddingCache, image_content_hash
+from annotator.engine.embedding_cache import EmbeddingCache, image_content_hash
 from annotator.gui.model.mailbox import Mailbox
 
 log = logging.getLogger(__name__)

@@ -27,12 +27,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from annotator.gui.embedding_cache import (
-    EmbeddingCache,
-    image_content_hash,
-    model_fingerprint,
-    state_to,
-)
+from annotator.engine.embedding_cache import EmbeddingCache, image_content_hash
+from annotator.engine.image_state import ImageState
 from annotator.gui.model.mailbox import DecodeJob, LoadJob, Mailbox, OpenImage
 from annotator.gui.model.prefetcher import BackgroundPrefetcher, cuda_stream, on_stream
 from annotator.gui.model.requests import LoadedModel, MaskResult
@@ -45,6 +41,15 @@ BackgroundFactory = Callable[[Any], Any]
 
 def same_model_predictor(predictor: Any) -> Any:
     return type(predictor)(predictor.model)
+
+
+def model_id_of(predictor: Any) -> str:
+    """The loaded network's ``model.model_id``: the one model identity, which keys the
+    embedding cache and which ``Predictor.set_image_state`` checks."""
+    model_id = getattr(getattr(predictor, "model", None), "model_id", None)
+    if not isinstance(model_id, str) or not model_id:
+        raise TypeError(f"{type(predictor).__name__}.model has no model_id to key its embeddings")
+    return model_id
 
 
 class ModelWorker(QObject):
@@ -155,7 +160,7 @@ class ModelWorker(QObject):
                 device=str(predictor.device),
                 prompt_hint=str(getattr(model, "prompt_hint", "points_and_boxes")),
             )
-            model_id = model_fingerprint(model if model is not None else predictor)
+            model_id = model_id_of(predictor)
         except Exception as exc:
             keep = " The previous model stays loaded." if self._predictor is not None else ""
             self._report(f"Could not load {job.name}: {_describe(exc)}.{keep}", exc)
@@ -286,9 +291,9 @@ class ModelWorker(QObject):
         self._cache.put(self._model_id, content_hash, self._predictor.get_image_state())
         return seconds
 
-    def _restore(self, content_hash: str, state: Any) -> None:
+    def _restore(self, content_hash: str, state: ImageState) -> None:
         self._holding = None
-        self._predictor.set_image_state(state_to(state, self._predictor.device))
+        self._predictor.set_image_state(state.to(self._predictor.device))
         self._holding = content_hash
 
     def _report(self, message: str, exc: BaseException) -> None:

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 import torch
 
+from annotator.engine import ImageState
+
 
 @dataclass
 class FakeModel:
@@ -65,18 +67,16 @@ class FakePredictor:
         self.input_size = self.original_size
         self.is_image_set = True
 
-    def get_image_state(self) -> dict:
+    def get_image_state(self) -> ImageState:
         assert self.features is not None
-        return {
-            "features": self.features,
-            "original_size": self.original_size,
-            "input_size": self.input_size,
-        }
+        return ImageState(self.features, self.original_size, self.input_size, self.model.model_id)
 
-    def set_image_state(self, state: dict) -> None:
-        self.features = state["features"]
-        self.original_size = tuple(state["original_size"])
-        self.input_size = tuple(state["input_size"])
+    def set_image_state(self, state: ImageState) -> None:
+        if state.model_id != self.model.model_id:  # as the engine's Predictor refuses it
+            raise ValueError(f"state of {state.model_id!r} on {self.model.model_id!r}")
+        self.features = torch.as_tensor(state.features)
+        self.original_size = tuple(state.original_size)
+        self.input_size = tuple(state.input_size)
         self.is_image_set = True
 
     def predict(

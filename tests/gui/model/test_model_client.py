@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from annotator.gui.embedding_cache import EmbeddingCache
+from annotator.engine.embedding_cache import EmbeddingCache
 from annotator.gui.model.client import ModelClient
 from annotator.gui.model.requests import MaskResult, PromptSet
 

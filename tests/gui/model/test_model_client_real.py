@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from annotator.engine import Predictor, load_model
-from annotator.gui.embedding_cache import EmbeddingCache
+from annotator.engine.embedding_cache import EmbeddingCache
 from annotator.gui.model.client import ModelClient
 from annotator.gui.model.requests import MaskResult, PromptSet
 from annotator.io.images import read_image
