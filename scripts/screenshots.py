@@ -113,7 +113,7 @@ def shoot(out: Path, checkpoint: str | None, model_type: str) -> int:
     win.open_path(work / "astronaut.jpg")
 
     def ready() -> bool:
-        return win.expected_request is None and not client.is_busy()
+        return not client.awaiting_mask and not client.is_busy()
 
     for name, box in ASTRONAUT_BOXES:
         if win.doc.category_by_name(name) is None:

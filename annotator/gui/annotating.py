@@ -36,22 +36,19 @@ class AnnotatingMixin:
             return
         self.history.record_prompt()
         self.session.apply_edit(mask)
-        self.expected_request = None  # a decode still in flight must not overwrite the edit
+        self.client.cancel_mask()  # a decode still in flight must not overwrite the edit
         self.refresh_current()
 
     def _decode(self) -> None:
         """Ask the worker for the mask of all current prompts (refining from the last result)."""
         if not self.session.has_prompts:
-            self.expected_request = None
+            self.client.cancel_mask()
             return
         points, labels, box, mask_input, multimask = self.session.prompt_arrays()
-        prompts = PromptSet(points, labels, box, mask_input, multimask)
-        self.expected_request = self.client.request_mask(prompts)
+        self.client.request_mask(PromptSet(points, labels, box, mask_input, multimask))
 
     def _on_mask_ready(self, result) -> None:
-        if result.image_key != self._image_key() or result.request_id != self.expected_request:
-            return  # stale: an older prompt set, another image, or undone since
-        self.expected_request = None
+        # the client delivers only the result of its latest request on the current image
         self.status.set_decode_time(result.decode_seconds)
         if len(result.scores) == 0:
             return
@@ -65,7 +62,7 @@ class AnnotatingMixin:
             return
         self.history.record_prompt()
         self.session.clear()
-        self.expected_request = None
+        self.client.cancel_mask()
         self.canvas.tool.cancel()
         self.refresh_current()
 
@@ -84,7 +81,7 @@ class AnnotatingMixin:
         if self.doc is None or self.image_id is None or mask is None or not mask.any():
             self.status.showMessage("Nothing to accept: click or draw a box first", 4000)
             return None
-        if self.expected_request is not None:
+        if self.client.awaiting_mask:
             self.status.showMessage("Still computing the mask; press Enter again", 3000)
             return None
         s = self.session.state
@@ -143,12 +140,12 @@ class AnnotatingMixin:
         self._doc_change(lambda: self.doc.recolor_category(category_id, color))
 
     def undo(self) -> None:
-        self.expected_request = None
+        self.client.cancel_mask()
         kind = self.history.undo(self.doc)
         self._after_history(kind, "Undo")
 
     def redo(self) -> None:
-        self.expected_request = None
+        self.client.cancel_mask()
         kind = self.history.redo(self.doc)
         self._after_history(kind, "Redo")
 

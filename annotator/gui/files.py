@@ -89,7 +89,6 @@ class FilesMixin:
                 self.autosaver.flush()
         self.history.forget_prompts()
         self.session.restore(self._parked.pop(name, PromptSnapshot()))
-        self.expected_request = None
         record = self.doc.image_by_file_name(name)
         if record is None:
             height, width = image.shape[:2]  # read_image's shape is the EXIF-rotated size

@@ -41,7 +41,6 @@ class MainWindow(AnnotatingMixin, FilesMixin, QMainWindow):
         self.image: np.ndarray | None = None
         self.session = PromptSession()
         self.history = History(self.session)
-        self.expected_request: int | None = None
         self.category_id: int | None = None
         self.selected: int | None = None
         self.hidden: set[int] = set()
@@ -219,7 +218,6 @@ class MainWindow(AnnotatingMixin, FilesMixin, QMainWindow):
 
     def _on_worker_error(self, message: str) -> None:
         self.status.ready()
-        self.expected_request = None
         self.status.showMessage(message, 10000)
         dialogs.show_error(self, "Model error", message)
 

@@ -81,7 +81,7 @@ def drag(qtbot, win, p0, p1):
 
 
 def wait_result(qtbot, win):
-    qtbot.waitUntil(lambda: win.expected_request is None and win.session.current_mask is not None)
+    qtbot.waitUntil(lambda: not win.client.awaiting_mask and win.session.current_mask is not None)
 
 
 def test_box_and_points_through_the_view_then_enter_and_save(qtbot, make_window, folder):
@@ -153,7 +153,7 @@ def test_fifty_rapid_clicks_apply_one_result_for_the_final_prompts(qtbot, make_w
     for i in range(50):
         click(qtbot, win, 50 + 5 * i, 100 + (i % 7))
     elapsed = time.perf_counter() - t0
-    qtbot.waitUntil(lambda: win.expected_request is None)
+    qtbot.waitUntil(lambda: not win.client.awaiting_mask)
     qtbot.wait(60)
     assert len(applied) == 1 and len(client.requests) == 50
     assert len(client.decoded[-1].points) == 50
@@ -219,7 +219,7 @@ def test_worker_error_shows_a_message_and_the_app_keeps_working(qtbot, make_wind
     client.fail_next = True
     click(qtbot, win, 200, 150)
     qtbot.waitUntil(lambda: "Model error" in answers[0])
-    assert win.expected_request is None
+    assert not win.client.awaiting_mask
     click(qtbot, win, 210, 150)
     wait_result(qtbot, win)
     qtbot.keyClick(win.canvas, Qt.Key.Key_Return)

@@ -54,7 +54,7 @@ def window(qtbot, tmp_path, tiny_model, monkeypatch):
 
 
 def wait_idle(qtbot, win, client):
-    qtbot.waitUntil(lambda: win.expected_request is None and not client.is_busy(), timeout=30000)
+    qtbot.waitUntil(lambda: not client.awaiting_mask and not client.is_busy(), timeout=30000)
 
 
 def test_saved_mask_equals_the_predictors_for_the_same_prompts(qtbot, window, tiny_model):

@@ -1,8 +1,13 @@
 """ModelClient: the window's only handle on the model. Lives in the UI thread, never blocks.
 
 Calls write the latest wish into the shared ``Mailbox`` and post a queued wake-up to the
-``ModelWorker`` in its own QThread; results come back as queued signals and are filtered here,
-so the window only ever sees the result for its latest request on its current image.
+``ModelWorker`` in its own QThread; results come back as queued signals and are filtered here.
+
+The client is the one stale-result filter: ``maskReady`` carries only the result of the latest
+``request_mask`` on the current image, and only while that request is still wanted. A newer
+request, ``open_image``, ``cancel_mask`` (the window's edit, undo, Esc) or a worker error makes
+every earlier request stale; ``awaiting_mask`` says whether a wanted result is still to come.
+The window applies whatever ``maskReady`` brings and keeps no request ids of its own.
 """
 
 from __future__ import annotations
@@ -90,7 +95,7 @@ def _read_image(path: str) -> np.ndarray:
 
 
 class ModelClient(QObject):
-    """UI-thread front of the model worker. See GUI_CONTRACT.md.
+    """UI-thread front of the model worker. See docs/adr/0002-gui-model-worker.md.
 
     ``predictor_factory`` (no arguments -> Predictor-like) replaces the bundled model at
     ``start()``; ``loader`` replaces ``engine_loader`` for ``load_model()``; ``cache`` defaults
@@ -152,7 +157,7 @@ class ModelClient(QObject):
         w.imageReady.connect(self._on_image_ready)
         w.maskReady.connect(self._on_mask_ready)
         w.imagePrefetched.connect(self.imagePrefetched)
-        w.errorOccurred.connect(self.errorOccurred)
+        w.errorOccurred.connect(self._on_error)
         w.idle.connect(self.idle)
         _LIVE[self._thread] = self._worker
         _BOXES[self._thread] = self._box
@@ -232,6 +237,19 @@ class ModelClient(QObject):
         self._wake.emit()
         return rid
 
+    def cancel_mask(self) -> None:
+        """Nobody wants the mask of the last request any more (the user edited the mask, undid,
+        pressed Esc): its result is dropped and a decode not yet started is skipped."""
+        self._accept_id = None
+        with self._box.lock:
+            self._box.pending = None
+
+    @property
+    def awaiting_mask(self) -> bool:
+        """True from ``request_mask`` until its result is delivered, or it is made stale (by
+        ``cancel_mask``, ``open_image`` or a worker error)."""
+        return self._accept_id is not None
+
     def prefetch(self, items: list[tuple[str, str]]) -> None:
         """Pre-encode these (image_key, path) when idle, in order; replaces the previous list."""
         with self._box.lock:
@@ -291,4 +309,11 @@ class ModelClient(QObject):
     @Slot(object)
     def _on_mask_ready(self, result: MaskResult) -> None:
         if result.request_id == self._accept_id and result.image_key == self._current_key:
+            self._accept_id = None
             self.maskReady.emit(result)
+
+    @Slot(str)
+    def _on_error(self, message: str) -> None:
+        # whatever failed, a result still in flight is no longer shown (the window's old rule)
+        self._accept_id = None
+        self.errorOccurred.emit(message)

@@ -182,3 +182,35 @@ def test_request_before_open_image_is_a_programming_error(make_client):
     client, _ = make_client()
     with pytest.raises(RuntimeError, match="open_image"):
         client.request_mask(click(1, 1))
+
+
+def test_cancel_mask_drops_the_result_in_flight(qtbot, make_client, fake_predictor, fake_image):
+    """The window keeps no request ids: after cancel_mask (a brush edit, undo, Esc) the decode
+    under way is never delivered, and awaiting_mask says no result is to come."""
+    client, pred = make_client(fake_predictor(decode_delay=0.3))
+    results: list[MaskResult] = []
+    client.maskReady.connect(results.append)
+    with qtbot.waitSignal(client.imageReady, timeout=5000):
+        client.open_image("a.png", fake_image())
+    assert not client.awaiting_mask
+    client.request_mask(click(3, 3))
+    assert client.awaiting_mask
+    qtbot.waitUntil(lambda: len(pred.decoded) == 1, timeout=5000)  # decode under way
+    client.cancel_mask()
+    assert not client.awaiting_mask
+    qtbot.waitUntil(lambda: not client.is_busy(), timeout=5000)
+    qtbot.wait(100)
+    assert results == []
+    with qtbot.waitSignal(client.maskReady, timeout=5000) as got:
+        rid = client.request_mask(click(9, 9))
+    assert got.args[0].request_id == rid and not client.awaiting_mask
+
+
+def test_a_worker_error_makes_the_request_stale(qtbot, make_client, fake_predictor, fake_image):
+    client, pred = make_client(fake_predictor())
+    with qtbot.waitSignal(client.imageReady, timeout=5000):
+        client.open_image("a.png", fake_image())
+    pred.fail_next_decode = RuntimeError("boom")
+    with qtbot.waitSignal(client.errorOccurred, timeout=5000):
+        client.request_mask(click(3, 3))
+    assert not client.awaiting_mask
