@@ -125,7 +125,7 @@ class MainWindow(AnnotatingMixin, FilesMixin, QMainWindow):
     def _build_model_menu(self) -> QMenu:
         """The models helper's menu (known models, checkpoint file) plus a Device submenu."""
         try:
-            from annotator.gui.models_menu import ModelsMenu
+            from annotator.gui.widgets.models_menu import ModelsMenu
 
             menu: QMenu = ModelsMenu(self, on_load=self.load_model)
         except ImportError:  # engine registry unavailable: a plain checkpoint chooser
@@ -233,5 +233,8 @@ class MainWindow(AnnotatingMixin, FilesMixin, QMainWindow):
         self._autosave_timer.stop()
         if self.autosaver is not None:
             self.autosaver.close()
+        stop_downloads = getattr(self.model_menu, "shutdown", None)  # the fallback menu has none
+        if stop_downloads is not None:
+            stop_downloads()  # cancels a model download and stops its thread (bounded wait)
         self.client.shutdown()
         event.accept()

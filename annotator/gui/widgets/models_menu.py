@@ -3,11 +3,14 @@
 The main window owns the model worker; this menu only decides *what* to load and calls
 ``on_load(checkpoint_path_or_None, model_type)`` (None = the bundled LiteMedSAM), which matches
 ``ModelClient.load_model``. Downloads run in a QThread with a cancellable progress dialog; the
-UI thread never waits on the network.
+UI thread never waits on the network. Closing the window calls ``shutdown()``: the download is
+cancelled and its thread stopped (a bounded wait), so no QThread outlives the window.
 """
 
 from __future__ import annotations
 
+import atexit
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -44,7 +47,21 @@ from annotator.engine.model_store import (
     resolve_checkpoint,
 )
 
+log = logging.getLogger(__name__)
+
 OnLoad = Callable[[str | None, str], None]
+
+# A download blocked in a socket read sees its cancel flag only when the read returns (at most
+# the download timeout). If shutdown() gives up waiting, the thread is kept here, parentless,
+# until it finishes: Qt aborts the process when a running QThread is destroyed.
+_ORPHANS: dict[QThread, tuple[DownloadWorker, float]] = {}
+
+
+@atexit.register
+def _wait_for_orphans() -> None:
+    for thread, (_worker, timeout) in list(_ORPHANS.items()):
+        thread.wait(int((timeout + 1.0) * 1000))
+
 
 MODEL_TYPE_CHOICES = (
     ("auto", "Detect from the file"),
@@ -381,12 +398,29 @@ class ModelsMenu(QMenu):
             self._worker.deleteLater()
         self._thread = self._worker = None
 
-    def shutdown(self, timeout_ms: int = 5000) -> None:
-        """Stop a running download (window close); the partial file stays for next time."""
-        if self._thread is not None:
-            self.cancel_download()
-            self._thread.quit()
-            self._thread.wait(timeout_ms)
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Stop a running download (window close): cancel it and wait at most ``timeout_ms``
+        for its thread; the partial file stays for next time. True when no thread is left.
+
+        The download checks its cancel flag between chunks, so this normally returns within
+        one chunk. Past the bound, the thread is detached and finishes on its own, within the
+        download timeout, instead of being destroyed while it runs."""
+        thread, worker = self._thread, self._worker
+        if thread is None or worker is None:
+            return True
+        self.cancel_download()
+        thread.quit()  # its event loop has not started while run() downloads: quits after it
+        if thread.wait(timeout_ms):
+            return True
+        log.warning(
+            "model download still busy %d ms after cancel; leaving it to finish", timeout_ms
+        )
+        for done in [t for t in _ORPHANS if t.isFinished()]:
+            del _ORPHANS[done]
+        thread.setParent(None)
+        _ORPHANS[thread] = (worker, self._timeout)
+        self._thread = self._worker = None
+        return False
 
     # --- other entries -----------------------------------------------------------------
 
