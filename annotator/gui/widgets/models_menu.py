@@ -9,14 +9,11 @@ cancelled and its thread stopped (a bounded wait), so no QThread outlives the wi
 
 from __future__ import annotations
 
-import atexit
 import logging
-import threading
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import Qt, QThread, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
@@ -35,7 +32,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from annotator.engine.download import DownloadCancelledError, DownloadError, download_model
 from annotator.engine.model_registry import ModelInfo, RegistryError, known_models
 from annotator.engine.model_store import (
     ModelStatus,
@@ -46,22 +42,11 @@ from annotator.engine.model_store import (
     models_dir_source,
     resolve_checkpoint,
 )
+from annotator.gui.widgets.model_download import DownloadWorker, keep_until_finished
 
 log = logging.getLogger(__name__)
 
 OnLoad = Callable[[str | None, str], None]
-
-# A download blocked in a socket read sees its cancel flag only when the read returns (at most
-# the download timeout). If shutdown() gives up waiting, the thread is kept here, parentless,
-# until it finishes: Qt aborts the process when a running QThread is destroyed.
-_ORPHANS: dict[QThread, tuple[DownloadWorker, float]] = {}
-
-
-@atexit.register
-def _wait_for_orphans() -> None:
-    for thread, (_worker, timeout) in list(_ORPHANS.items()):
-        thread.wait(int((timeout + 1.0) * 1000))
-
 
 MODEL_TYPE_CHOICES = (
     ("auto", "Detect from the file"),
@@ -75,57 +60,6 @@ MODEL_TYPE_CHOICES = (
 
 def _mb(nbytes: int) -> str:
     return f"{nbytes / 1e9:.1f} GB" if nbytes >= 1e9 else f"{nbytes / 1e6:.0f} MB"
-
-
-class DownloadWorker(QObject):
-    """Runs ``download_model`` in its own thread; every outcome arrives as a signal."""
-
-    progressed = Signal(object, object)  # bytes done, total (Python ints: files pass 2 GiB)
-    warned = Signal(str)
-    succeeded = Signal(str)  # installed path
-    failed = Signal(str)  # message for the user
-    cancelled = Signal(str)
-    done = Signal()
-
-    def __init__(
-        self, info: ModelInfo, directory: Path | None, url_base: str | None, timeout: float
-    ) -> None:
-        super().__init__()
-        self.info, self.directory, self.url_base, self.timeout = info, directory, url_base, timeout
-        self._stop = threading.Event()
-        self._last_emit = 0.0
-
-    def _progress(self, done: int, total: int | None) -> None:
-        # At most ~10 updates a second: a fast link would otherwise flood the UI thread.
-        now = time.monotonic()
-        if done == total or now - self._last_emit >= 0.1:
-            self._last_emit = now
-            self.progressed.emit(done, total)
-
-    def cancel(self) -> None:
-        """Thread-safe; the download stops at its next chunk and keeps the partial file."""
-        self._stop.set()
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            path = download_model(
-                self.info,
-                directory=self.directory,
-                url_base=self.url_base,
-                progress=self._progress,
-                cancel=self._stop.is_set,
-                timeout=self.timeout,
-                warn=self.warned.emit,
-            )
-        except DownloadCancelledError as exc:
-            self.cancelled.emit(str(exc))
-        except (DownloadError, ModelStoreError, OSError) as exc:
-            self.failed.emit(str(exc))
-        else:
-            self.succeeded.emit(str(path))
-        finally:
-            self.done.emit()
 
 
 class LoadCheckpointDialog(QDialog):
@@ -415,10 +349,7 @@ class ModelsMenu(QMenu):
         log.warning(
             "model download still busy %d ms after cancel; leaving it to finish", timeout_ms
         )
-        for done in [t for t in _ORPHANS if t.isFinished()]:
-            del _ORPHANS[done]
-        thread.setParent(None)
-        _ORPHANS[thread] = (worker, self._timeout)
+        keep_until_finished(thread, worker, self._timeout)
         self._thread = self._worker = None
         return False
 

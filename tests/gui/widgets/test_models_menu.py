@@ -209,13 +209,13 @@ def test_shutdown_past_its_bound_detaches_the_thread_instead_of_destroying_it(
 ):
     """A server that never answers keeps the download in a socket read past the bound: the
     thread is left to finish within the download timeout, parentless, never destroyed running."""
-    from annotator.gui.widgets import models_menu
+    from annotator.gui.widgets import model_download
 
     registry = registry_with(server.serve("/tiny_test.pth", PAYLOAD, mode="hang"))
     menu = make_menu(qtbot, loads, registry, tmp_path, timeout=1.0)
     menu.action_for("tiny_test").trigger()
     [download] = running_qthreads()
     assert menu.shutdown(timeout_ms=50) is False
-    assert download.parent() is None and download in models_menu._ORPHANS
+    assert download.parent() is None and download in model_download._ORPHANS
     assert download.wait(5000)  # the read timed out, then it saw the cancel
     assert menu.shutdown() is True
