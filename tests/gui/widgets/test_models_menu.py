@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 from pathlib import Path
 
@@ -175,9 +174,12 @@ def test_models_folder_info(qtbot, loads, tmp_path):
     assert "ANNOTATOR_MODELS_DIR" in menu.message_box.text()
 
 
-def running_qthreads() -> list[QThread]:
-    gc.collect()
-    return [o for o in gc.get_objects() if isinstance(o, QThread) and o.isRunning()]
+def running_qthreads(owner) -> list[QThread]:
+    """QThreads under ``owner`` (Qt children) or detached by the menu, still running."""
+    from annotator.gui.widgets import model_download
+
+    threads = [*owner.findChildren(QThread), *model_download._ORPHANS]
+    return [t for t in threads if t.isRunning()]
 
 
 def test_closing_the_window_mid_download_leaves_no_thread_running(
@@ -194,12 +196,12 @@ def test_closing_the_window_mid_download_leaves_no_thread_running(
     client.start()
     win.show()
     menu = win.model_menu
-    assert isinstance(menu, ModelsMenu) and running_qthreads() == []
+    assert isinstance(menu, ModelsMenu) and running_qthreads(win) == []
     menu.start_download(info)
     qtbot.waitUntil(lambda: 0 < menu.progress_dialog.value() < 1000, timeout=5000)
-    [download] = running_qthreads()
+    [download] = running_qthreads(win)
     assert win.close()
-    assert not download.isRunning() and running_qthreads() == []
+    assert not download.isRunning() and running_qthreads(win) == []
     assert client.shut_down and not (tmp_path / "tiny_test.pth").exists()
     assert 0 < (tmp_path / "tiny_test.pth.part").stat().st_size < len(PAYLOAD)
 
@@ -214,7 +216,7 @@ def test_shutdown_past_its_bound_detaches_the_thread_instead_of_destroying_it(
     registry = registry_with(server.serve("/tiny_test.pth", PAYLOAD, mode="hang"))
     menu = make_menu(qtbot, loads, registry, tmp_path, timeout=1.0)
     menu.action_for("tiny_test").trigger()
-    [download] = running_qthreads()
+    [download] = running_qthreads(menu)
     assert menu.shutdown(timeout_ms=50) is False
     assert download.parent() is None and download in model_download._ORPHANS
     assert download.wait(5000)  # the read timed out, then it saw the cancel
