@@ -32,9 +32,9 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from annotator.gui.embedding_cache import EmbeddingCache
-from annotator.gui.model_client import BUNDLED_NAME, ModelClient, engine_loader
-from annotator.gui.requests import MaskResult, PromptSet
+from annotator.engine.embedding_cache import EmbeddingCache
+from annotator.gui.model.client import BUNDLED_NAME, ModelClient, engine_loader
+from annotator.gui.model.requests import MaskResult, PromptSet
 from annotator.io.images import read_image as read_rgb  # what the window reads files with
 
 ROOT = Path(__file__).resolve().parents[1]

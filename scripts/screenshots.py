@@ -92,15 +92,15 @@ def main() -> int:
 def shoot(out: Path, checkpoint: str | None, model_type: str) -> int:
     from PySide6.QtWidgets import QApplication
 
-    from annotator.gui import model_client
     from annotator.gui.main_window import MainWindow
+    from annotator.gui.model.client import ModelClient
 
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication(sys.argv[:1])
     work = Path(tempfile.mkdtemp(prefix="annotator-shots-"))
     for image in (ROOT / "sample_data").glob("*.jpg"):
         shutil.copy(image, work / image.name)
-    client = model_client.ModelClient()
+    client = ModelClient()
     win = MainWindow(client)
     win.resize(1400, 860)
     win.show()

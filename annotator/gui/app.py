@@ -23,7 +23,7 @@ def run_app(
     from PySide6.QtWidgets import QApplication
 
     from annotator.gui.main_window import MainWindow
-    from annotator.gui.model_client import ModelClient
+    from annotator.gui.model.client import ModelClient
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("annotator")

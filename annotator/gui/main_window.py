@@ -11,10 +11,10 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QVBoxLayout, QWidget
 
 from annotator.gui.actions import build_actions, build_menus
+from annotator.gui.model.requests import PromptSet
 from annotator.gui.project_files import ProjectFiles
-from annotator.gui.requests import PromptSet
 from annotator.gui.session import AppSession
-from annotator.gui.session.events import DecodeRequested, ImageChanged, Message
+from annotator.gui.session.events import DecodeCancelled, DecodeRequested, ImageChanged, Message
 from annotator.gui.session_view import SessionView
 from annotator.gui.tools import BoxTool, BrushTool, PointTool, Tool
 from annotator.gui.widgets import dialogs
@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
 
         session.events.connect(ImageChanged, self._on_image_changed)
         session.events.connect(DecodeRequested, self._on_decode_requested)
+        session.events.connect(DecodeCancelled, lambda _e: self.client.cancel_mask())
         session.events.connect(Message, lambda m: self.status.showMessage(m.text, m.timeout_ms))
 
         client.modelLoading.connect(self._on_model_loading)
@@ -120,7 +121,7 @@ class MainWindow(QMainWindow):
     def _build_model_menu(self) -> QMenu:
         """The models helper's menu (known models, checkpoint file) plus a Device submenu."""
         try:
-            from annotator.gui.models_menu import ModelsMenu
+            from annotator.gui.widgets.models_menu import ModelsMenu
 
             menu: QMenu = ModelsMenu(self, on_load=self.load_model)
         except ImportError:  # engine registry unavailable: a plain checkpoint chooser
@@ -265,5 +266,8 @@ class MainWindow(QMainWindow):
             return
         self._autosave_timer.stop()
         self.session.close()
+        stop_downloads = getattr(self.model_menu, "shutdown", None)  # the fallback menu has none
+        if stop_downloads is not None:
+            stop_downloads()  # cancels a model download and stops its thread (bounded wait)
         self.client.shutdown()
         event.accept()

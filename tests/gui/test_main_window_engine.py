@@ -16,9 +16,8 @@ from PySide6.QtWidgets import QMessageBox
 from annotator.engine import Predictor
 from annotator.engine.modeling.sam import ModelSpec, build_model
 from annotator.gui.main_window import MainWindow
+from annotator.gui.model.client import ModelClient
 from tests.gui.fakes.gestures import click, drag
-
-ModelClient = pytest.importorskip("annotator.gui.model_client").ModelClient
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
 

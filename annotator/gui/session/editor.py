@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from annotator.gui.session.events import DecodeRequested, Message, PromptsChanged
+from annotator.gui.session.events import DecodeCancelled, DecodeRequested, Message, PromptsChanged
 from annotator.gui.session.prompt_state import PromptSession
 
 if TYPE_CHECKING:
@@ -57,13 +57,13 @@ class ObjectEditor:
             return
         self._s.journal.record_prompt()
         self.prompts.apply_edit(mask)
-        self.decoding = False  # a decode still in flight must not overwrite the edit
+        self.cancel_decode()  # a decode still in flight must not overwrite the edit
         self._changed()
 
     def decode(self) -> None:
         """Ask for the mask of all current prompts (refining from the last result)."""
         if not self.prompts.has_prompts:
-            self.decoding = False
+            self.cancel_decode()
             return
         self.decoding = True
         self._s.events.emit(DecodeRequested(*self.prompts.prompt_arrays()))
@@ -79,6 +79,12 @@ class ObjectEditor:
             self._changed()
         return True
 
+    def cancel_decode(self) -> None:
+        """No answer is wanted any more; the client is told (DecodeCancelled) and drops it."""
+        if self.decoding:
+            self.decoding = False
+            self._s.events.emit(DecodeCancelled())
+
     def model_failed(self) -> None:
         """The model reported an error: nothing is on its way any more."""
         self.decoding = False
@@ -90,7 +96,7 @@ class ObjectEditor:
             return
         self._s.journal.record_prompt()
         self.prompts.clear()
-        self.decoding = False
+        self.cancel_decode()
         self._changed()
 
     def cycle(self, step: int = 1) -> None:

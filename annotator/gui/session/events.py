@@ -93,6 +93,12 @@ class DecodeRequested:
 
 
 @dataclass(frozen=True)
+class DecodeCancelled:
+    """The answer on its way is no longer wanted (an edit, Esc, undo, another image): the model
+    client, the one stale-result filter, drops it."""
+
+
+@dataclass(frozen=True)
 class Message:
     """A line for the status bar, shown for timeout_ms."""
 

@@ -78,7 +78,7 @@ class AppSession:
         self.images = images
         self.current = self.image_id = self.image = None
         self.prompts.clear()
-        self.editor.decoding = False
+        self.editor.cancel_decode()
         self._parked.clear()
         self.unreadable.clear()
         self.masks.clear()  # annotation ids are reused by the next project
@@ -143,7 +143,7 @@ class AppSession:
                     self.autosaver.flush()
             self.journal.forget_prompts()
             self.prompts.restore(self._parked.pop(name, PromptSnapshot()))
-            self.editor.decoding = False
+            self.editor.cancel_decode()
             if record is None:
                 height, width = image.shape[:2]  # read_image's shape is the EXIF-rotated size
                 was_dirty = self.doc.dirty
@@ -308,7 +308,7 @@ class AppSession:
         if self.doc is None:
             return None
         with self.events.burst():
-            self.editor.decoding = False
+            self.editor.cancel_decode()
             step = move(self.doc)
             if step is None:
                 self.events.emit(Message(f"Nothing to {what.lower()}", 2000))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from annotator.gui.requests import MaskResult, ModelInfo
+from annotator.gui.model.requests import LoadedModel, MaskResult
 from tests.gui.fakes.masks import answer, synthetic_masks
 
 __all__ = ["FakeClient", "synthetic_masks"]
@@ -33,11 +33,11 @@ class FakeClient(QObject):
         self.decoded: list = []
         self.fail_next = False
         self._next = 0
-        self._latest = 0
+        self._accept: int | None = None  # like ModelClient: only the latest result is delivered
         self.shut_down = False
 
     def start(self) -> None:
-        info = ModelInfo("fake", "vit_t", "cpu", self.prompt_hint)
+        info = LoadedModel("fake", "vit_t", "cpu", self.prompt_hint)
         QTimer.singleShot(0, lambda: self.modelLoaded.emit(info))
 
     def load_model(self, checkpoint, model_type="auto", device="auto") -> None:
@@ -46,20 +46,22 @@ class FakeClient(QObject):
 
     def open_image(self, key: str, image: np.ndarray) -> None:
         self.key, self.shape = key, image.shape[:2]
+        self._accept = None
         self.encodingStarted.emit(key)
         QTimer.singleShot(self.delay_ms, lambda: self.imageReady.emit(key, 0.01))
 
     def request_mask(self, prompts) -> int:
         self._next += 1
-        self._latest = rid = self._next
+        self._accept = rid = self._next
         self.requests.append(prompts)
         key = self.key
         QTimer.singleShot(self.delay_ms, lambda: self._answer(rid, key, prompts))
         return rid
 
     def _answer(self, rid: int, key: str, prompts) -> None:
-        if rid != self._latest or key != self.key:
+        if rid != self._accept or key != self.key:
             return  # coalesced: only the latest request is decoded
+        self._accept = None
         if self.fail_next:
             self.fail_next = False
             self.errorOccurred.emit("decode failed: out of memory (simulated)")
@@ -69,6 +71,13 @@ class FakeClient(QObject):
         )
         self.decoded.append(prompts)
         self.maskReady.emit(MaskResult(rid, key, masks, scores, low, 0.002, prompts))
+
+    def cancel_mask(self) -> None:
+        self._accept = None
+
+    @property
+    def awaiting_mask(self) -> bool:
+        return self._accept is not None
 
     def prefetch(self, items) -> None:
         self.prefetched = items

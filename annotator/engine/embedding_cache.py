@@ -1,33 +1,38 @@
 """Image-embedding cache: an LRU in memory bounded by bytes, plus an optional on-disk store.
 
-Entries are whatever ``Predictor.get_image_state()`` returns (a nest of tensors / arrays /
-tuples), keyed by ``(model_id, content_hash)``: the same pixels under the same weights give the
-same embedding, whatever the file is called, and a renamed or edited file never hits a stale one.
-Thread-safe: the model worker and the background prefetcher share one.
+Entries are the ``ImageState`` that ``Predictor.get_image_state()`` returns, keyed by
+``(model_id, content_hash)``: ``model_id`` is the engine's ``model.model_id`` (the one model
+identity: ``load_model`` sets it from the model type and the checkpoint file's name, size and
+mtime, and ``Predictor.set_image_state`` refuses a state of another id), ``content_hash`` is
+``image_content_hash`` of the pixels. The same pixels under the same weights give the same
+embedding whatever the file is called, and a renamed or edited file never hits a stale one.
+Thread-safe: the GUI's model worker and its background prefetcher share one.
+
+Disk files are ``.npz`` read with ``allow_pickle=False``: one features array plus a JSON header
+of plain values. Reading a file never imports or unpickles anything it names.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import importlib
 import json
 import logging
 import os
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+import torch
+
+from .image_state import ImageState
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MEMORY_BUDGET = 1 << 30  # 1 GiB: ~250 vit_h embeddings (4 MiB each)
 DEFAULT_DISK_BUDGET = 4 << 30
-_DISK_FORMAT = 1
+_DISK_FORMAT = 2  # 1 was a generic pickle-free tree keyed by a GUI fingerprint; its files miss
 
 
 def image_content_hash(image: np.ndarray) -> str:
@@ -39,59 +44,20 @@ def image_content_hash(image: np.ndarray) -> str:
     return h.hexdigest()
 
 
-def model_fingerprint(model: Any) -> str:
-    """Cache key part for a network: 24 hex chars.
-
-    Hashes ``model.model_id`` (the engine's: type, checkpoint name, size, mtime) and, for an
-    ``nn.Module``, every state-dict entry's name, shape, dtype and first and last 16 values: two
-    networks built without a checkpoint share a model_id but not their weights. (Hashing all of
-    vit_h's 2.5 GB would cost seconds per load; a fine-tune changes every tensor's ends.)
-    """
-    import torch
-
-    h = hashlib.blake2b(digest_size=12)
-    model_id = getattr(model, "model_id", None)
-    is_module = isinstance(model, torch.nn.Module)
-    if model_id is None and not is_module:
-        raise TypeError(f"cannot fingerprint a {type(model).__name__}: give it a model_id")
-    h.update(f"{model_id!r}|{getattr(model, 'model_type', '')}|".encode())
-    if is_module:
-        with torch.no_grad():
-            for name, t in model.state_dict().items():
-                flat = t.detach().reshape(-1)
-                ends = torch.cat([flat[:16], flat[-16:]]).to("cpu", torch.float64)
-                h.update(f"{name}|{tuple(t.shape)}|{t.dtype}|".encode())
-                h.update(ends.numpy().tobytes())
-    return h.hexdigest()
-
-
-def state_nbytes(state: Any) -> int:
-    """Bytes held by the tensors / arrays in a nested state."""
-    return sum(_nbytes(x) for x in _leaves(state))
-
-
-def state_to(state: Any, device: Any) -> Any:
-    """Copy of ``state`` with every tensor on ``device`` (numpy and scalars untouched)."""
-    import torch
-
-    if isinstance(state, torch.Tensor):
-        return state.to(device)
-    if dataclasses.is_dataclass(state) and not isinstance(state, type):
-        changes = {f.name: state_to(getattr(state, f.name), device) for f in _fields(state)}
-        return dataclasses.replace(state, **changes)
-    if isinstance(state, dict):
-        return {k: state_to(v, device) for k, v in state.items()}
-    if isinstance(state, (list, tuple)):
-        return type(state)(state_to(v, device) for v in state)
-    return state
+def model_dir_name(model_id: str) -> str:
+    """The disk folder of a model's entries: 24 hex chars of ``model_id`` (which holds a file
+    name, colons and whatever else, none of it fit for a path)."""
+    return hashlib.blake2b(model_id.encode(), digest_size=12).hexdigest()
 
 
 class EmbeddingCache:
     """LRU of image states in memory (``memory_budget`` bytes) over an optional disk store.
 
     ``pin(key)`` protects an entry (the open image) from eviction. The disk store keeps
-    ``disk_dir/<model_id>/<content_hash>.npz`` files, evicting the least recently used beyond
-    ``disk_budget`` bytes; a torn or unreadable file counts as a miss and is deleted.
+    ``disk_dir/<model_dir_name(model_id)>/<content_hash>.npz`` files, evicting the least
+    recently used beyond ``disk_budget`` bytes; a torn, unreadable or foreign file counts as a
+    miss and is deleted. Memory entries keep their tensors where they are (the GPU, say); disk
+    hits come back on the CPU.
     """
 
     def __init__(
@@ -105,7 +71,7 @@ class EmbeddingCache:
         self.memory_budget = memory_budget
         self.disk_dir = Path(disk_dir) if disk_dir is not None else None
         self.disk_budget = disk_budget
-        self._mem: OrderedDict[tuple[str, str], tuple[Any, int]] = OrderedDict()
+        self._mem: OrderedDict[tuple[str, str], tuple[ImageState, int]] = OrderedDict()
         self._mem_bytes = 0
         self._pinned: set[tuple[str, str]] = set()
         self._disk_index: dict[Path, int] | None = None  # path -> size, scanned on first write
@@ -147,7 +113,7 @@ class EmbeddingCache:
             path = self._path(model_id, content_hash)
             return self.in_memory(model_id, content_hash) or (path is not None and path.is_file())
 
-    def get(self, model_id: str, content_hash: str) -> Any | None:
+    def get(self, model_id: str, content_hash: str) -> ImageState | None:
         """The cached state or None; a disk hit is promoted into memory (tensors on CPU)."""
         with self._lock:
             key = (model_id, content_hash)
@@ -159,16 +125,20 @@ class EmbeddingCache:
                 self._put_memory(key, state)
             return state
 
-    def put(self, model_id: str, content_hash: str, state: Any) -> None:
+    def put(self, model_id: str, content_hash: str, state: ImageState) -> None:
         """Store in memory (if it fits the budget at all) and on disk (if enabled)."""
+        if not isinstance(state, ImageState):
+            raise TypeError(f"the cache holds ImageState, got {type(state).__name__}")
+        if state.model_id != model_id:
+            raise ValueError(f"state of model {state.model_id!r} filed under {model_id!r}")
         with self._lock:
             self._put_memory((model_id, content_hash), state)
             self._write_disk(model_id, content_hash, state)
 
-    def _put_memory(self, key: tuple[str, str], state: Any) -> None:
+    def _put_memory(self, key: tuple[str, str], state: ImageState) -> None:
         if key in self._mem:
             self._mem_bytes -= self._mem.pop(key)[1]
-        size = state_nbytes(state)
+        size = state.nbytes
         if size > self.memory_budget and key not in self._pinned:
             return
         self._mem[key] = (state, size)
@@ -184,9 +154,11 @@ class EmbeddingCache:
     def _path(self, model_id: str, content_hash: str) -> Path | None:
         if self.disk_dir is None:
             return None
-        return self.disk_dir / model_id / f"{content_hash}.npz"
+        if not content_hash.isalnum():
+            raise ValueError(f"content hash {content_hash!r} is not a hex digest")
+        return self.disk_dir / model_dir_name(model_id) / f"{content_hash}.npz"
 
-    def _read_disk(self, model_id: str, content_hash: str) -> Any | None:
+    def _read_disk(self, model_id: str, content_hash: str) -> ImageState | None:
         path = self._path(model_id, content_hash)
         if path is None or not path.is_file():
             return None
@@ -194,9 +166,9 @@ class EmbeddingCache:
             # open the file ourselves: np.load leaks its handle when the zip is torn
             with open(path, "rb") as f, np.load(f, allow_pickle=False) as npz:
                 meta = json.loads(bytes(npz["__meta__"]).decode())
-                if meta.get("format") != _DISK_FORMAT:
-                    raise ValueError("unknown cache file format")
-                state = _unpack(meta["state"], npz)
+                if meta.get("format") != _DISK_FORMAT or meta.get("model_id") != model_id:
+                    raise ValueError("unknown cache file format or another model's entry")
+                state = _unpack(meta, np.array(npz["features"]))
             os.utime(path)  # mtime = last use, for LRU eviction
             return state
         except Exception as exc:  # a torn write or an old format is just a miss
@@ -204,13 +176,13 @@ class EmbeddingCache:
             self._unlink(path)
             return None
 
-    def _write_disk(self, model_id: str, content_hash: str, state: Any) -> None:
+    def _write_disk(self, model_id: str, content_hash: str, state: ImageState) -> None:
         path = self._path(model_id, content_hash)
         if path is None or self.disk_budget == 0:
             return
         index = self._scan_disk()
-        arrays: dict[str, np.ndarray] = {}
-        meta = {"format": _DISK_FORMAT, "state": _pack(state, arrays)}
+        meta, features = _pack(state, model_id)
+        arrays = {"features": features}
         arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -256,82 +228,40 @@ class EmbeddingCache:
             pass
 
 
-def _fields(obj: Any) -> list[dataclasses.Field]:
-    return [f for f in dataclasses.fields(obj) if f.init]
-
-
-def _leaves(state: Any) -> Iterator[Any]:
-    if dataclasses.is_dataclass(state) and not isinstance(state, type):
-        for f in _fields(state):
-            yield from _leaves(getattr(state, f.name))
-    elif isinstance(state, dict):
-        for v in state.values():
-            yield from _leaves(v)
-    elif isinstance(state, (list, tuple)):
-        for v in state:
-            yield from _leaves(v)
-    else:
-        yield state
-
-
-def _nbytes(x: Any) -> int:
-    if isinstance(x, np.ndarray):
-        return int(x.nbytes)
-    numel = getattr(x, "numel", None)
-    if callable(numel) and hasattr(x, "element_size"):
-        return int(numel() * x.element_size())
-    return 0
-
-
-# -- disk format: one .npz (no pickle) with a JSON tree whose array leaves point into it --------
-def _pack(state: Any, arrays: dict[str, np.ndarray]) -> Any:
-    import torch
-
-    if isinstance(state, torch.Tensor):
-        t = state.detach().cpu()
-        name = f"a{len(arrays)}"
+# -- disk format: one .npz (no pickle): the features array and a JSON header of plain values ----
+def _pack(state: ImageState, model_id: str) -> tuple[dict, np.ndarray]:
+    f = state.features
+    if isinstance(f, torch.Tensor):
+        t = f.detach().cpu()
         # numpy has no bfloat16; float32 holds it exactly and is cast back on load
-        arrays[name] = (t.float() if t.dtype == torch.bfloat16 else t).numpy()
-        return {"torch": name, "dtype": str(t.dtype).removeprefix("torch.")}
-    if isinstance(state, np.ndarray):
-        name = f"a{len(arrays)}"
-        arrays[name] = state
-        return {"numpy": name}
-    if dataclasses.is_dataclass(state) and not isinstance(state, type):
-        cls = type(state)
-        return {
-            "dataclass": f"{cls.__module__}:{cls.__qualname__}",
-            "fields": {f.name: _pack(getattr(state, f.name), arrays) for f in _fields(state)},
-        }
-    if isinstance(state, dict):
-        if not all(isinstance(k, str) for k in state):
-            raise TypeError("only str-keyed dicts can be cached on disk")
-        return {"dict": {k: _pack(v, arrays) for k, v in state.items()}}
-    if isinstance(state, (list, tuple)):
-        return {"tuple" if isinstance(state, tuple) else "list": [_pack(v, arrays) for v in state]}
-    if state is None or isinstance(state, (bool, int, float, str)):
-        return {"value": state}
-    raise TypeError(f"cannot cache a {type(state).__name__} on disk")
+        array = (t.float() if t.dtype == torch.bfloat16 else t).numpy()
+        kind, dtype = "torch", str(t.dtype).removeprefix("torch.")
+    else:
+        array = np.asarray(f)
+        kind, dtype = "numpy", array.dtype.str
+    meta = {
+        "format": _DISK_FORMAT,
+        "model_id": model_id,
+        "original_size": [int(v) for v in state.original_size],
+        "input_size": [int(v) for v in state.input_size],
+        "kind": kind,
+        "dtype": dtype,
+    }
+    return meta, array
 
 
-def _unpack(node: Any, arrays: Any) -> Any:
-    import torch
-
-    if "torch" in node:
-        t = torch.from_numpy(np.array(arrays[node["torch"]]))
-        return t.to(getattr(torch, node["dtype"]))
-    if "numpy" in node:
-        return np.array(arrays[node["numpy"]])
-    if "dataclass" in node:
-        module, _, qualname = node["dataclass"].partition(":")
-        if not module.startswith("annotator."):  # never import what a cache file names
-            raise ValueError(f"refusing to rebuild {node['dataclass']}")
-        cls = getattr(importlib.import_module(module), qualname)
-        return cls(**{k: _unpack(v, arrays) for k, v in node["fields"].items()})
-    if "dict" in node:
-        return {k: _unpack(v, arrays) for k, v in node["dict"].items()}
-    if "tuple" in node:
-        return tuple(_unpack(v, arrays) for v in node["tuple"])
-    if "list" in node:
-        return [_unpack(v, arrays) for v in node["list"]]
-    return node["value"]
+def _unpack(meta: dict, array: np.ndarray) -> ImageState:
+    if array.dtype.hasobject:
+        raise ValueError("object arrays are never cached")
+    if meta["kind"] == "torch":
+        dtype = getattr(torch, str(meta["dtype"]), None)
+        if not isinstance(dtype, torch.dtype):
+            raise ValueError(f"not a torch dtype: {meta['dtype']!r}")
+        features: torch.Tensor | np.ndarray = torch.from_numpy(array).to(dtype)
+    elif meta["kind"] == "numpy":
+        features = array.astype(np.dtype(str(meta["dtype"])), copy=False)
+    else:
+        raise ValueError(f"unknown features kind {meta['kind']!r}")
+    h, w = (int(v) for v in meta["original_size"])
+    ih, iw = (int(v) for v in meta["input_size"])
+    return ImageState(features, (h, w), (ih, iw), str(meta["model_id"]))

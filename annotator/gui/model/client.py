@@ -1,8 +1,13 @@
 """ModelClient: the window's only handle on the model. Lives in the UI thread, never blocks.
 
 Calls write the latest wish into the shared ``Mailbox`` and post a queued wake-up to the
-``ModelWorker`` in its own QThread; results come back as queued signals and are filtered here,
-so the window only ever sees the result for its latest request on its current image.
+``ModelWorker`` in its own QThread; results come back as queued signals and are filtered here.
+
+The client is the one stale-result filter: ``maskReady`` carries only the result of the latest
+``request_mask`` on the current image, and only while that request is still wanted. A newer
+request, ``open_image``, ``cancel_mask`` (the window's edit, undo, Esc) or a worker error makes
+every earlier request stale; ``awaiting_mask`` says whether a wanted result is still to come.
+The window applies whatever ``maskReady`` brings and keeps no request ids of its own.
 """
 
 from __future__ import annotations
@@ -16,11 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
-from annotator.gui.embedding_cache import EmbeddingCache
-from annotator.gui.requests import MaskResult, ModelInfo, PromptSet
-from annotator.gui.worker import DecodeJob, LoadJob, Mailbox, ModelWorker, OpenImage
+from annotator.engine.embedding_cache import EmbeddingCache
+from annotator.gui.model.mailbox import DecodeJob, LoadJob, Mailbox, OpenImage
+from annotator.gui.model.requests import LoadedModel, MaskResult, PromptSet
+from annotator.gui.model.worker import ModelWorker
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +49,10 @@ def _stop_all() -> None:
 
 
 def _stop_worker(box: Mailbox, thread: QThread, timeout_s: float) -> bool:
+    if not shiboken6.isValid(thread):  # at interpreter exit Qt may have deleted it already
+        _LIVE.pop(thread, None)
+        _BOXES.pop(thread, None)
+        return True
     with box.lock:
         box.stopping = True
         box.prefetch.clear()
@@ -84,7 +95,7 @@ def _read_image(path: str) -> np.ndarray:
 
 
 class ModelClient(QObject):
-    """UI-thread front of the model worker. See GUI_CONTRACT.md.
+    """UI-thread front of the model worker. See docs/adr/0002-gui-model-worker.md.
 
     ``predictor_factory`` (no arguments -> Predictor-like) replaces the bundled model at
     ``start()``; ``loader`` replaces ``engine_loader`` for ``load_model()``; ``cache`` defaults
@@ -95,7 +106,7 @@ class ModelClient(QObject):
     """
 
     modelLoading = Signal(str)  # "Loading sam_vit_b_01ec64.pth…"
-    modelLoaded = Signal(object)  # ModelInfo
+    modelLoaded = Signal(object)  # LoadedModel
     encodingStarted = Signal(str)  # image_key (current image only)
     imageReady = Signal(str, float)  # image_key, encode seconds (0.0 when from cache)
     maskReady = Signal(object)  # MaskResult: latest request on the current image only
@@ -127,7 +138,7 @@ class ModelClient(QObject):
         self._current_key: str | None = None
         self._current_shape: tuple[int, int] | None = None
         self._accept_id: int | None = None  # the only request whose result is delivered
-        self._model_info: ModelInfo | None = None
+        self._model_info: LoadedModel | None = None
         self._stopped = False
         self._shut_down = False
 
@@ -146,7 +157,7 @@ class ModelClient(QObject):
         w.imageReady.connect(self._on_image_ready)
         w.maskReady.connect(self._on_mask_ready)
         w.imagePrefetched.connect(self.imagePrefetched)
-        w.errorOccurred.connect(self.errorOccurred)
+        w.errorOccurred.connect(self._on_error)
         w.idle.connect(self.idle)
         _LIVE[self._thread] = self._worker
         _BOXES[self._thread] = self._box
@@ -226,6 +237,19 @@ class ModelClient(QObject):
         self._wake.emit()
         return rid
 
+    def cancel_mask(self) -> None:
+        """Nobody wants the mask of the last request any more (the user edited the mask, undid,
+        pressed Esc): its result is dropped and a decode not yet started is skipped."""
+        self._accept_id = None
+        with self._box.lock:
+            self._box.pending = None
+
+    @property
+    def awaiting_mask(self) -> bool:
+        """True from ``request_mask`` until its result is delivered, or it is made stale (by
+        ``cancel_mask``, ``open_image`` or a worker error)."""
+        return self._accept_id is not None
+
     def prefetch(self, items: list[tuple[str, str]]) -> None:
         """Pre-encode these (image_key, path) when idle, in order; replaces the previous list."""
         with self._box.lock:
@@ -246,7 +270,7 @@ class ModelClient(QObject):
             return b.working or b.load is not None or b.pending is not None or unready
 
     @property
-    def model_info(self) -> ModelInfo | None:
+    def model_info(self) -> LoadedModel | None:
         return self._model_info
 
     @property
@@ -268,7 +292,7 @@ class ModelClient(QObject):
         self._wake.emit()
 
     @Slot(object)
-    def _on_model_loaded(self, info: ModelInfo) -> None:
+    def _on_model_loaded(self, info: LoadedModel) -> None:
         self._model_info = info
         self.modelLoaded.emit(info)
 
@@ -285,4 +309,11 @@ class ModelClient(QObject):
     @Slot(object)
     def _on_mask_ready(self, result: MaskResult) -> None:
         if result.request_id == self._accept_id and result.image_key == self._current_key:
+            self._accept_id = None
             self.maskReady.emit(result)
+
+    @Slot(str)
+    def _on_error(self, message: str) -> None:
+        # whatever failed, a result still in flight is no longer shown (the window's old rule)
+        self._accept_id = None
+        self.errorOccurred.emit(message)

@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QThread
 from PySide6.QtWidgets import QPushButton
 
 from annotator.engine.weights.registry import ModelInfo, known_models
-from annotator.gui.models_menu import LoadCheckpointDialog, ModelsMenu
+from annotator.gui.widgets.models_menu import LoadCheckpointDialog, ModelsMenu
 from tests.model_server import ModelServer, model_entry, start_server
 
 PAYLOAD = os.urandom(1024 * 1024 + 5)
@@ -172,3 +172,52 @@ def test_models_folder_info(qtbot, loads, tmp_path):
     next(a for a in menu.actions() if a.objectName() == "models-folder").trigger()
     assert str(tmp_path) in menu.message_box.text()
     assert "ANNOTATOR_MODELS_DIR" in menu.message_box.text()
+
+
+def running_qthreads(owner) -> list[QThread]:
+    """QThreads under ``owner`` (Qt children) or detached by the menu, still running."""
+    from annotator.gui.widgets import model_download
+
+    threads = [*owner.findChildren(QThread), *model_download._ORPHANS]
+    return [t for t in threads if t.isRunning()]
+
+
+def test_closing_the_window_mid_download_leaves_no_thread_running(
+    qtbot, tmp_path, server, monkeypatch
+):
+    from annotator.gui.main_window import MainWindow
+    from tests.gui.fakes.client import FakeClient
+
+    monkeypatch.setenv("ANNOTATOR_MODELS_DIR", str(tmp_path))
+    info = model_entry(server.serve("/tiny_test.pth", PAYLOAD, mode="slow"), PAYLOAD)
+    client = FakeClient()
+    win = MainWindow(client)
+    qtbot.addWidget(win)
+    client.start()
+    win.show()
+    menu = win.model_menu
+    assert isinstance(menu, ModelsMenu) and running_qthreads(win) == []
+    menu.start_download(info)
+    qtbot.waitUntil(lambda: 0 < menu.progress_dialog.value() < 1000, timeout=5000)
+    [download] = running_qthreads(win)
+    assert win.close()
+    assert not download.isRunning() and running_qthreads(win) == []
+    assert client.shut_down and not (tmp_path / "tiny_test.pth").exists()
+    assert 0 < (tmp_path / "tiny_test.pth.part").stat().st_size < len(PAYLOAD)
+
+
+def test_shutdown_past_its_bound_detaches_the_thread_instead_of_destroying_it(
+    qtbot, loads, tmp_path, server
+):
+    """A server that never answers keeps the download in a socket read past the bound: the
+    thread is left to finish within the download timeout, parentless, never destroyed running."""
+    from annotator.gui.widgets import model_download
+
+    registry = registry_with(server.serve("/tiny_test.pth", PAYLOAD, mode="hang"))
+    menu = make_menu(qtbot, loads, registry, tmp_path, timeout=1.0)
+    menu.action_for("tiny_test").trigger()
+    [download] = running_qthreads(menu)
+    assert menu.shutdown(timeout_ms=50) is False
+    assert download.parent() is None and download in model_download._ORPHANS
+    assert download.wait(5000)  # the read timed out, then it saw the cancel
+    assert menu.shutdown() is True

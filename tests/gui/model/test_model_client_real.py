@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from annotator.engine import Predictor, load_model
-from annotator.gui.embedding_cache import EmbeddingCache
-from annotator.gui.model_client import ModelClient
-from annotator.gui.requests import MaskResult, PromptSet
+from annotator.engine.embedding_cache import EmbeddingCache
+from annotator.gui.model.client import ModelClient
+from annotator.gui.model.requests import MaskResult, PromptSet
 from annotator.io.images import read_image
 
-SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "chelsea.jpg"
+SAMPLE = Path(__file__).resolve().parents[3] / "sample_data" / "chelsea.jpg"
 
 
 @pytest.fixture(scope="module")

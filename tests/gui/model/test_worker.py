@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from annotator.gui.embedding_cache import EmbeddingCache
-from annotator.gui.model_client import ModelClient
-from annotator.gui.requests import ModelInfo, PromptSet
-from tests.gui.fake_predictor import FakeModel, FakePredictor, fake_image
+from annotator.engine.embedding_cache import EmbeddingCache
+from annotator.gui.model.client import ModelClient
+from annotator.gui.model.requests import LoadedModel, PromptSet
 
 CLICK = PromptSet(np.array([[12, 9]], np.float32), np.array([1], np.int32))
 
@@ -30,10 +29,10 @@ def started(qtbot, clients, predictor, **kwargs) -> ModelClient:
     return client
 
 
-def test_serial_prefetch_in_the_worker_opens_from_cache(qtbot, clients):
+def test_serial_prefetch_in_the_worker_opens_from_cache(qtbot, clients, fake_predictor, fake_image):
     """The fallback when no background twin can be built: the worker pre-encodes itself."""
     images = {f"/img/{i}.png": fake_image(value=10 + i) for i in range(3)}
-    pred = FakePredictor(encode_delay=0.05)
+    pred = fake_predictor(encode_delay=0.05)
     client = started(
         qtbot, clients, pred, image_reader=images.__getitem__, background_prefetch=False
     )
@@ -52,9 +51,11 @@ def test_serial_prefetch_in_the_worker_opens_from_cache(qtbot, clients):
     assert got.args[0].image_key == "/img/2.png" and len(pred.encoded) == 3
 
 
-def test_serial_prefetch_delays_a_decode_by_at_most_one_encode(qtbot, clients):
+def test_serial_prefetch_delays_a_decode_by_at_most_one_encode(
+    qtbot, clients, fake_predictor, fake_image
+):
     images = {f"/img/{i}.png": fake_image(value=20 + i) for i in range(6)}
-    pred = FakePredictor(encode_delay=0.2)
+    pred = fake_predictor(encode_delay=0.2)
     client = started(
         qtbot, clients, pred, image_reader=images.__getitem__, background_prefetch=False
     )
@@ -70,13 +71,13 @@ def test_serial_prefetch_delays_a_decode_by_at_most_one_encode(qtbot, clients):
     qtbot.waitUntil(lambda: len(prefetched) == 5, timeout=5000)
 
 
-def test_unreadable_prefetch_file_is_skipped_silently(qtbot, clients):
+def test_unreadable_prefetch_file_is_skipped_silently(qtbot, clients, fake_predictor, fake_image):
     def reader(path: str) -> np.ndarray:
         if path == "bad.png":
             raise ValueError("bad.png: not an image")
         return fake_image(value=5)
 
-    client = started(qtbot, clients, FakePredictor(), image_reader=reader)
+    client = started(qtbot, clients, fake_predictor(), image_reader=reader)
     errors: list[str] = []
     prefetched: list[str] = []
     client.errorOccurred.connect(errors.append)
@@ -86,8 +87,10 @@ def test_unreadable_prefetch_file_is_skipped_silently(qtbot, clients):
     assert prefetched == ["good.png"] and errors == []
 
 
-def test_bad_image_reports_an_error_and_the_worker_keeps_working(qtbot, clients):
-    pred = FakePredictor()
+def test_bad_image_reports_an_error_and_the_worker_keeps_working(
+    qtbot, clients, fake_predictor, fake_image
+):
+    pred = fake_predictor()
     client = started(qtbot, clients, pred)
     with qtbot.waitSignal(client.errorOccurred, timeout=5000) as err:
         client.open_image("broken.tif", np.zeros((4, 4, 7), np.uint8))
@@ -107,8 +110,10 @@ def test_bad_image_reports_an_error_and_the_worker_keeps_working(qtbot, clients)
         (RuntimeError("mat1 and mat2 shapes cannot be multiplied"), "shapes cannot"),
     ],
 )
-def test_decode_failure_is_reported_and_the_next_request_works(qtbot, clients, exc, expected):
-    pred = FakePredictor()
+def test_decode_failure_is_reported_and_the_next_request_works(
+    qtbot, clients, exc, expected, fake_predictor, fake_image
+):
+    pred = fake_predictor()
     client = started(qtbot, clients, pred)
     with qtbot.waitSignal(client.imageReady, timeout=5000):
         client.open_image("a.png", fake_image())
@@ -121,8 +126,10 @@ def test_decode_failure_is_reported_and_the_next_request_works(qtbot, clients, e
     assert got.args[0].masks[0, 9, 12]
 
 
-def test_encode_out_of_memory_is_reported_then_other_images_work(qtbot, clients):
-    pred = FakePredictor()
+def test_encode_out_of_memory_is_reported_then_other_images_work(
+    qtbot, clients, fake_predictor, fake_image
+):
+    pred = fake_predictor()
     client = started(qtbot, clients, pred)
     pred.fail_next_encode = MemoryError()
     with qtbot.waitSignal(client.errorOccurred, timeout=5000) as err:
@@ -132,20 +139,22 @@ def test_encode_out_of_memory_is_reported_then_other_images_work(qtbot, clients)
         client.open_image("small.png", fake_image(value=1))
 
 
-def test_checkpoint_load_progress_errors_and_reencode(qtbot, clients):
-    other = FakePredictor(model=FakeModel(model_type="vit_b", model_id="fake-v2"))
+def test_checkpoint_load_progress_errors_and_reencode(
+    qtbot, clients, fake_predictor, fake_model, fake_image
+):
+    other = fake_predictor(model=fake_model(model_type="vit_b", model_id="fake-v2"))
 
     def loader(checkpoint, model_type, device):
         if checkpoint.endswith("bad.pth"):
             raise ValueError(f"{checkpoint}: not a SAM checkpoint (missing image_encoder.*)")
         return other
 
-    first = FakePredictor()
+    first = fake_predictor()
     client = started(qtbot, clients, first, loader=loader)
     with qtbot.waitSignal(client.imageReady, timeout=5000):
         client.open_image("a.png", fake_image())
     messages: list[str] = []
-    infos: list[ModelInfo] = []
+    infos: list[LoadedModel] = []
     client.modelLoading.connect(messages.append)
     client.modelLoaded.connect(infos.append)
 
@@ -159,7 +168,7 @@ def test_checkpoint_load_progress_errors_and_reencode(qtbot, clients):
     with qtbot.waitSignals([client.modelLoaded, client.imageReady], timeout=5000):
         client.load_model("/models/sam_vit_b.pth", "vit_b", "cpu")
     [info] = infos
-    assert info == ModelInfo("sam_vit_b.pth", "vit_b", "cpu", "points_and_boxes")
+    assert info == LoadedModel("sam_vit_b.pth", "vit_b", "cpu", "points_and_boxes")
     assert messages == ["Loading bad.pth…", "Loading sam_vit_b.pth…"]
     assert client.model_info == info and len(other.encoded) == 1  # re-encoded by the new model
     with qtbot.waitSignal(client.maskReady, timeout=5000):
@@ -167,8 +176,8 @@ def test_checkpoint_load_progress_errors_and_reencode(qtbot, clients):
     assert len(other.decoded) == 1 and len(first.decoded) == 1
 
 
-def test_shutdown_during_an_encode_waits_for_it(qtbot):
-    client = ModelClient(lambda: FakePredictor(encode_delay=0.3))
+def test_shutdown_during_an_encode_waits_for_it(qtbot, fake_predictor, fake_image):
+    client = ModelClient(lambda: fake_predictor(encode_delay=0.3))
     with qtbot.waitSignal(client.modelLoaded, timeout=5000):
         client.start()
     with qtbot.waitSignal(client.encodingStarted, timeout=5000):
@@ -177,17 +186,19 @@ def test_shutdown_during_an_encode_waits_for_it(qtbot):
     assert client.shutdown(5)  # idempotent (closeEvent may run twice)
 
 
-def test_background_prefetch_never_delays_a_foreground_decode(qtbot, clients):
+def test_background_prefetch_never_delays_a_foreground_decode(
+    qtbot, clients, fake_predictor, fake_image
+):
     """The default: a second thread + Predictor on the same model (low-priority CUDA stream on
     a GPU, a niced thread on a CPU); the worker answers while a prefetch encode runs."""
     images = {f"/img/{i}.png": fake_image(value=30 + i) for i in range(3)}
-    background: list[FakePredictor] = []
+    background: list = []
 
-    def make_background(fg: FakePredictor) -> FakePredictor:
-        background.append(FakePredictor(encode_delay=0.6, model=fg.model))
+    def make_background(fg):
+        background.append(fake_predictor(encode_delay=0.6, model=fg.model))
         return background[-1]
 
-    pred = FakePredictor(encode_delay=0.05, decode_delay=0.01)
+    pred = fake_predictor(encode_delay=0.05, decode_delay=0.01)
     client = started(
         qtbot, clients, pred, image_reader=images.__getitem__, background_prefetch=make_background
     )
@@ -220,8 +231,8 @@ def test_a_client_dropped_without_shutdown_does_not_abort_the_process(tmp_path):
     script.write_text(
         "import gc\n"
         "from PySide6.QtWidgets import QApplication\n"
-        "from annotator.gui.model_client import ModelClient\n"
-        "from tests.gui.fake_predictor import FakePredictor, fake_image\n"
+        "from annotator.gui.model.client import ModelClient\n"
+        "from tests.gui.model.conftest import FakePredictor, fake_image  # no pytest here\n"
         "app = QApplication([])\n"
         "kept = ModelClient(lambda: FakePredictor(encode_delay=0.2))\n"
         "kept.start()\n"
@@ -232,7 +243,7 @@ def test_a_client_dropped_without_shutdown_does_not_abort_the_process(tmp_path):
         "gc.collect()\n"
         "print('exiting')\n"
     )
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     env = {"QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}
     proc = subprocess.run(
         [sys.executable, str(script)], cwd=root, env=env, capture_output=True, text=True, timeout=60
@@ -241,14 +252,14 @@ def test_a_client_dropped_without_shutdown_does_not_abort_the_process(tmp_path):
     assert "exiting" in proc.stdout
 
 
-def test_prefetch_reads_folder_files_with_the_store_reader(qtbot, clients):
+def test_prefetch_reads_folder_files_with_the_store_reader(qtbot, clients, fake_predictor):
     from pathlib import Path
 
     from annotator.io.images import read_image
 
-    sample = Path(__file__).resolve().parents[2] / "sample_data"
+    sample = Path(__file__).resolve().parents[3] / "sample_data"
     paths = [str(sample / n) for n in ("chelsea.jpg", "coffee.jpg")]
-    pred = FakePredictor()
+    pred = fake_predictor()
     client = started(qtbot, clients, pred)  # default reader: annotator.io.images.read_image
     prefetched: list[str] = []
     client.imagePrefetched.connect(prefetched.append)

@@ -1,4 +1,4 @@
-"""A Predictor-API stand-in with controllable delays and failures, for fast worker tests.
+"""Fixtures of the model tests: a Predictor-API stand-in with controllable delays and failures.
 
 Its masks are a pure function of the prompts (a square around the mean of the points / the box
 centre) so a test can tell which prompt set a result came from; ``time.sleep`` releases the GIL
@@ -13,7 +13,10 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 import torch
+
+from annotator.engine import ImageState
 
 
 @dataclass
@@ -64,18 +67,16 @@ class FakePredictor:
         self.input_size = self.original_size
         self.is_image_set = True
 
-    def get_image_state(self) -> dict:
+    def get_image_state(self) -> ImageState:
         assert self.features is not None
-        return {
-            "features": self.features,
-            "original_size": self.original_size,
-            "input_size": self.input_size,
-        }
+        return ImageState(self.features, self.original_size, self.input_size, self.model.model_id)
 
-    def set_image_state(self, state: dict) -> None:
-        self.features = state["features"]
-        self.original_size = tuple(state["original_size"])
-        self.input_size = tuple(state["input_size"])
+    def set_image_state(self, state: ImageState) -> None:
+        if state.model_id != self.model.model_id:  # as the engine's Predictor refuses it
+            raise ValueError(f"state of {state.model_id!r} on {self.model.model_id!r}")
+        self.features = torch.as_tensor(state.features)
+        self.original_size = tuple(state.original_size)
+        self.input_size = tuple(state.input_size)
         self.is_image_set = True
 
     def predict(
@@ -148,3 +149,28 @@ class Heartbeat:
     def __exit__(self, *exc: object) -> None:
         self._timer.stop()
         self._tick()
+
+
+# -- fixtures: the model tests get their fakes here, never by importing another test module ---
+@pytest.fixture
+def fake_predictor() -> type[FakePredictor]:
+    """The FakePredictor class: ``fake_predictor(encode_delay=0.3)``."""
+    return FakePredictor
+
+
+@pytest.fixture(name="fake_model")
+def fake_model_fixture() -> type[FakeModel]:
+    """The FakeModel class (model_type, prompt_hint, model_id of a fake predictor)."""
+    return FakeModel
+
+
+@pytest.fixture(name="fake_image")
+def fake_image_fixture():
+    """``fake_image(h=48, w=64, value=0)`` -> (H, W, 3) uint8 RGB, different per value."""
+    return fake_image
+
+
+@pytest.fixture
+def heartbeat() -> type[Heartbeat]:
+    """The Heartbeat class: ``with heartbeat() as hb: ...; hb.max_gap`` (seconds)."""
+    return Heartbeat

@@ -3,17 +3,17 @@
 The main window owns the model worker; this menu only decides *what* to load and calls
 ``on_load(checkpoint_path_or_None, model_type)`` (None = the bundled LiteMedSAM), which matches
 ``ModelClient.load_model``. Downloads run in a QThread with a cancellable progress dialog; the
-UI thread never waits on the network.
+UI thread never waits on the network. Closing the window calls ``shutdown()``: the download is
+cancelled and its thread stopped (a bounded wait), so no QThread outlives the window.
 """
 
 from __future__ import annotations
 
-import threading
-import time
+import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import Qt, QThread, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from annotator.engine.weights.download import DownloadCancelledError, DownloadError, download_model
 from annotator.engine.weights.registry import ModelInfo, RegistryError, known_models
 from annotator.engine.weights.resolve import resolve_checkpoint
 from annotator.engine.weights.store import (
@@ -43,6 +42,9 @@ from annotator.engine.weights.store import (
     models_dir,
     models_dir_source,
 )
+from annotator.gui.widgets.model_download import DownloadWorker, keep_until_finished
+
+log = logging.getLogger(__name__)
 
 OnLoad = Callable[[str | None, str], None]
 
@@ -58,57 +60,6 @@ MODEL_TYPE_CHOICES = (
 
 def _mb(nbytes: int) -> str:
     return f"{nbytes / 1e9:.1f} GB" if nbytes >= 1e9 else f"{nbytes / 1e6:.0f} MB"
-
-
-class DownloadWorker(QObject):
-    """Runs ``download_model`` in its own thread; every outcome arrives as a signal."""
-
-    progressed = Signal(object, object)  # bytes done, total (Python ints: files pass 2 GiB)
-    warned = Signal(str)
-    succeeded = Signal(str)  # installed path
-    failed = Signal(str)  # message for the user
-    cancelled = Signal(str)
-    done = Signal()
-
-    def __init__(
-        self, info: ModelInfo, directory: Path | None, url_base: str | None, timeout: float
-    ) -> None:
-        super().__init__()
-        self.info, self.directory, self.url_base, self.timeout = info, directory, url_base, timeout
-        self._stop = threading.Event()
-        self._last_emit = 0.0
-
-    def _progress(self, done: int, total: int | None) -> None:
-        # At most ~10 updates a second: a fast link would otherwise flood the UI thread.
-        now = time.monotonic()
-        if done == total or now - self._last_emit >= 0.1:
-            self._last_emit = now
-            self.progressed.emit(done, total)
-
-    def cancel(self) -> None:
-        """Thread-safe; the download stops at its next chunk and keeps the partial file."""
-        self._stop.set()
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            path = download_model(
-                self.info,
-                directory=self.directory,
-                url_base=self.url_base,
-                progress=self._progress,
-                cancel=self._stop.is_set,
-                timeout=self.timeout,
-                warn=self.warned.emit,
-            )
-        except DownloadCancelledError as exc:
-            self.cancelled.emit(str(exc))
-        except (DownloadError, ModelStoreError, OSError) as exc:
-            self.failed.emit(str(exc))
-        else:
-            self.succeeded.emit(str(path))
-        finally:
-            self.done.emit()
 
 
 class LoadCheckpointDialog(QDialog):
@@ -381,12 +332,26 @@ class ModelsMenu(QMenu):
             self._worker.deleteLater()
         self._thread = self._worker = None
 
-    def shutdown(self, timeout_ms: int = 5000) -> None:
-        """Stop a running download (window close); the partial file stays for next time."""
-        if self._thread is not None:
-            self.cancel_download()
-            self._thread.quit()
-            self._thread.wait(timeout_ms)
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Stop a running download (window close): cancel it and wait at most ``timeout_ms``
+        for its thread; the partial file stays for next time. True when no thread is left.
+
+        The download checks its cancel flag between chunks, so this normally returns within
+        one chunk. Past the bound, the thread is detached and finishes on its own, within the
+        download timeout, instead of being destroyed while it runs."""
+        thread, worker = self._thread, self._worker
+        if thread is None or worker is None:
+            return True
+        self.cancel_download()
+        thread.quit()  # its event loop has not started while run() downloads: quits after it
+        if thread.wait(timeout_ms):
+            return True
+        log.warning(
+            "model download still busy %d ms after cancel; leaving it to finish", timeout_ms
+        )
+        keep_until_finished(thread, worker, self._timeout)
+        self._thread = self._worker = None
+        return False
 
     # --- other entries -----------------------------------------------------------------
 

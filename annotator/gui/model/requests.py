@@ -84,7 +84,10 @@ class MaskResult:
 
 
 @dataclass(frozen=True)
-class ModelInfo:
+class LoadedModel:
+    """The model the worker has loaded (``ModelClient.modelLoaded``). Not the catalogue entry of
+    a downloadable model: that is ``annotator.engine.weights.registry.ModelInfo``."""
+
     name: str  # e.g. "LiteMedSAM (bundled)" or the checkpoint file name
     model_type: str  # vit_h | vit_l | vit_b | vit_t | lite_medsam
     device: str  # "cpu", "cuda:0", ...

@@ -18,14 +18,12 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from annotator.gui.embedding_cache import EmbeddingCache, image_content_hash
-
-if TYPE_CHECKING:
-    from annotator.gui.worker import Mailbox
+from annotator.engine.embedding_cache import EmbeddingCache, image_content_hash
+from annotator.gui.model.mailbox import Mailbox
 
 log = logging.getLogger(__name__)
 

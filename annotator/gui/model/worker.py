@@ -20,28 +20,21 @@ foreground units and a request arriving mid-prefetch waits for at most that one 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from annotator.gui.embedding_cache import (
-    EmbeddingCache,
-    image_content_hash,
-    model_fingerprint,
-    state_to,
-)
-from annotator.gui.prefetcher import BackgroundPrefetcher, cuda_stream, on_stream
-from annotator.gui.requests import MaskResult, ModelInfo, PromptSet
+from annotator.engine.embedding_cache import EmbeddingCache, image_content_hash
+from annotator.engine.image_state import ImageState
+from annotator.gui.model.mailbox import DecodeJob, LoadJob, Mailbox, OpenImage
+from annotator.gui.model.prefetcher import BackgroundPrefetcher, cuda_stream, on_stream
+from annotator.gui.model.requests import LoadedModel, MaskResult
 
 log = logging.getLogger(__name__)
 
-# () -> Predictor-like: set_image, predict, get_image_state, set_image_state, device, model
-PredictorLoader = Callable[[], Any]
 # worker's predictor -> a second Predictor on the same model, for the background prefetcher
 BackgroundFactory = Callable[[Any], Any]
 
@@ -50,51 +43,20 @@ def same_model_predictor(predictor: Any) -> Any:
     return type(predictor)(predictor.model)
 
 
-@dataclass
-class LoadJob:
-    name: str  # for messages: checkpoint file name or "LiteMedSAM (bundled)"
-    load: PredictorLoader
-
-
-@dataclass
-class OpenImage:
-    key: str
-    image: np.ndarray  # (H, W, 3) uint8 RGB; never modified after open_image
-    generation: int
-
-
-@dataclass
-class DecodeJob:
-    request_id: int
-    generation: int
-    prompts: PromptSet
-
-
-@dataclass
-class Mailbox:
-    """State shared by the client (writer) and the worker (reader), guarded by ``lock``."""
-
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    cond: threading.Condition = field(init=False)  # on ``lock``; wakes the GPU prefetcher
-    load: LoadJob | None = None
-    current: OpenImage | None = None
-    pending: DecodeJob | None = None
-    prefetch: list[tuple[str, str]] = field(default_factory=list)
-    ready_generation: int = -1  # generation whose imageReady has been emitted
-    failed_generation: int = -1  # generation whose encode failed (reported; not retried)
-    working: bool = False  # worker is inside a foreground unit (load / encode / decode)
-    stopping: bool = False
-    background: BackgroundPrefetcher | None = None  # set by the worker on a GPU
-
-    def __post_init__(self) -> None:
-        self.cond = threading.Condition(self.lock)
+def model_id_of(predictor: Any) -> str:
+    """The loaded network's ``model.model_id``: the one model identity, which keys the
+    embedding cache and which ``Predictor.set_image_state`` checks."""
+    model_id = getattr(getattr(predictor, "model", None), "model_id", None)
+    if not isinstance(model_id, str) or not model_id:
+        raise TypeError(f"{type(predictor).__name__}.model has no model_id to key its embeddings")
+    return model_id
 
 
 class ModelWorker(QObject):
     """Lives in the model thread; every slot runs there. Signals reach the UI queued."""
 
     modelLoading = Signal(str)
-    modelLoaded = Signal(object)  # ModelInfo
+    modelLoaded = Signal(object)  # LoadedModel
     encodingStarted = Signal(str, int)  # image_key, generation
     imageReady = Signal(str, int, float)  # image_key, generation, encode seconds (0.0 = cache)
     maskReady = Signal(object)  # MaskResult
@@ -192,13 +154,13 @@ class ModelWorker(QObject):
         try:
             predictor = job.load()
             model = getattr(predictor, "model", None)
-            info = ModelInfo(
+            info = LoadedModel(
                 name=job.name,
                 model_type=str(getattr(model, "model_type", "unknown")),
                 device=str(predictor.device),
                 prompt_hint=str(getattr(model, "prompt_hint", "points_and_boxes")),
             )
-            model_id = model_fingerprint(model if model is not None else predictor)
+            model_id = model_id_of(predictor)
         except Exception as exc:
             keep = " The previous model stays loaded." if self._predictor is not None else ""
             self._report(f"Could not load {job.name}: {_describe(exc)}.{keep}", exc)
@@ -329,9 +291,9 @@ class ModelWorker(QObject):
         self._cache.put(self._model_id, content_hash, self._predictor.get_image_state())
         return seconds
 
-    def _restore(self, content_hash: str, state: Any) -> None:
+    def _restore(self, content_hash: str, state: ImageState) -> None:
         self._holding = None
-        self._predictor.set_image_state(state_to(state, self._predictor.device))
+        self._predictor.set_image_state(state.to(self._predictor.device))
         self._holding = content_hash
 
     def _report(self, message: str, exc: BaseException) -> None:

@@ -7,10 +7,9 @@ import threading
 import numpy as np
 import pytest
 
-from annotator.gui.embedding_cache import EmbeddingCache
-from annotator.gui.model_client import ModelClient
-from annotator.gui.requests import MaskResult, PromptSet
-from tests.gui.fake_predictor import FakePredictor, Heartbeat, fake_image
+from annotator.engine.embedding_cache import EmbeddingCache
+from annotator.gui.model.client import ModelClient
+from annotator.gui.model.requests import MaskResult, PromptSet
 
 
 def click(x: float, y: float, *more: tuple[float, float], multimask: bool = False) -> PromptSet:
@@ -19,11 +18,11 @@ def click(x: float, y: float, *more: tuple[float, float], multimask: bool = Fals
 
 
 @pytest.fixture
-def make_client(qtbot):
+def make_client(qtbot, fake_predictor):
     clients: list[ModelClient] = []
 
-    def make(predictor: FakePredictor | None = None, **kwargs) -> tuple[ModelClient, FakePredictor]:
-        predictor = predictor or FakePredictor()
+    def make(predictor=None, **kwargs) -> tuple[ModelClient, object]:
+        predictor = predictor or fake_predictor()
         kwargs.setdefault("cache", EmbeddingCache(disk_dir=None))
         client = ModelClient(lambda: predictor, **kwargs)
         clients.append(client)
@@ -37,8 +36,10 @@ def make_client(qtbot):
         assert client.shutdown(10)
 
 
-def test_model_runs_only_in_worker_thread_and_prompts_wait_for_encoding(qtbot, make_client):
-    client, pred = make_client(FakePredictor(encode_delay=0.3))
+def test_model_runs_only_in_worker_thread_and_prompts_wait_for_encoding(
+    qtbot, make_client, fake_predictor, fake_image
+):
+    client, pred = make_client(fake_predictor(encode_delay=0.3))
     results: list[MaskResult] = []
     client.maskReady.connect(results.append)
     with qtbot.waitSignal(client.encodingStarted, timeout=5000) as started:
@@ -58,12 +59,12 @@ def test_model_runs_only_in_worker_thread_and_prompts_wait_for_encoding(qtbot, m
 
 
 def test_50_rapid_requests_give_one_result_for_the_final_prompts_without_blocking_ui(
-    qtbot, make_client
+    qtbot, make_client, fake_predictor, fake_image, heartbeat
 ):
-    client, pred = make_client(FakePredictor(encode_delay=0.5, decode_delay=0.05))
+    client, pred = make_client(fake_predictor(encode_delay=0.5, decode_delay=0.05))
     results: list[MaskResult] = []
     client.maskReady.connect(results.append)
-    with Heartbeat() as hb:
+    with heartbeat() as hb:
         with qtbot.waitSignal(client.imageReady, timeout=5000):
             client.open_image("a.png", fake_image())
             client.request_mask(click(1, 1))  # queued behind the encode, then superseded
@@ -81,8 +82,8 @@ def test_50_rapid_requests_give_one_result_for_the_final_prompts_without_blockin
     assert hb.max_gap < 0.3, f"UI thread stalled {hb.max_gap * 1000:.0f} ms during a 500 ms encode"
 
 
-def test_result_of_a_superseded_request_is_dropped(qtbot, make_client):
-    client, pred = make_client(FakePredictor(decode_delay=0.3))
+def test_result_of_a_superseded_request_is_dropped(qtbot, make_client, fake_predictor, fake_image):
+    client, pred = make_client(fake_predictor(decode_delay=0.3))
     results: list[MaskResult] = []
     client.maskReady.connect(results.append)
     with qtbot.waitSignal(client.imageReady, timeout=5000):
@@ -95,8 +96,8 @@ def test_result_of_a_superseded_request_is_dropped(qtbot, make_client):
     assert [r.request_id for r in results] == [rid]
 
 
-def test_result_for_a_previous_image_is_dropped(qtbot, make_client):
-    client, pred = make_client(FakePredictor(decode_delay=0.3))
+def test_result_for_a_previous_image_is_dropped(qtbot, make_client, fake_predictor, fake_image):
+    client, pred = make_client(fake_predictor(decode_delay=0.3))
     results: list[MaskResult] = []
     client.maskReady.connect(results.append)
     with qtbot.waitSignal(client.imageReady, timeout=5000):
@@ -110,7 +111,7 @@ def test_result_for_a_previous_image_is_dropped(qtbot, make_client):
     assert [(r.image_key, r.request_id) for r in results] == [("b.png", rid)]
 
 
-def test_multimask_candidates_and_mask_input_are_passed_through(qtbot, make_client):
+def test_multimask_candidates_and_mask_input_are_passed_through(qtbot, make_client, fake_image):
     client, pred = make_client()
     client.open_image("a.png", fake_image())
     with qtbot.waitSignal(client.maskReady, timeout=5000) as first:
@@ -133,8 +134,10 @@ def test_multimask_candidates_and_mask_input_are_passed_through(qtbot, make_clie
     np.testing.assert_array_equal(last["mask_input"], r1.low_res_logits[:1])
 
 
-def test_empty_prompts_clear_the_mask_and_cancel_the_pending_decode(qtbot, make_client):
-    client, pred = make_client(FakePredictor(encode_delay=0.2))
+def test_empty_prompts_clear_the_mask_and_cancel_the_pending_decode(
+    qtbot, make_client, fake_predictor, fake_image
+):
+    client, pred = make_client(fake_predictor(encode_delay=0.2))
     results: list[MaskResult] = []
     client.maskReady.connect(results.append)
     client.open_image("a.png", fake_image())
@@ -146,8 +149,8 @@ def test_empty_prompts_clear_the_mask_and_cancel_the_pending_decode(qtbot, make_
     assert pred.decoded == []
 
 
-def test_reopening_an_image_uses_the_memory_cache(qtbot, make_client):
-    client, pred = make_client(FakePredictor(encode_delay=0.05))
+def test_reopening_an_image_uses_the_memory_cache(qtbot, make_client, fake_predictor, fake_image):
+    client, pred = make_client(fake_predictor(encode_delay=0.05))
     for key, value in [("a.png", 1), ("b.png", 2)]:
         with qtbot.waitSignal(client.imageReady, timeout=5000) as ready:
             client.open_image(key, fake_image(value=value))
@@ -161,7 +164,7 @@ def test_reopening_an_image_uses_the_memory_cache(qtbot, make_client):
     assert got.args[0].image_key == "a.png"
 
 
-def test_disk_cache_makes_a_new_session_instant(qtbot, make_client, tmp_path):
+def test_disk_cache_makes_a_new_session_instant(qtbot, make_client, tmp_path, fake_image):
     first, _ = make_client(cache=EmbeddingCache(disk_dir=tmp_path))
     with qtbot.waitSignal(first.imageReady, timeout=5000):
         first.open_image("a.png", fake_image(value=3))
@@ -179,3 +182,35 @@ def test_request_before_open_image_is_a_programming_error(make_client):
     client, _ = make_client()
     with pytest.raises(RuntimeError, match="open_image"):
         client.request_mask(click(1, 1))
+
+
+def test_cancel_mask_drops_the_result_in_flight(qtbot, make_client, fake_predictor, fake_image):
+    """The window keeps no request ids: after cancel_mask (a brush edit, undo, Esc) the decode
+    under way is never delivered, and awaiting_mask says no result is to come."""
+    client, pred = make_client(fake_predictor(decode_delay=0.3))
+    results: list[MaskResult] = []
+    client.maskReady.connect(results.append)
+    with qtbot.waitSignal(client.imageReady, timeout=5000):
+        client.open_image("a.png", fake_image())
+    assert not client.awaiting_mask
+    client.request_mask(click(3, 3))
+    assert client.awaiting_mask
+    qtbot.waitUntil(lambda: len(pred.decoded) == 1, timeout=5000)  # decode under way
+    client.cancel_mask()
+    assert not client.awaiting_mask
+    qtbot.waitUntil(lambda: not client.is_busy(), timeout=5000)
+    qtbot.wait(100)
+    assert results == []
+    with qtbot.waitSignal(client.maskReady, timeout=5000) as got:
+        rid = client.request_mask(click(9, 9))
+    assert got.args[0].request_id == rid and not client.awaiting_mask
+
+
+def test_a_worker_error_makes_the_request_stale(qtbot, make_client, fake_predictor, fake_image):
+    client, pred = make_client(fake_predictor())
+    with qtbot.waitSignal(client.imageReady, timeout=5000):
+        client.open_image("a.png", fake_image())
+    pred.fail_next_decode = RuntimeError("boom")
+    with qtbot.waitSignal(client.errorOccurred, timeout=5000):
+        client.request_mask(click(3, 3))
+    assert not client.awaiting_mask
