@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from annotator.io.change_tracking import ChangeTracking
 from annotator.io.checks import size_limit_problem
 from annotator.io.coco_convert import coco_to_records, records_to_coco
 from annotator.io.commands import Command, Compound, PutAnnotation, PutCategory
-from annotator.io.masks import Rle, encode_mask, mask_area, mask_bbox
+from annotator.io.masks import annotation_rle, mask_area, mask_bbox
 from annotator.io.records import (
-    CORE_ANN_KEYS,
     PALETTE,
     PROVENANCE_KEYS,
     Annotation,
@@ -29,9 +29,10 @@ from annotator.io.records import (
     ImageRecord,
     check_color,
     check_file_name,
-    jsonable,
+    provenance_values,
     utc_now,
 )
+from annotator.io.undo_stack import UndoStack
 
 __all__ = [
     "PALETTE",
@@ -43,10 +44,9 @@ __all__ = [
 ]
 
 DEFAULT_CATEGORY_NAMES = ("object",)
-UNDO_LIMIT = 1000
 
 
-class Document:
+class Document(ChangeTracking):
     """A COCO instances project being edited. See the module docstring for the dirty rules."""
 
     def __init__(
@@ -55,6 +55,7 @@ class Document:
         path: str | os.PathLike[str] | None = None,
         categories: Sequence[str] | None = None,
     ) -> None:
+        super().__init__()
         self.images_root = Path(images_root)
         self.path: Path | None = Path(path) if path is not None else None
         self.extra: dict[str, Any] = {}  # top-level keys such as info/licenses, kept as loaded
@@ -66,46 +67,11 @@ class Document:
         self._anns: dict[int, Annotation] = {}
         self._by_image: dict[int, dict[int, None]] = {}  # ordered set of ann ids per image
         self._next_ids = {"image": 1, "category": 1, "annotation": 1}
-        self._undo: list[Command] = []
-        self._redo: list[Command] = []
+        self._history: UndoStack[Command] = UndoStack()
         self._batch: list[Command] | None = None
         self._recorder: Callable[[Command], None] | None = None
-        self._revision = 0
-        self._dirty = False
-        self._listeners: list[Callable[[frozenset[int]], None]] = []
         for name in DEFAULT_CATEGORY_NAMES if categories is None else categories:
             self._put_category(self._new_category(name, None))
-
-    # ----- state -------------------------------------------------------------------------------
-    @property
-    def dirty(self) -> bool:
-        return self._dirty
-
-    @property
-    def revision(self) -> int:
-        """Increases on every change; a saver compares it to know what it wrote is current."""
-        return self._revision
-
-    def mark_clean(self, revision: int | None = None) -> bool:
-        """Clear dirty after a save of `revision` (default: now). False if edited since."""
-        if revision is not None and revision != self._revision:
-            return False
-        self._dirty = False
-        return True
-
-    def mark_dirty(self) -> None:
-        """Flag unsaved changes made outside the command system (e.g. a recovered autosave)."""
-        self._changed(frozenset())
-
-    def add_listener(self, callback: Callable[[frozenset[int]], None]) -> None:
-        """Call `callback(image_ids touched)` after every change (empty set: categories/images)."""
-        self._listeners.append(callback)
-
-    def _changed(self, image_ids: frozenset[int]) -> None:
-        self._revision += 1
-        self._dirty = True
-        for callback in list(self._listeners):
-            callback(image_ids)
 
     # ----- images ------------------------------------------------------------------------------
     def add_image(self, file_name: str, width: int, height: int, **extra: Any) -> int:
@@ -215,33 +181,6 @@ class Document:
         except KeyError:
             raise KeyError(f"no annotation with id {ann_id}") from None
 
-    def _rle_for(self, image_id: int, mask: np.ndarray | Mapping[str, Any]) -> Rle:
-        image = self.image(image_id)
-        if isinstance(mask, Mapping):
-            rle = {"size": [int(v) for v in mask["size"]], "counts": mask["counts"]}
-            if isinstance(rle["counts"], bytes):
-                rle["counts"] = rle["counts"].decode("ascii")
-            shape = tuple(rle["size"])
-        else:
-            shape = np.shape(mask)
-            rle = None
-        if shape != (image.height, image.width):
-            raise ValueError(
-                f"mask shape {shape} does not match image {image.file_name!r} "
-                f"({image.height}, {image.width})"
-            )
-        rle = rle if rle is not None else encode_mask(mask)  # type: ignore[arg-type]
-        if mask_area(rle) == 0:
-            raise ValueError("the mask is empty (delete the annotation instead of emptying it)")
-        return rle
-
-    @staticmethod
-    def _provenance(values: Mapping[str, Any]) -> dict[str, Any]:
-        clash = CORE_ANN_KEYS & set(values)
-        if clash:
-            raise ValueError(f"provenance cannot override COCO keys {sorted(clash)}")
-        return {k: jsonable(v) for k, v in values.items() if v is not None}
-
     def add_annotation(
         self,
         image_id: int,
@@ -256,10 +195,11 @@ class Document:
         point_labels (N,), box (XYXY image px), model, or other JSON-able keys; numpy accepted.
         created/updated default to now (UTC).
         """
-        rle = self._rle_for(image_id, mask)
+        image = self.image(image_id)
+        rle = annotation_rle(mask, image.height, image.width, image.file_name)
         self.category(category_id)
         now = utc_now()
-        prov = {"created": now, "updated": now, **self._provenance(provenance)}
+        prov = {"created": now, "updated": now, **provenance_values(provenance)}
         ann = Annotation(
             self._take_id("annotation"), image_id, category_id, rle, mask_area(rle),
             tuple(mask_bbox(rle)), 0, prov,  # type: ignore[arg-type]
@@ -278,12 +218,13 @@ class Document:
         old = self.annotation(ann_id)
         changes: dict[str, Any] = {}
         if mask is not None:
-            rle = self._rle_for(old.image_id, mask)
+            image = self.image(old.image_id)
+            rle = annotation_rle(mask, image.height, image.width, image.file_name)
             changes.update(rle=rle, area=mask_area(rle), bbox=tuple(mask_bbox(rle)))
         if category_id is not None:
             self.category(category_id)
             changes["category_id"] = category_id
-        prov = {**old.provenance, **self._provenance(provenance), "updated": utc_now()}
+        prov = {**old.provenance, **provenance_values(provenance), "updated": utc_now()}
         new = dataclasses.replace(old, provenance=prov, **changes)
         label = "edit mask" if mask is not None else "change category"
         self.execute(PutAnnotation(label, old, new))
@@ -330,16 +271,13 @@ class Document:
         edits this way and undoes through `revert_step` / `apply_step`; see
         docs/adr/0003-undo-model.md."""
         self._recorder = record
-        self._undo.clear()
-        self._redo.clear()
+        self._history.clear()
 
     def _record(self, command: Command) -> None:
         if self._recorder is not None:
             self._recorder(command)
             return
-        self._undo.append(command)
-        del self._undo[:-UNDO_LIMIT]
-        self._redo.clear()
+        self._history.push(command)
 
     def revert_step(self, command: Command) -> None:
         """Undo one recorded step (no record kept here; an outside journal owns it)."""
@@ -353,36 +291,36 @@ class Document:
 
     @property
     def can_undo(self) -> bool:
-        return bool(self._undo)
+        return self._history.can_undo
 
     @property
     def can_redo(self) -> bool:
-        return bool(self._redo)
+        return self._history.can_redo
 
     @property
     def undo_label(self) -> str | None:
-        return self._undo[-1].label if self._undo else None
+        step = self._history.next_undo()
+        return None if step is None else step.label
 
     @property
     def redo_label(self) -> str | None:
-        return self._redo[-1].label if self._redo else None
+        step = self._history.next_redo()
+        return None if step is None else step.label
 
     def undo(self) -> str | None:
         """Revert the last step; returns its label, or None if there was nothing to undo."""
-        if not self._undo or self._batch is not None:
+        command = None if self._batch is not None else self._history.undo()
+        if command is None:
             return None
-        command = self._undo.pop()
         self.revert_step(command)
-        self._redo.append(command)
         return command.label
 
     def redo(self) -> str | None:
         """Re-apply the last undone step; returns its label, or None."""
-        if not self._redo or self._batch is not None:
+        command = None if self._batch is not None else self._history.redo()
+        if command is None:
             return None
-        command = self._redo.pop()
         self.apply_step(command)
-        self._undo.append(command)
         return command.label
 
     # ----- primitives used by commands (no undo, no notification) ------------------------------

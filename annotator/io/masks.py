@@ -124,6 +124,29 @@ def rle_pixel_counts(strings: Sequence[str | bytes]) -> np.ndarray:
     return out
 
 
+def annotation_rle(
+    mask: np.ndarray | Mapping[str, Any], height: int, width: int, file_name: str
+) -> Rle:
+    """The compressed RLE an annotation of a ``height`` x ``width`` image stores for ``mask``
+    ((H, W) bool array, or an RLE); ValueError for another size or an empty mask."""
+    if isinstance(mask, Mapping):
+        rle = {"size": [int(v) for v in mask["size"]], "counts": mask["counts"]}
+        if isinstance(rle["counts"], bytes):
+            rle["counts"] = rle["counts"].decode("ascii")
+        shape = tuple(rle["size"])
+    else:
+        shape = np.shape(mask)
+        rle = None
+    if shape != (height, width):
+        raise ValueError(
+            f"mask shape {shape} does not match image {file_name!r} ({height}, {width})"
+        )
+    rle = rle if rle is not None else encode_mask(mask)  # type: ignore[arg-type]
+    if mask_area(rle) == 0:
+        raise ValueError("the mask is empty (delete the annotation instead of emptying it)")
+    return rle
+
+
 def decode_mask(rle: Mapping[str, Any]) -> np.ndarray:
     """Compressed RLE (str or bytes counts) -> (H, W) bool mask, C-contiguous.
 

@@ -75,6 +75,14 @@ class Annotation:
         return decode_mask(self.rle)
 
 
+def provenance_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Provenance keys as stored: JSON-able, None dropped; COCO's own keys refused."""
+    clash = CORE_ANN_KEYS & set(values)
+    if clash:
+        raise ValueError(f"provenance cannot override COCO keys {sorted(clash)}")
+    return {k: jsonable(v) for k, v in values.items() if v is not None}
+
+
 def jsonable(value: Any) -> Any:
     """numpy arrays/scalars (as predictors return them) -> plain JSON types."""
     if isinstance(value, np.ndarray):

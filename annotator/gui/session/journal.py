@@ -21,8 +21,9 @@ from typing import Protocol
 
 from annotator.gui.session.prompt_state import PromptSession, PromptSnapshot
 from annotator.io.commands import Command
+from annotator.io.undo_stack import UNDO_LIMIT, UndoStack
 
-JOURNAL_LIMIT = 1000  # steps kept; prompt snapshots hold full-size masks, so this bounds memory
+JOURNAL_LIMIT = UNDO_LIMIT  # steps kept; prompt snapshots hold full-size masks: bounds memory
 
 
 class StepTarget(Protocol):
@@ -49,18 +50,16 @@ Step = PromptStep | DocStep
 class Journal:
     def __init__(self, prompts: PromptSession, limit: int = JOURNAL_LIMIT) -> None:
         self.prompts = prompts
-        self.limit = limit
-        self._undo: list[Step] = []
-        self._redo: list[Step] = []
+        self._steps: UndoStack[Step] = UndoStack(limit)
         self._carry: PromptSnapshot | None = None
 
     @property
     def can_undo(self) -> bool:
-        return bool(self._undo)
+        return self._steps.can_undo
 
     @property
     def can_redo(self) -> bool:
-        return bool(self._redo)
+        return self._steps.can_redo
 
     def record_prompt(self) -> None:
         """Call before changing the prompts."""
@@ -81,25 +80,17 @@ class Journal:
             self._carry = None
 
     def _push(self, step: Step) -> None:
-        self._undo.append(step)
-        del self._undo[: -self.limit]
-        self._redo.clear()
+        self._steps.push(step)
 
     def undo(self, target: StepTarget) -> Step | None:
         """Undo the latest step; returns it, or None when there is nothing to undo."""
-        if not self._undo:
-            return None
-        step = self._undo.pop()
-        self._redo.append(self._swap(step))
+        step = self._steps.undo(self._swap)
         if isinstance(step, DocStep):
             target.revert_step(step.command)
         return step
 
     def redo(self, target: StepTarget) -> Step | None:
-        if not self._redo:
-            return None
-        step = self._redo.pop()
-        self._undo.append(self._swap(step))
+        step = self._steps.redo(self._swap)
         if isinstance(step, DocStep):
             target.apply_step(step.command)
         return step
@@ -117,5 +108,4 @@ class Journal:
     def forget_prompts(self) -> None:
         """On image switch: prompt steps belong to the image left behind; document steps stay
         (without their snapshots, which would bring that image's object onto this one)."""
-        self._undo = [DocStep(s.command) for s in self._undo if isinstance(s, DocStep)]
-        self._redo = [DocStep(s.command) for s in self._redo if isinstance(s, DocStep)]
+        self._steps.keep(lambda s: DocStep(s.command) if isinstance(s, DocStep) else None)
