@@ -18,6 +18,8 @@ def run_app(
     checkpoint: str | None = None,
     model_type: str = "auto",
     device: str = "auto",
+    dtype: str = "auto",
+    images_root: str | Path | None = None,
 ) -> int:
     """Start the desktop app (bundled model unless `checkpoint`); returns the exit code."""
     from PySide6.QtWidgets import QApplication
@@ -29,10 +31,11 @@ def run_app(
     app.setApplicationName("annotator")
     client = ModelClient()
     window = MainWindow(client)
-    window.device = device
+    window.set_placement("device", device, reload=False)
+    window.set_placement("dtype", dtype, reload=False)
     client.start()  # loads the bundled model in the worker
-    if checkpoint is not None or device != "auto":
+    if checkpoint is not None or device != "auto" or dtype != "auto":
         window.load_model(checkpoint, model_type)
-    window.open_path(path if path is not None else default_path())
+    window.open_path(path if path is not None else default_path(), images_root)
     window.show()
     return int(app.exec())

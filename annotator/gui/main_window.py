@@ -23,6 +23,10 @@ from annotator.gui.widgets.canvas import Canvas
 from annotator.gui.widgets.panels import CategoriesPanel, ImageListPanel, MaskListPanel
 from annotator.gui.widgets.status import StatusBar
 
+PLACEMENT_MENUS = (
+    ("Device", "device", ("auto", "cpu", "cuda")),
+    ("Precision", "dtype", ("auto", "float32", "bfloat16")),
+)
 BOXES_HINT = "This model works from boxes: drag a box (B)"
 PREFETCH_AHEAD = 2
 
@@ -70,7 +74,10 @@ class MainWindow(QMainWindow):
         }
         self.tool_name = "point"
         self.actions_by_name = build_actions(self)
-        self.device = "auto"
+        # What the loaded model runs on, and what the next load asks for: the menus check the
+        # former, so a failed switch (cuda on a CPU-only machine) leaves them telling the truth.
+        self.placement = {"device": "auto", "dtype": "auto"}
+        self._requested = dict(self.placement)
         self._last_load: tuple[str | None, str] = (None, "auto")
         self.model_menu = self._build_model_menu()
         build_menus(self, self.actions_by_name, self.model_menu)
@@ -135,20 +142,24 @@ class MainWindow(QMainWindow):
 
     def _add_device_menu(self, menu: QMenu) -> None:
         menu.addSeparator()
-        devices = menu.addMenu("Device")
-        for dev in ("auto", "cpu", "cuda"):
-            act = devices.addAction(dev, lambda dev=dev: self.set_device(dev))
-            act.setCheckable(True)
-            act.setChecked(dev == self.device)
+        for title, key, choices in PLACEMENT_MENUS:
+            sub = menu.addMenu(title)
+            for value in choices:
+                act = sub.addAction(value, lambda k=key, v=value: self.set_placement(k, v))
+                act.setCheckable(True)
+                act.setChecked(value == self.placement[key])
 
     def load_model(self, checkpoint: str | None, model_type: str = "auto") -> None:
-        """Load a checkpoint (None = bundled) on the chosen device, in the worker."""
+        """Load a checkpoint (None = bundled) on the chosen device and precision, in the worker."""
         self._last_load = (checkpoint, model_type)
-        self.client.load_model(checkpoint, model_type, self.device)
+        want = self._requested
+        self.client.load_model(checkpoint, model_type, want["device"], want["dtype"])
 
-    def set_device(self, device: str) -> None:
-        self.device = device
-        self.load_model(*self._last_load)
+    def set_placement(self, key: str, value: str, reload: bool = True) -> None:
+        """Ask for another "device" or "dtype" (precision); it shows once the model loads."""
+        self._requested = {**self._requested, key: value}
+        if reload:
+            self.load_model(*self._last_load)
 
     def ask_checkpoint(self) -> None:
         from PySide6.QtWidgets import QFileDialog
@@ -228,7 +239,8 @@ class MainWindow(QMainWindow):
     def _on_model_loaded(self, info) -> None:
         self.session.model_name = info.name
         self.prompt_hint = info.prompt_hint
-        self.status.set_model(info.name, info.device)
+        self.placement = dict(self._requested)
+        self.status.set_model(info.name, info.device, info.precision)
         self.status.ready()
         if self.prompt_hint == "boxes" and self.session.prompts.is_empty:
             self.set_tool("box")
@@ -251,6 +263,7 @@ class MainWindow(QMainWindow):
             self.status.set_decode_time(result.decode_seconds)
 
     def _on_worker_error(self, message: str) -> None:
+        self._requested = dict(self.placement)  # a failed load keeps the model it had
         self.status.ready()
         self.session.editor.model_failed()
         self.status.showMessage(message, 10000)

@@ -32,7 +32,7 @@ from annotator.gui.model.worker import ModelWorker
 log = logging.getLogger(__name__)
 
 BUNDLED_NAME = "LiteMedSAM (bundled)"
-# (checkpoint or None, model_type, device) -> Predictor-like
+# (checkpoint or None, model_type, device, dtype) -> Predictor-like
 CheckpointLoader = Callable[[str | None, str, str], Any]
 
 
@@ -81,11 +81,13 @@ def default_cache_dir() -> Path | None:
     return Path(platformdirs.user_cache_dir("annotator")) / "embeddings"
 
 
-def engine_loader(checkpoint: str | None, model_type: str = "auto", device: str = "auto") -> Any:
+def engine_loader(
+    checkpoint: str | None, model_type: str = "auto", device: str = "auto", dtype: str = "auto"
+) -> Any:
     """Build a Predictor with the engine; runs in the worker thread."""
     from annotator.engine import Predictor, load_model
 
-    return Predictor(load_model(checkpoint, model_type=model_type, device=device))
+    return Predictor(load_model(checkpoint, model_type=model_type, device=device, dtype=dtype))
 
 
 def _read_image(path: str) -> np.ndarray:
@@ -183,13 +185,17 @@ class ModelClient(QObject):
             self.load_model(None)
 
     def load_model(
-        self, checkpoint: str | None, model_type: str = "auto", device: str = "auto"
+        self,
+        checkpoint: str | None,
+        model_type: str = "auto",
+        device: str = "auto",
+        dtype: str = "auto",
     ) -> None:
         """Load a checkpoint in the worker (None = bundled LiteMedSAM); modelLoading, then
         modelLoaded or errorOccurred (the previous model stays). The open image re-encodes."""
         name = Path(checkpoint).name if checkpoint else BUNDLED_NAME
         loader = self._loader
-        self._post_load(LoadJob(name, lambda: loader(checkpoint, model_type, device)))
+        self._post_load(LoadJob(name, lambda: loader(checkpoint, model_type, device, dtype)))
 
     def open_image(self, image_key: str, image: np.ndarray) -> None:
         """Make ``image`` ((H, W, 3) uint8 RGB, not modified afterwards) the current image.

@@ -90,5 +90,6 @@ class LoadedModel:
 
     name: str  # e.g. "LiteMedSAM (bundled)" or the checkpoint file name
     model_type: str  # vit_h | vit_l | vit_b | vit_t | lite_medsam
-    device: str  # "cpu", "cuda:0", ...
+    device: str  # in words: "CPU", "NVIDIA H100 (CUDA)", "AMD Instinct MI250 (ROCm)"
     prompt_hint: str  # "points_and_boxes" | "boxes"
+    precision: str = ""  # e.g. "bf16 encoder (auto)", "fp32"

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from annotator.engine.devices import device_name
 from annotator.engine.embedding_cache import EmbeddingCache, image_content_hash
 from annotator.engine.image_state import ImageState
 from annotator.gui.model.mailbox import DecodeJob, LoadJob, Mailbox, OpenImage
@@ -157,8 +158,9 @@ class ModelWorker(QObject):
             info = LoadedModel(
                 name=job.name,
                 model_type=str(getattr(model, "model_type", "unknown")),
-                device=str(predictor.device),
+                device=device_name(predictor.device),
                 prompt_hint=str(getattr(model, "prompt_hint", "points_and_boxes")),
+                precision=getattr(getattr(model, "precision", None), "label", ""),
             )
             model_id = model_id_of(predictor)
         except Exception as exc:

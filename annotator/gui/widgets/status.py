@@ -30,8 +30,8 @@ class StatusBar(QStatusBar):
     def set_hint(self, text: str) -> None:
         self.hint.setText(text)
 
-    def set_model(self, name: str, device: str) -> None:
-        self.model.setText(f"{name} · {device}")
+    def set_model(self, name: str, device: str, precision: str = "") -> None:
+        self.model.setText(" · ".join(part for part in (name, device, precision) if part))
 
     def start_busy(self, what: str) -> None:
         """Show "<what>… 0.0 s" counting up, with the busy bar."""

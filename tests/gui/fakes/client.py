@@ -40,9 +40,16 @@ class FakeClient(QObject):
         info = LoadedModel("fake", "vit_t", "cpu", self.prompt_hint)
         QTimer.singleShot(0, lambda: self.modelLoaded.emit(info))
 
-    def load_model(self, checkpoint, model_type="auto", device="auto") -> None:
+    def load_model(self, checkpoint, model_type="auto", device="auto", dtype="auto") -> None:
+        """Like the engine on a CPU-only machine: device "cuda" fails, the old model stays."""
         self.modelLoading.emit(f"Loading {checkpoint}…")
-        self.start()
+        if device == "cuda":
+            message = f"Could not load {checkpoint}: device 'cuda' is not available here"
+            QTimer.singleShot(0, lambda: self.errorOccurred.emit(message))
+            return
+        precision = {"bfloat16": "bf16", "float32": "fp32"}.get(dtype, "fp32 (auto)")
+        info = LoadedModel("fake", "vit_t", "CPU", self.prompt_hint, precision)
+        QTimer.singleShot(0, lambda: self.modelLoaded.emit(info))
 
     def open_image(self, key: str, image: np.ndarray) -> None:
         self.key, self.shape = key, image.shape[:2]

@@ -144,7 +144,7 @@ def test_checkpoint_load_progress_errors_and_reencode(
 ):
     other = fake_predictor(model=fake_model(model_type="vit_b", model_id="fake-v2"))
 
-    def loader(checkpoint, model_type, device):
+    def loader(checkpoint, model_type, device, dtype):
         if checkpoint.endswith("bad.pth"):
             raise ValueError(f"{checkpoint}: not a SAM checkpoint (missing image_encoder.*)")
         return other
@@ -168,7 +168,7 @@ def test_checkpoint_load_progress_errors_and_reencode(
     with qtbot.waitSignals([client.modelLoaded, client.imageReady], timeout=5000):
         client.load_model("/models/sam_vit_b.pth", "vit_b", "cpu")
     [info] = infos
-    assert info == LoadedModel("sam_vit_b.pth", "vit_b", "cpu", "points_and_boxes")
+    assert info == LoadedModel("sam_vit_b.pth", "vit_b", "CPU", "points_and_boxes")
     assert messages == ["Loading bad.pth…", "Loading sam_vit_b.pth…"]
     assert client.model_info == info and len(other.encoded) == 1  # re-encoded by the new model
     with qtbot.waitSignal(client.maskReady, timeout=5000):

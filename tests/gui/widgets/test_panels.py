@@ -104,7 +104,7 @@ def test_help_lists_every_shortcut(qtbot, make_window):
 def test_model_menu_has_known_models_and_a_device_choice(qtbot, make_window):
     win, client = make_window()
     loads = []
-    client.load_model = lambda ckpt, mtype, device: loads.append((ckpt, mtype, device))
+    client.load_model = lambda ckpt, mtype, device, dtype: loads.append((ckpt, mtype, device))
     win.model_menu.aboutToShow.emit()  # the models menu rebuilds itself when opened
     texts = [a.text() for a in win.model_menu.actions()]
     assert any("bundled" in t for t in texts) and "Device" in texts
