@@ -8,14 +8,17 @@ relative to INPUT, a file name, or a stem), else as numeric file stems (397133 m
 ``000000397133.jpg``, the COCO convention).
 
 The masks come from the engine (`annotator.engine.box_batch.predict_boxes`, all boxes of an
-image in decoder batches).
+image in decoder batches). An existing ``--output`` is only replaced with ``--force`` (kept as
+``.bak``), and its folder is checked to be writable before the model is loaded.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -159,6 +162,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--output", "-o", required=True, metavar="OUT.json", help="COCO RLE project to write"
     )
     segment.add_argument(
+        "--force", action="store_true", help="overwrite --output (the old file is kept as .bak)"
+    )
+    segment.add_argument(
         "--images-json",
         metavar="COCO.json",
         help="COCO file whose images (and categories) give the detections' image ids",
@@ -168,6 +174,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_model_options(segment)
     segment.set_defaults(func=cmd_segment)
+
+
+def check_output(out: Path, force: bool) -> str | None:
+    """Why the project cannot be written to `out`, or None; run before any inference.
+
+    An existing file is only replaced with `force` (it is then kept as ``<name>.bak``). The
+    folder is created if missing and must accept a new file.
+    """
+    if out.is_dir():
+        return f"{out} is a folder; --output must be a project JSON file"
+    if out.exists() and not force:
+        return f"{out} already exists; pass --force to overwrite it (kept as .bak)"
+    folder = out.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{out.name}.", suffix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return f"cannot write {out}: folder {folder} is not writable ({exc.strerror or exc})"
+    return None
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
@@ -185,6 +212,10 @@ def cmd_segment(args: argparse.Namespace) -> int:
         by_file, categories, unmatched = load_detections(Path(args.boxes), images_json, files)
     except (DetectionsError, FileNotFoundError, NotADirectoryError) as exc:
         return error(str(exc))
+    out = Path(args.output)
+    problem = check_output(out, args.force)
+    if problem is not None:
+        return error(problem)
     failures = [(f"image_id {i}", "no matching image file under INPUT") for i in unmatched]
     known = set(files)
     for rel in [r for r in by_file if r not in known]:
@@ -244,8 +275,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
                     predicted_iou=iou,
                     model=source,
                 )
-    out = Path(args.output)
-    save_project(doc, out, force=True)
+    save_project(doc, out, force=True)  # an overwritten project (--force) is kept as .bak
     n_masks = len(doc.annotations())
     empty = f" ({n_empty} boxes gave an empty mask)" if n_empty else ""
     print(f"{n_masks} masks from {n_boxes} boxes in {len(results)} images -> {out}{empty}",

@@ -4,6 +4,7 @@ and the output checks made before any inference."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,90 @@ def test_results_list_matched_through_images_json_and_numeric_stems(tmp_path):
                                   "categories": [{"id": 1, "name": "thing"}]}))  # fmt: skip
     by_file, categories, unmatched = load_detections(path, images, files)
     assert list(by_file) == ["b.jpg"] and unmatched == ["42"] and categories == {1: "thing"}
+
+
+def _detections(tmp_path: Path) -> Path:
+    boxes_path = tmp_path / "dets.json"
+    boxes_path.write_text(json.dumps([{"image_id": "astronaut.jpg", "category_id": 1,
+                                       "bbox": [150, 15, 160, 180], "score": 0.9}]))  # fmt: skip
+    return boxes_path
+
+
+@pytest.fixture
+def no_model(monkeypatch):
+    """Fail the test if the command gets as far as loading the model."""
+
+    def refuse(args):
+        raise AssertionError("the output must be checked before the model is loaded")
+
+    monkeypatch.setattr("annotator.cli.segment.load_predictor", refuse)
+
+
+def test_segment_refuses_an_existing_output_without_force(tmp_path, run, no_model):
+    """Issue 10 item 14: a re-run replaced the user's project (4 annotations became 1)."""
+    out = tmp_path / "masks.json"
+    out.write_text("my precious work")
+    code, err = run(["segment", str(SAMPLE), "--boxes", str(_detections(tmp_path)), "-o", str(out)])
+    assert code == 2 and "already exists; pass --force" in err and str(out) in err
+    assert out.read_text() == "my precious work"
+    assert not (tmp_path / "masks.json.bak").exists()
+
+
+def test_segment_force_replaces_the_output_and_keeps_a_backup(tmp_path, run):
+    out = tmp_path / "masks.json"
+    out.write_text("my precious work")
+    argv = ["segment", str(SAMPLE), "--boxes", str(_detections(tmp_path)), "-o", str(out)]
+    code, _ = run([*argv, "--force", "--device", "cpu"])
+    assert code == 0
+    assert len(load_project(out).annotations()) == 1
+    assert (tmp_path / "masks.json.bak").read_text() == "my precious work"
+
+
+def test_segment_refuses_a_folder_as_output(tmp_path, run, no_model):
+    code, err = run(["segment", str(SAMPLE), "--boxes", str(_detections(tmp_path)),
+                     "-o", str(tmp_path), "--force"])  # fmt: skip
+    assert code == 2 and "--output must be a project JSON file" in err
+
+
+def test_segment_checks_the_output_folder_before_inference(tmp_path, run, no_model):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the output folder should be")
+    out = blocker / "masks.json"
+    code, err = run(["segment", str(SAMPLE), "--boxes", str(_detections(tmp_path)), "-o", str(out)])
+    assert code == 2 and "not writable" in err and str(blocker) in err
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes anywhere")
+def test_segment_refuses_a_read_only_output_folder_before_inference(tmp_path, run, no_model):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        out = folder / "masks.json"
+        code, err = run(["segment", str(SAMPLE), "--boxes", str(_detections(tmp_path)),
+                         "-o", str(out)])  # fmt: skip
+        assert code == 2 and "not writable" in err and str(folder) in err
+        assert list(folder.iterdir()) == []
+    finally:
+        folder.chmod(0o755)
+
+
+def test_segment_refuses_a_folder_it_may_not_write_before_inference(
+    tmp_path, run, no_model, monkeypatch
+):
+    """What a read-only folder does for a user who is not root (the test may run as root)."""
+
+    def denied(**kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("annotator.cli.segment.tempfile.mkstemp", denied)
+    out = tmp_path / "masks.json"
+    code, err = run(["segment", str(SAMPLE), "--boxes", str(_detections(tmp_path)), "-o", str(out)])
+    assert code == 2 and "not writable (Permission denied)" in err and not out.exists()
+
+
+def test_segment_creates_a_missing_output_folder(tmp_path, run):
+    out = tmp_path / "new" / "sub" / "masks.json"
+    code, _ = run(["segment", str(SAMPLE), "--boxes", str(_detections(tmp_path)), "-o", str(out),
+                   "--device", "cpu"])  # fmt: skip
+    assert code == 0 and len(load_project(out).annotations()) == 1
