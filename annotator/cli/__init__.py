@@ -1,4 +1,9 @@
-"""The `annotator` command line: one sub-command module per feature, registered below."""
+"""The `annotator` command line: one module per sub-command, each registering itself below.
+
+``gui``, ``amg`` (writers in ``amg_outputs``), ``segment``, ``import_`` (``annotator import``),
+``export`` and ``models``; ``_common`` holds what they share (model options, image listing,
+prefetch, the failure report).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,9 @@ from collections.abc import Sequence
 
 from annotator import __version__
 
-# Each module exposes `register(subparsers)`, which adds its sub-command(s) and sets
+# Each module exposes `register(subparsers)`, which adds its sub-command and sets
 # `func(args) -> int` as the handler. Imports stay lazy so `annotator --help` is fast.
-COMMAND_MODULES: tuple[str, ...] = ("gui", "amg", "io_commands", "models")
+COMMAND_MODULES: tuple[str, ...] = ("gui", "amg", "segment", "import_", "export", "models")
 
 
 def build_parser() -> argparse.ArgumentParser:

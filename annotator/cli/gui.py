@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from annotator.engine.modeling.architectures import MODEL_TYPES
+from annotator.cli._common import add_model_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,14 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "annotations.json in the folder.",
     )
     p.add_argument("path", nargs="?", help="image, folder or project .json to open")
-    p.add_argument("--checkpoint", help="SAM checkpoint (default: the bundled LiteMedSAM)")
-    p.add_argument(
-        "--model-type",
-        default="auto",
-        choices=("auto", *MODEL_TYPES),
-        help="architecture of --checkpoint (default: detect from the file)",
-    )
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    add_model_options(p)
     p.set_defaults(func=_run)
 
 

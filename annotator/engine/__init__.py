@@ -2,9 +2,10 @@
 Pure PyTorch, no Qt.
 
 Sub-packages: ``modeling`` (the networks, ``nn.Module``s only), ``weights`` (catalogue, store,
-download, ``load_model``), ``amg`` (segment everything). The public names below load lazily
-(PEP 562) so that torch-free modules of this package, such as the model registry used by
-``annotator models list``, import without pulling in torch.
+download, ``load_model``), ``amg`` (segment everything); ``box_batch`` gives masks for many
+boxes at once. The public names below load lazily (PEP 562) so that torch-free modules of this
+package, such as the model registry used by ``annotator models list``, import without pulling
+in torch.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .amg import AutomaticMaskGenerator
+    from .amg import AmgOptions, AutomaticMaskGenerator
+    from .box_batch import BoxMask, predict_boxes
     from .errors import CheckpointError
     from .image_state import ImageState
     from .modeling.architectures import MODEL_TYPES
@@ -23,7 +25,10 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "load_model": ".weights.load",
+    "AmgOptions": ".amg",
     "AutomaticMaskGenerator": ".amg",
+    "BoxMask": ".box_batch",
+    "predict_boxes": ".box_batch",
     "CheckpointError": ".errors",
     "ImageState": ".image_state",
     "Predictor": ".predictor",
@@ -33,12 +38,15 @@ _EXPORTS = {
 
 __all__ = [
     "MODEL_TYPES",
+    "AmgOptions",
     "AutomaticMaskGenerator",
+    "BoxMask",
     "CheckpointError",
     "ImageState",
     "Predictor",
     "Sam",
     "load_model",
+    "predict_boxes",
 ]
 
 

@@ -31,6 +31,8 @@ from annotator.engine.amg.mask_ops import (
     stability_score,
     uncompressed_rle,
 )
+from annotator.engine.amg.options import DEFAULTS as _D
+from annotator.engine.amg.options import AmgOptions
 
 OUTPUT_MODES = ("binary_mask", "uncompressed_rle", "coco_rle")
 _UPSAMPLE_CHUNK = 16  # masks upsampled at once: bounds the full-resolution float memory
@@ -96,26 +98,27 @@ class AutomaticMaskGenerator:
 
     `model_or_predictor` is a loaded model (wrapped in `annotator.engine.Predictor`) or any
     object with segment-anything's ``SamPredictor`` API. Parameters and defaults are those of
-    segment-anything's ``SamAutomaticMaskGenerator``: see its documentation; ``points_per_side``
-    and ``point_grids`` (normalised (n, 2) xy grids, one per crop layer) are exclusive.
+    segment-anything's ``SamAutomaticMaskGenerator`` (written once, in `AmgOptions`; see
+    `from_options`): see its documentation; ``points_per_side`` and ``point_grids``
+    (normalised (n, 2) xy grids, one per crop layer) are exclusive.
     """
 
     def __init__(
         self,
         model_or_predictor: Any,
-        points_per_side: int | None = 32,
-        points_per_batch: int = 64,
-        pred_iou_thresh: float = 0.88,
-        stability_score_thresh: float = 0.95,
-        stability_score_offset: float = 1.0,
-        box_nms_thresh: float = 0.7,
-        crop_n_layers: int = 0,
-        crop_nms_thresh: float = 0.7,
-        crop_overlap_ratio: float = 512 / 1500,
-        crop_n_points_downscale_factor: int = 1,
+        points_per_side: int | None = _D.points_per_side,
+        points_per_batch: int = _D.points_per_batch,
+        pred_iou_thresh: float = _D.pred_iou_thresh,
+        stability_score_thresh: float = _D.stability_score_thresh,
+        stability_score_offset: float = _D.stability_score_offset,
+        box_nms_thresh: float = _D.box_nms_thresh,
+        crop_n_layers: int = _D.crop_n_layers,
+        crop_nms_thresh: float = _D.crop_nms_thresh,
+        crop_overlap_ratio: float = _D.crop_overlap_ratio,
+        crop_n_points_downscale_factor: int = _D.crop_n_points_downscale_factor,
         point_grids: list[np.ndarray] | None = None,
-        min_mask_region_area: int = 0,
-        output_mode: str = "binary_mask",
+        min_mask_region_area: int = _D.min_mask_region_area,
+        output_mode: str = _D.output_mode,
     ) -> None:
         if (points_per_side is None) == (point_grids is None):
             raise ValueError("give exactly one of points_per_side and point_grids")
@@ -155,6 +158,13 @@ class AutomaticMaskGenerator:
         self.warning = point_prompt_warning(self.predictor.model)
         if self.warning:
             warnings.warn(self.warning, PointPromptWarning, stacklevel=2)
+
+    @classmethod
+    def from_options(
+        cls, model_or_predictor: Any, options: AmgOptions = _D
+    ) -> AutomaticMaskGenerator:
+        """A generator with the parameters of `options` (an `AmgOptions`)."""
+        return cls(model_or_predictor, **options.as_kwargs())  # type: ignore[arg-type]
 
     @torch.inference_mode()
     def generate(self, image: np.ndarray, *, image_is_set: bool = False) -> list[dict[str, Any]]:

@@ -6,18 +6,34 @@ A results list's image ids are resolved, in order, through ``--images-json`` (a 
 ``images`` and optionally ``categories``), else as file names (a string image_id: a path
 relative to INPUT, a file name, or a stem), else as numeric file stems (397133 matches
 ``000000397133.jpg``, the COCO convention).
+
+The masks come from the engine (`annotator.engine.box_batch.predict_boxes`, all boxes of an
+image in decoder batches). An existing ``--output`` is only replaced with ``--force`` (kept as
+``.bak``), and its folder is checked to be writable before the model is loaded.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from annotator.cli._common import (
+    add_model_options,
+    error,
+    find_images,
+    load_predictor,
+    model_name,
+    prefetch,
+    report_failures,
+)
 
 
 class DetectionsError(ValueError):
@@ -122,34 +138,72 @@ def load_detections(
     return by_file, categories, list(unmatched)
 
 
-def segment_image(predictor: Any, image: np.ndarray, dets: list[Detection], chunk: int = 64):
-    """Masks for `dets` on `image`: yields (detection, (H, W) bool mask, predicted IoU).
+def register(subparsers: argparse._SubParsersAction) -> None:
+    segment = subparsers.add_parser(
+        "segment",
+        help="masks for detector boxes (COCO detections) -> COCO RLE project",
+        description=(
+            "Turn boxes into masks: every box of an image goes through the mask decoder in one "
+            "batch. The bundled LiteMedSAM box model works well here. Boxes come from a COCO "
+            "file with bbox-only annotations, or a COCO detection results list "
+            "[{image_id, category_id, bbox, score}]; a results list's image ids are matched "
+            "through --images-json (a COCO file with images), else to file names "
+            "(a string image_id) or numeric file stems (397133 -> 000000397133.jpg)."
+        ),
+    )
+    segment.add_argument("input", metavar="INPUT", help="the images folder (or one image)")
+    segment.add_argument(
+        "--boxes",
+        required=True,
+        metavar="DETECTIONS.json",
+        help="COCO detection results list, or COCO file with bbox-only annotations",
+    )
+    segment.add_argument(
+        "--output", "-o", required=True, metavar="OUT.json", help="COCO RLE project to write"
+    )
+    segment.add_argument(
+        "--force", action="store_true", help="overwrite --output (the old file is kept as .bak)"
+    )
+    segment.add_argument(
+        "--images-json",
+        metavar="COCO.json",
+        help="COCO file whose images (and categories) give the detections' image ids",
+    )
+    segment.add_argument(
+        "--min-score", type=float, default=0.0, help="skip detections scored below this"
+    )
+    add_model_options(segment)
+    segment.set_defaults(func=cmd_segment)
 
-    All boxes go through the decoder as batches of up to `chunk` (B, 4) XYXY boxes.
+
+def check_output(out: Path, force: bool) -> str | None:
+    """Why the project cannot be written to `out`, or None; run before any inference.
+
+    An existing file is only replaced with `force` (it is then kept as ``<name>.bak``). The
+    folder is created if missing and must accept a new file.
     """
-    import torch
-
-    predictor.set_image(image)
-    for start in range(0, len(dets), chunk):
-        part = dets[start : start + chunk]
-        xyxy = np.array([[x, y, x + w, y + h] for x, y, w, h in (d.box_xywh for d in part)])
-        boxes = torch.as_tensor(xyxy, dtype=torch.float32, device=predictor.device)
-        boxes = predictor.transform.apply_boxes_torch(boxes, predictor.original_size)
-        masks, scores, _ = predictor.predict_torch(None, None, boxes=boxes, multimask_output=False)
-        masks_np = masks[:, 0].cpu().numpy()
-        scores_np = scores[:, 0].cpu().numpy()
-        for det, mask, score in zip(part, masks_np, scores_np, strict=True):
-            yield det, mask, float(score)
+    if out.is_dir():
+        return f"{out} is a folder; --output must be a project JSON file"
+    if out.exists() and not force:
+        return f"{out} already exists; pass --force to overwrite it (kept as .bak)"
+    folder = out.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{out.name}.", suffix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return f"cannot write {out}: folder {folder} is not writable ({exc.strerror or exc})"
+    return None
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from annotator.cli.amg import find_images, load_predictor, model_name, prefetch
+    from annotator.engine.box_batch import predict_boxes
     from annotator.engine.errors import CheckpointError
     from annotator.io.coco_store import save_project
     from annotator.io.document import Document
-    from annotator.io.masks import encode_mask
 
     try:
         root, paths = find_images(Path(args.input), recursive=True)
@@ -157,8 +211,11 @@ def cmd_segment(args: argparse.Namespace) -> int:
         images_json = Path(args.images_json) if args.images_json else None
         by_file, categories, unmatched = load_detections(Path(args.boxes), images_json, files)
     except (DetectionsError, FileNotFoundError, NotADirectoryError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return error(str(exc))
+    out = Path(args.output)
+    problem = check_output(out, args.force)
+    if problem is not None:
+        return error(problem)
     failures = [(f"image_id {i}", "no matching image file under INPUT") for i in unmatched]
     known = set(files)
     for rel in [r for r in by_file if r not in known]:
@@ -167,27 +224,27 @@ def cmd_segment(args: argparse.Namespace) -> int:
     try:
         predictor = load_predictor(args)
     except (CheckpointError, ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return error(str(exc))
 
-    # Masks are kept as RLE until the project is built: full-size arrays for every box of
-    # every image (each a view pinning its whole decoder batch) would grow without bound.
+    # predict_boxes hands back RLEs, one decoder batch at a time, kept until the project is
+    # built: full-size arrays for every box of every image would grow without bound.
     results: list[tuple[str, tuple[int, int], list[tuple[Detection, dict, float]]]] = []
     n_boxes = n_empty = 0
     todo = [root / rel for rel in files if rel in by_file]
-    for path, image, error in tqdm(
+    for path, image, read_error in tqdm(
         prefetch(todo), total=len(todo), unit="img", desc="segment", file=sys.stderr
     ):
         rel = path.relative_to(root).as_posix()
-        if error is not None:
-            failures.append((rel, str(error)))
+        if read_error is not None:
+            failures.append((rel, str(read_error)))
             continue
         dets = [d for d in by_file[rel] if d.score is None or d.score >= args.min_score]
         masks = []
-        for det, mask, iou in segment_image(predictor, image, dets):
+        boxes = [[x, y, x + w, y + h] for x, y, w, h in (d.box_xywh for d in dets)]
+        for det, box_mask in zip(dets, predict_boxes(predictor, image, boxes), strict=True):
             n_boxes += 1
-            if mask.any():
-                masks.append((det, encode_mask(mask), iou))
+            if box_mask.area:
+                masks.append((det, box_mask.rle, box_mask.predicted_iou))
             else:
                 n_empty += 1
         results.append((rel, image.shape[:2], masks))
@@ -218,15 +275,9 @@ def cmd_segment(args: argparse.Namespace) -> int:
                     predicted_iou=iou,
                     model=source,
                 )
-    out = Path(args.output)
-    save_project(doc, out, force=True)
+    save_project(doc, out, force=True)  # an overwritten project (--force) is kept as .bak
     n_masks = len(doc.annotations())
     empty = f" ({n_empty} boxes gave an empty mask)" if n_empty else ""
     print(f"{n_masks} masks from {n_boxes} boxes in {len(results)} images -> {out}{empty}",
           file=sys.stderr)  # fmt: skip
-    if failures:
-        print("not segmented:", file=sys.stderr)
-        for what, reason in failures:
-            print(f"  {what}: {reason}", file=sys.stderr)
-        return 1
-    return 0
+    return report_failures(failures, "not segmented:")

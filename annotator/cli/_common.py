@@ -1,0 +1,88 @@
+"""What the sub-commands share: the model options (one definition, one help text each), loading
+the predictor, listing the input images, reading the next image ahead, and the failure report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from annotator.engine.modeling.architectures import MODEL_TYPES
+
+CHECKPOINT_HELP = "checkpoint file or known model name (default: the bundled LiteMedSAM)"
+MODEL_TYPE_HELP = "architecture of --checkpoint (default: detected from the file)"
+DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps (default: auto)"
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """--checkpoint, --model-type and --device, the same for every sub-command."""
+    parser.add_argument("--checkpoint", metavar="PATH", help=CHECKPOINT_HELP)
+    parser.add_argument(
+        "--model-type", default="auto", choices=("auto", *MODEL_TYPES), help=MODEL_TYPE_HELP
+    )
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+
+
+def error(message: str, code: int = 2) -> int:
+    """Print ``error: message`` to stderr; returns `code` for the caller to return."""
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def load_predictor(args: argparse.Namespace) -> Any:
+    """The engine Predictor for --checkpoint/--model-type/--device; errors name the file."""
+    from annotator.engine import Predictor, load_model
+
+    return Predictor(load_model(args.checkpoint, model_type=args.model_type, device=args.device))
+
+
+def model_name(predictor: Any) -> str:
+    """``<model type>:<checkpoint file name>`` for provenance records, e.g. ``vit_b:sam.pth``."""
+    model = predictor.model
+    source = getattr(model, "checkpoint_path", None)
+    kind = getattr(model, "model_type", "sam")
+    return f"{kind}:{Path(source).name}" if source else kind
+
+
+def find_images(input_path: Path, recursive: bool) -> tuple[Path, list[Path]]:
+    """(images root, image files): a folder lists its images; a file is its own list."""
+    from annotator.io.images import list_images
+
+    if input_path.is_dir():
+        return input_path, list_images(input_path, recursive=recursive)
+    if input_path.is_file():
+        return input_path.parent, [input_path]
+    raise FileNotFoundError(f"no such image or folder: {input_path}")
+
+
+def prefetch(paths: list[Path]) -> Iterator[tuple[Path, Any, BaseException | None]]:
+    """Yield (path, image or None, error) while the next image is read in a background thread,
+    so decoding overlaps the model. Images are (H, W, 3) uint8 RGB (`read_image`)."""
+    from annotator.io.images import read_image
+
+    def read(path: Path) -> tuple[Any, BaseException | None]:
+        try:
+            return read_image(path), None
+        except (ValueError, OSError) as exc:
+            return None, exc
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="amg-read") as pool:
+        pending: Future | None = pool.submit(read, paths[0]) if paths else None
+        for i, path in enumerate(paths):
+            assert pending is not None
+            image, error = pending.result()
+            pending = pool.submit(read, paths[i + 1]) if i + 1 < len(paths) else None
+            yield path, image, error
+
+
+def report_failures(failures: list[tuple[str, str]], heading: str) -> int:
+    """List the (what, reason) failures under `heading` on stderr: exit code 1 if any, else 0."""
+    if not failures:
+        return 0
+    print(heading, file=sys.stderr)
+    for what, reason in failures:
+        print(f"  {what}: {reason}", file=sys.stderr)
+    return 1
