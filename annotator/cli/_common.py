@@ -15,15 +15,20 @@ from annotator.engine.modeling.architectures import MODEL_TYPES
 CHECKPOINT_HELP = "checkpoint file or known model name (default: the bundled LiteMedSAM)"
 MODEL_TYPE_HELP = "architecture of --checkpoint (default: detected from the file)"
 DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps (default: auto)"
+DTYPE_HELP = (
+    "precision: auto (default: a bf16 image encoder where the CPU or GPU has native bf16, "
+    "the rest float32), float32, bfloat16, or float16 on a GPU"
+)
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """--checkpoint, --model-type and --device, the same for every sub-command."""
+    """--checkpoint, --model-type, --device and --dtype, the same for every sub-command."""
     parser.add_argument("--checkpoint", metavar="PATH", help=CHECKPOINT_HELP)
     parser.add_argument(
         "--model-type", default="auto", choices=("auto", *MODEL_TYPES), help=MODEL_TYPE_HELP
     )
     parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+    parser.add_argument("--dtype", default="auto", help=DTYPE_HELP)
 
 
 def error(message: str, code: int = 2) -> int:
@@ -33,10 +38,14 @@ def error(message: str, code: int = 2) -> int:
 
 
 def load_predictor(args: argparse.Namespace) -> Any:
-    """The engine Predictor for --checkpoint/--model-type/--device; errors name the file."""
+    """The engine Predictor for --checkpoint/--model-type/--device/--dtype; errors name the
+    file (or the device, or the precision)."""
     from annotator.engine import Predictor, load_model
 
-    return Predictor(load_model(args.checkpoint, model_type=args.model_type, device=args.device))
+    model = load_model(
+        args.checkpoint, model_type=args.model_type, device=args.device, dtype=args.dtype
+    )
+    return Predictor(model)
 
 
 def model_name(predictor: Any) -> str:

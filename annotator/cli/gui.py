@@ -17,10 +17,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("path", nargs="?", help="image, folder or project .json to open")
     add_model_options(p)
+    p.add_argument(
+        "--images-root", metavar="DIR", default=None,
+        help="the project's images folder, when it is not inside the project file's folder",
+    )  # fmt: skip
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     from annotator.gui.app import run_app
 
-    return run_app(args.path, args.checkpoint, args.model_type, args.device)
+    return run_app(
+        args.path, args.checkpoint, args.model_type, args.device, args.dtype, args.images_root
+    )

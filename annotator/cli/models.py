@@ -87,7 +87,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         source = models_dir_source()
     except (ModelStoreError, RegistryError) as exc:
         return _fail(str(exc))
-    print(f"Models folder: {directory} ({source})\n")
+    from annotator.engine.precision import describe_default  # imports torch: only here
+
+    print(f"Models folder: {directory} ({source})")
+    print(f"Runs on: {describe_default()} (--device, --dtype to change)\n")
     rows = [("NAME", "TYPE", "SIZE", "PROMPTS", "STATE", "WHERE / HOW")]
     for status in statuses:
         info = status.info

@@ -64,7 +64,9 @@ def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torc
         return torch.float32
     if isinstance(dtype, str):
         if dtype not in _DTYPES:
-            raise ValueError(f"dtype {dtype!r} not supported; use float32, bfloat16 or float16")
+            raise ValueError(
+                f"dtype {dtype!r} not supported; use auto, float32, bfloat16 or float16"
+            )
         dtype = _DTYPES[dtype]
     if dtype not in (torch.float32, torch.bfloat16, torch.float16):
         raise ValueError(f"dtype {dtype} not supported; use float32, bfloat16 or float16")

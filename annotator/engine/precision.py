@@ -115,3 +115,14 @@ def _cast_output(dtype: torch.dtype):
         return output.to(dtype)
 
     return hook
+
+
+def describe_default(device: str | torch.device = "auto") -> str:
+    """One line for ``annotator models list``: the device "auto" picks, in words, and what
+    precision "auto" runs there, e.g. "CPU, precision auto: bf16 encoder (native bf16)"."""
+    from annotator.engine.devices import device_name, resolve_device
+
+    dev = resolve_device(device)
+    precision = resolve_precision("auto", dev)
+    why = "native bf16" if precision.encoder == torch.bfloat16 else "no native bf16 here"
+    return f"{device_name(dev)}, precision auto: {precision.label.removesuffix(' (auto)')} ({why})"

@@ -182,3 +182,15 @@ def test_dir_shows_and_sets_the_folder(tmp_path, monkeypatch, capsys):
     )
     assert main(["models", "dir", "--reset"]) == 0
     assert "default per-user cache folder" in capsys.readouterr().out
+
+
+def test_list_says_which_device_and_precision_the_models_run_with(capsys):
+    import torch
+
+    from annotator.engine.precision import native_bf16
+
+    assert main(["models", "list"]) == 0
+    out = capsys.readouterr().out
+    expected = "bf16 encoder (native bf16)" if native_bf16(torch.device("cpu")) else "fp32"
+    if not torch.cuda.is_available():
+        assert f"Runs on: CPU, precision auto: {expected}" in out
