@@ -1,7 +1,7 @@
 """The `annotator` command line: one module per sub-command, each registering itself below.
 
 ``gui``, ``amg`` (writers in ``amg_outputs``), ``segment``, ``import_`` (``annotator import``),
-``export`` and ``models``; ``_common`` holds what they share (model options, image listing,
+``export``, ``export_onnx`` and ``models``; ``_common`` holds what they share (model options, image listing,
 prefetch, the failure report).
 """
 
@@ -16,7 +16,9 @@ from annotator import __version__
 
 # Each module exposes `register(subparsers)`, which adds its sub-command and sets
 # `func(args) -> int` as the handler. Imports stay lazy so `annotator --help` is fast.
-COMMAND_MODULES: tuple[str, ...] = ("gui", "amg", "segment", "import_", "export", "models")
+COMMAND_MODULES: tuple[str, ...] = (
+    "gui", "amg", "segment", "import_", "export", "export_onnx", "models",
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

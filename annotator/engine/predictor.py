@@ -53,10 +53,23 @@ class Predictor:
 
     ``model.prompt_hint`` says which prompts the model was trained for: "boxes" for the bundled
     LiteMedSAM (points alone give weak masks), "points_and_boxes" for SAM and MobileSAM.
+
+    ``decoder`` picks what runs the prompt encoder + mask decoder: "auto" (default, or the
+    ``ANNOTATOR_DECODER`` environment variable): ONNX Runtime for float32 models on the CPU,
+    its session exported from the loaded weights in the background at the first predict (torch
+    until it is ready, and wherever onnxruntime is missing or fails); "onnx": the same, but the
+    first predict waits for the session; "torch": always torch. Outputs agree within the
+    parity bars (see tests/engine/onnx).
     """
 
-    def __init__(self, model: Sam) -> None:
+    def __init__(self, model: Sam, decoder: str | None = None) -> None:
+        from annotator.engine.onnx.runtime import MODES, default_mode
+
+        mode = default_mode() if decoder is None else decoder
+        if mode not in MODES:
+            raise ValueError(f"decoder must be one of {', '.join(MODES)}, got {decoder!r}")
         self.model = model
+        self.decoder = mode
         self.transform = model.make_transform()
         self.reset_image()
 
@@ -188,19 +201,26 @@ class Predictor:
         self, p: _Prompts, multimask_output: bool, return_logits: bool
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         model = self.model
-        points = (p.coords, p.labels) if p.coords is not None else None
-        sparse, dense = model.prompt_encoder(points=points, boxes=p.boxes, masks=p.masks)
-        image_pe = model.prompt_encoder.get_dense_pe()
+        pe = model.prompt_encoder
+        image_pe = pe.get_dense_pe()
         cache = None
         if p.masks is None:
             if self._decoder_cache is None:
+                no_mask = pe.no_mask_embed.weight.reshape(1, -1, 1, 1)
                 self._decoder_cache = model.mask_decoder.image_cache(
-                    self.features, image_pe, dense[:1]
+                    self.features, image_pe, no_mask.expand(1, -1, *pe.image_embedding_size)
                 )
             cache = self._decoder_cache
-        low_res, scores = model.mask_decoder(
-            self.features, image_pe, sparse, dense, multimask_output, image_cache=cache
-        )
+        out = self._onnx_decode(p, cache)
+        if out is not None:
+            sl = slice(1, None) if multimask_output else slice(0, 1)
+            low_res, scores = out[0][:, sl], out[1][:, sl]
+        else:
+            points = (p.coords, p.labels) if p.coords is not None else None
+            sparse, dense = pe(points=points, boxes=p.boxes, masks=p.masks)
+            low_res, scores = model.mask_decoder(
+                self.features, image_pe, sparse, dense, multimask_output, image_cache=cache
+            )
         low_res = low_res.float()
         assert self.input_size is not None and self.original_size is not None
         if return_logits:
@@ -208,6 +228,22 @@ class Predictor:
         else:
             masks = model.postprocess_to_masks(low_res, self.input_size, self.original_size)
         return masks, scores.float(), low_res
+
+    def _onnx_decode(
+        self, p: _Prompts, cache: dict[str, Any] | None
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """All four (low-res logits, scores) from ONNX Runtime, or None to run torch."""
+        if self.decoder == "torch":
+            return None
+        from annotator.engine.onnx.runtime import onnx_decoder
+
+        dec = onnx_decoder(self.model)
+        if dec is None:
+            return None
+        assert self.features is not None
+        return dec.decode(
+            p.coords, p.labels, p.boxes, p.masks, self.features, cache, self.decoder == "onnx"
+        )
 
     # -- validation ----------------------------------------------------------------------------
     def _numpy_prompts(self, coords, labels, box, mask_input) -> _Prompts:

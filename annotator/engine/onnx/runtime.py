@@ -1,0 +1,191 @@
+"""The predictor's prompt + decoder path in ONNX Runtime, built from the loaded torch weights.
+
+:func:`onnx_decoder` returns one :class:`OnnxDecoder` per model (cached while the model lives).
+Its two sessions (clicks/boxes on the cached image side of the decoder, and prompts with a
+mask input) are exported from the torch modules on first use, in a background thread unless
+``wait`` is asked for; until they are ready, or when ``onnx``/``onnxruntime`` are missing or the
+export fails, :meth:`OnnxDecoder.decode` returns None and the predictor runs torch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import weakref
+from typing import Any
+
+import numpy as np
+import torch
+
+from annotator.engine.modeling.sam import Sam
+
+from .wrappers import CACHE_INPUTS
+
+MODES = ("auto", "onnx", "torch")
+"""Predictor ``decoder`` modes: "auto" (ONNX Runtime on CPU float32 models once its session is
+built in the background, torch until then and elsewhere), "onnx" (build it now, at the first
+predict; torch only where it cannot run), "torch". ``ANNOTATOR_DECODER`` sets the default."""
+
+_DECODERS: weakref.WeakKeyDictionary[Sam, OnnxDecoder] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+_log = logging.getLogger(__name__)
+_EXPORT_LOCK = threading.Lock()  # torch's ONNX exporter keeps global state: one at a time
+
+
+def default_mode() -> str:
+    mode = os.environ.get("ANNOTATOR_DECODER", "auto").strip().lower() or "auto"
+    return mode if mode in MODES else "auto"
+
+
+def onnxruntime_available() -> bool:
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def eligible(model: Sam) -> bool:
+    """ONNX Runtime runs the decoder of float32 models on the CPU (GPUs keep torch)."""
+    w = model.mask_decoder.iou_token.weight
+    return w.device.type == "cpu" and w.dtype == torch.float32 and model.dtype == torch.float32
+
+
+def onnx_decoder(model: Sam) -> OnnxDecoder | None:
+    """The model's cached :class:`OnnxDecoder`, or None where ONNX Runtime cannot run it."""
+    if not eligible(model) or not onnxruntime_available():
+        return None
+    with _LOCK:
+        dec = _DECODERS.get(model)
+        if dec is None or dec.model_id != model.model_id:
+            dec = _DECODERS[model] = OnnxDecoder(model)
+        return dec
+
+
+def _session(model_bytes: bytes):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.intra_op_num_threads = max(1, torch.get_num_threads())
+    opts.inter_op_num_threads = 1
+    # No spin-waiting between runs: spinning ORT threads starve torch's threads (image cache,
+    # postprocessing, encodes in the app's prefetcher) on small CPUs; measured in the app's
+    # worker, click p50 272 ms spinning vs 90 ms not (torch: 118 ms).
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
+
+
+class OnnxDecoder:
+    """Two ONNX Runtime sessions of one model's prompt encoder + mask decoder."""
+
+    def __init__(self, model: Sam) -> None:
+        self._model = weakref.ref(model)
+        self.model_id = model.model_id
+        self._sessions: dict[bool, Any] = {}  # with_mask -> InferenceSession
+        self._threads: dict[bool, threading.Thread] = {}
+        self._failed: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def failed(self) -> str | None:
+        """Why the sessions could not be built, or None."""
+        return self._failed
+
+    def _build(self, with_mask: bool) -> None:
+        from .export import prompt_decoder_bytes
+
+        model = self._model()
+        if model is None:
+            return
+        try:
+            with _EXPORT_LOCK, torch.inference_mode(False):
+                session = _session(prompt_decoder_bytes(model, with_mask=with_mask))
+        except Exception as exc:  # any export or load failure means: stay on torch
+            self._failed = f"{type(exc).__name__}: {exc}"
+            _log.warning("ONNX Runtime decoder unavailable, using torch (%s)", self._failed)
+            return
+        self._sessions[with_mask] = session
+
+    def session(self, with_mask: bool, wait: bool):
+        """The session, building it (now with ``wait``, else in the background) if needed."""
+        if self._failed is not None:
+            return None
+        session = self._sessions.get(with_mask)
+        if session is not None:
+            return session
+        if wait:  # build here, on the caller's thread (once, whoever asks first)
+            with self._lock:
+                thread = self._threads.get(with_mask)
+                if thread is None:
+                    self._build(with_mask)
+                    return self._sessions.get(with_mask)
+            thread.join()
+            return self._sessions.get(with_mask)
+        with self._lock:
+            if with_mask not in self._threads and with_mask not in self._sessions:
+                thread = threading.Thread(
+                    target=self._build, args=(with_mask,), name="onnx-decoder-export", daemon=True
+                )
+                self._threads[with_mask] = thread
+                thread.start()
+        return self._sessions.get(with_mask)
+
+    def decode(
+        self,
+        coords: torch.Tensor | None,
+        labels: torch.Tensor | None,
+        boxes: torch.Tensor | None,
+        masks: torch.Tensor | None,
+        features: torch.Tensor,
+        cache: dict[str, torch.Tensor] | None,
+        wait: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """All four low-res logits (B, 4, 256, 256) and scores (B, 4), float32 CPU tensors,
+        for prompts in model-input pixels (as the torch prompt encoder takes them); None when
+        the session is not (yet) available. ``cache``: the decoder's image cache (no masks)."""
+        if coords is None and boxes is None:
+            return None  # a mask prompt alone (no sparse tokens): torch
+        session = self.session(masks is not None, wait)
+        if session is None:
+            return None
+        pc, pl = _points(coords, labels, boxes)
+        feeds: dict[str, np.ndarray] = {"point_coords": pc, "point_labels": pl}
+        if masks is None:
+            assert cache is not None
+            if "onnx_feeds" not in cache:  # once per image: contiguous float32 copies
+                cache["onnx_feeds"] = {k: _f32(cache[k]) for k in CACHE_INPUTS}
+            feeds.update(cache["onnx_feeds"])
+        else:
+            feeds["mask_input"] = _f32(masks)
+            feeds["image_embeddings"] = _f32(features)
+        low_res, scores = session.run(None, feeds)
+        return torch.from_numpy(low_res), torch.from_numpy(scores)
+
+
+def _f32(t: torch.Tensor) -> np.ndarray:
+    return np.ascontiguousarray(t.detach().to("cpu", torch.float32).numpy())
+
+
+def _points(coords, labels, boxes) -> tuple[np.ndarray, np.ndarray]:
+    """Points and box corners as one (B, N, 2) coordinate and (B, N) label array, as the prompt
+    encoder lays them out: points, then corners (labels 2, 3); a padding point (label -1)
+    when there is no box."""
+    parts_c, parts_l = [], []
+    if coords is not None:
+        parts_c.append(_f32(coords))
+        parts_l.append(labels.detach().cpu().numpy().astype(np.float32))
+    if boxes is not None:
+        b = _f32(boxes).reshape(-1, 2, 2)
+        parts_c.append(b)
+        parts_l.append(np.broadcast_to(np.array([2.0, 3.0], np.float32), (b.shape[0], 2)))
+    elif coords is not None:
+        n = parts_c[0].shape[0]
+        parts_c.append(np.zeros((n, 1, 2), np.float32))
+        parts_l.append(np.full((n, 1), -1.0, np.float32))
+    return (
+        np.ascontiguousarray(np.concatenate(parts_c, axis=1)),
+        np.ascontiguousarray(np.concatenate(parts_l, axis=1)),
+    )
