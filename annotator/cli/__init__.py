@@ -1,8 +1,8 @@
 """The `annotator` command line: one module per sub-command, each registering itself below.
 
 ``gui``, ``amg`` (writers in ``amg_outputs``), ``segment``, ``import_`` (``annotator import``),
-``export``, ``export_onnx`` and ``models``; ``_common`` holds what they share (model options, image listing,
-prefetch, the failure report).
+``export``, ``export_onnx`` and ``models``; ``_common`` holds what they share (model options,
+image listing, prefetch, the failure report).
 """
 
 from __future__ import annotations
