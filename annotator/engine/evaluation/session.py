@@ -24,10 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from annotator.engine.evaluation import MODES
 from annotator.engine.evaluation.clicker import Click, first_click, next_click
 from annotator.engine.evaluation.metrics import mask_iou
-
-MODES: tuple[str, ...] = ("clicks", "box", "box+clicks")
 
 
 @dataclass(frozen=True)

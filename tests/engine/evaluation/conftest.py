@@ -18,8 +18,9 @@ class ScriptedPredictor:
         self.scores = scores
         self.calls: list[dict[str, Any]] = []
 
-    def predict(self, point_coords=None, point_labels=None, box=None, mask_input=None,
-                multimask_output=True):  # fmt: skip
+    def predict(
+        self, point_coords=None, point_labels=None, box=None, mask_input=None, multimask_output=True
+    ):
         call = {
             "points": None if point_coords is None else np.asarray(point_coords).tolist(),
             "labels": None if point_labels is None else np.asarray(point_labels).tolist(),
