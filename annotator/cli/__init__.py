@@ -11,7 +11,7 @@ from annotator import __version__
 
 # Each module exposes `register(subparsers)`, which adds its sub-command(s) and sets
 # `func(args) -> int` as the handler. Imports stay lazy so `annotator --help` is fast.
-COMMAND_MODULES: tuple[str, ...] = ("gui", "amg", "io_commands", "models")
+COMMAND_MODULES: tuple[str, ...] = ("gui", "amg", "io_commands", "models", "evaluate")
 
 
 def build_parser() -> argparse.ArgumentParser:
