@@ -123,16 +123,22 @@ def _label(model: Any, checkpoint: str | None) -> str:
     return Path(source).stem if source else (checkpoint or getattr(model, "model_type", "model"))
 
 
+def _make_predictor(checkpoint: str | None, args: argparse.Namespace) -> Any:
+    """The engine Predictor for one --checkpoint (None: the bundled model)."""
+    from annotator.engine import Predictor, load_model
+
+    return Predictor(load_model(checkpoint, args.model_type, args.device))
+
+
 def _load_runs(args: argparse.Namespace) -> list[Any]:
     """One Run per (checkpoint, mode); each checkpoint is loaded once."""
-    from annotator.engine import Predictor, load_model
     from annotator.engine.evaluation.runner import Run
     from annotator.engine.evaluation.session import SessionOptions
 
     modes = list(dict.fromkeys(args.mode or ["clicks"]))
     runs, names = [], set()
     for checkpoint in args.checkpoint or [None]:
-        predictor = Predictor(load_model(checkpoint, args.model_type, args.device))
+        predictor = _make_predictor(checkpoint, args)
         label = _label(predictor.model, checkpoint)
         if "clicks" in modes and getattr(predictor.model, "prompt_hint", "") == "boxes":
             print(
