@@ -74,7 +74,7 @@ def plot_miou_vs_clicks(
     ax.set_title(title, fontsize=13)
     ax.grid(True, alpha=0.3)
     if curves:
-        ax.legend(loc="lower right", fontsize=9, framealpha=0.9)
+        ax.legend(loc="best", fontsize=9, framealpha=0.9)
     fig.tight_layout()
     return _save(fig, path)
 
