@@ -87,8 +87,10 @@ def plot_pr_curves(
     """Precision against recall, one line per (label -> (recall, precision)). 800 x 500 PNG."""
     fig = _figure()
     ax = fig.add_subplot()
-    for name, (recall, precision) in curves.items():
-        ax.plot(recall, precision, label=name, linewidth=2)
+    for i, (name, (recall, precision)) in enumerate(curves.items()):
+        # later lines dashed and thinner, so a curve equal to an earlier one stays visible
+        style = {"linestyle": "-", "linewidth": 3} if i < 2 else {"linestyle": "--", "linewidth": 2}
+        ax.plot(recall, precision, label=name, **style)
     ax.set_xlim(0.0, 1.0)
     ax.set_ylim(0.0, 1.02)
     ax.set_xlabel("recall", fontsize=11)
