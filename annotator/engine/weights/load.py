@@ -14,7 +14,8 @@ from annotator.engine.errors import (
     ModelTypeMismatchError,
 )
 from annotator.engine.modeling.architectures import MODEL_TYPES
-from annotator.engine.modeling.sam import Sam, build_model
+from annotator.engine.modeling.sam import ModelSpec, Sam, build_model
+from annotator.engine.modeling.sam2 import Sam2, Sam2Spec, build_sam2
 from annotator.engine.weights.bundled import bundled_checkpoint_path
 from annotator.engine.weights.resolve import CheckpointFileMissing, resolve_checkpoint
 from annotator.engine.weights.state_dict import (
@@ -46,10 +47,11 @@ def load_model(
     model_type: str = "auto",
     device: str | torch.device = "auto",
     dtype: str | torch.dtype | None = None,
-) -> Sam:
-    """Load a SAM-family checkpoint into an eval-mode :class:`Sam`.
+) -> Sam | Sam2:
+    """Load a SAM-family checkpoint into an eval-mode :class:`Sam` or :class:`Sam2`.
 
-    checkpoint: a ``.pth``/``.pt`` file (official SAM, MobileSAM, LiteMedSAM; the state dict may
+    checkpoint: a ``.pth``/``.pt`` file (official SAM, MobileSAM, LiteMedSAM, SAM 2.1
+    ``sam2.1_hiera_*.pt``; the state dict may
     be wrapped under ``model`` or ``state_dict``), or None for the bundled LiteMedSAM (a
     box-prompt model). model_type: "auto" (detect from the weights) or one of ``MODEL_TYPES``.
     device: "auto" (cuda > mps > cpu) or a torch device. dtype: float32 (default); bfloat16 or
@@ -68,16 +70,17 @@ def load_model(
     warn_non_finite(sd, path)
     spec = detect_spec(sd, path)
     if model_type != "auto" and model_type != spec.model_type:
-        shape = (
-            f"embed dim {spec.embed_dim}, {spec.depth} blocks"
-            if spec.embed_dim
-            else "TinyViT encoder"
-        )
+        if isinstance(spec, Sam2Spec):
+            shape = f"Hiera width {spec.embed_dim}, stages {spec.stages}"
+        elif spec.embed_dim:
+            shape = f"embed dim {spec.embed_dim}, {spec.depth} blocks"
+        else:
+            shape = "TinyViT encoder"
         raise ModelTypeMismatchError(
             path, f"model_type={model_type!r} but the weights are {spec.model_type} ({shape})"
         )
     with torch.device("meta"):
-        model = build_model(spec)
+        model = build_network(spec)
     check_keys(model, sd, path)
     try:
         model.load_state_dict(sd, strict=True, assign=True)
@@ -87,13 +90,17 @@ def load_model(
     model.checkpoint_path = str(path)
     stat = path.stat()
     model.model_id = f"{spec.model_type}:{path.name}:{stat.st_size}:{stat.st_mtime_ns}"
+    pe = model.prompt_encoder.pe_layer
+    gaussian = pe.positional_encoding_gaussian_matrix.detach().float().clone()
     model = model.to(device=dev, dtype=dt).eval()
     if dt != torch.float32:
         # The prompt encoder's Fourier frequencies stay float32: sin/cos of coordinates times a
         # rounded frequency would move every point.
-        pe = model.prompt_encoder.pe_layer
-        pe.positional_encoding_gaussian_matrix = pe.positional_encoding_gaussian_matrix.float()
-        pe.positional_encoding_gaussian_matrix.copy_(
-            sd["prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"].float()
-        )
+        pe.positional_encoding_gaussian_matrix = gaussian.to(dev)
     return model
+
+
+def build_network(spec: ModelSpec | Sam2Spec) -> Sam | Sam2:
+    """An untrained network for a spec of either family (build it under the meta device to
+    get shapes only)."""
+    return build_sam2(spec) if isinstance(spec, Sam2Spec) else build_model(spec)
