@@ -212,7 +212,7 @@ def test_hiera_tiny_matches_reference(tiny_pair):
 # Reduced depth, real stage widths and heads: (stages, global attention blocks).
 REDUCED = {
     "sam2.1_hiera_s": ((1, 1, 2, 1), (3,)),
-    "sam2.1_hiera_b+": ((1, 1, 2, 1), (2,)),
+    "sam2.1_hiera_b+": ((1, 1, 2, 1), (3,)),
     "sam2.1_hiera_l": ((1, 1, 2, 1), (3,)),
 }
 
