@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from annotator.engine.modeling.common import MLP, LayerNorm2d
@@ -95,6 +96,47 @@ class Sam2MaskDecoder(nn.Module):
         cache["chw"] = tuple(src.shape[1:])
         return cache
 
+    @staticmethod
+    def high_res_layout(high_res: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+        """The skip features laid out as :meth:`_upscale_and_project` adds them.
+
+        s0 (1, C0, 4h, 4w) -> (h*w*4, 4*C0), rows (i, j, di, dj), columns (ei, ej, c);
+        s1 (1, C1, 2h, 2w) -> (h*w, 4*C1), rows (i, j), columns (di, dj, c); pixel rows are
+        y = 4i + 2di + ei at 4x and y = 2i + di at 2x.
+        """
+        s0, s1 = high_res
+        c0, c1 = s0.shape[1], s1.shape[1]
+        h, w = s1.shape[2] // 2, s1.shape[3] // 2
+        l1 = s1[0].view(c1, h, 2, w, 2).permute(1, 3, 2, 4, 0).reshape(h * w, 4 * c1)
+        l0 = s0[0].view(c0, h, 2, 2, w, 2, 2).permute(1, 4, 2, 5, 3, 6, 0)
+        return l0.reshape(h * w * 4, 4 * c0), l1
+
+    def _upscale_and_project(
+        self, src: Tensor, h: int, w: int, hyper_in: Tensor, layout: tuple[Tensor, Tensor]
+    ) -> Tensor:
+        """``output_upscaling`` with the skip features added, then the hypernetwork product.
+
+        src (Bs, h*w, C) image tokens (Bs is B or 1); hyper_in (B, M, C/8); layout from
+        :meth:`high_res_layout`. Returns (B, M, 4h, 4w). Both transposed convs have kernel 2 =
+        stride 2, so each is a per-token matmul; LayerNorm2d and GELU are per pixel, and the
+        sub-pixels are put in place once, on the final M-channel masks.
+        """
+        up1, ln, _, up2, _ = self.output_upscaling
+        l0, l1 = layout
+        bs, n, c = src.shape
+        c1, c2 = up1.out_channels, up2.out_channels
+        w1 = up1.weight.permute(0, 2, 3, 1).reshape(c, 4 * c1)  # columns (di, dj, c1)
+        x = torch.addmm(up1.bias.repeat(4), src.reshape(bs * n, c), w1).view(bs, n, 4 * c1)
+        x = F.layer_norm((x + l1).view(-1, c1), (c1,), ln.weight, ln.bias, ln.eps)
+        x = F.gelu(x)  # rows (b, token, di, dj)
+        w2 = up2.weight.permute(0, 2, 3, 1).reshape(c1, 4 * c2)  # columns (ei, ej, c2)
+        x = torch.addmm(up2.bias.repeat(4), x, w2).view(bs, n * 4, 4 * c2)
+        x = F.gelu(x + l0).view(bs, n * 16, c2)
+        b, m, _ = hyper_in.shape
+        masks = x @ hyper_in.transpose(1, 2)  # (B, n*16, M)
+        masks = masks.view(b, h, w, 2, 2, 2, 2, m).permute(0, 7, 1, 3, 5, 2, 4, 6)
+        return masks.reshape(b, m, 4 * h, 4 * w)
+
     def forward(
         self,
         image_embeddings: Tensor,
@@ -140,27 +182,26 @@ class Sam2MaskDecoder(nn.Module):
         tokens = torch.cat(parts, dim=0).unsqueeze(0).expand(b, -1, -1)
         tokens = torch.cat((tokens, sparse), dim=1)
         if cache is not None:
-            c, h, w = cache["chw"]
+            _, h, w = cache["chw"]
             hs, src = self.transformer(None, None, tokens, cache=cache)
         else:
             if image.shape[0] == 1 and dense.shape[0] > 1 and dense.stride(0) == 0:
                 dense = dense[:1]
             src = image + dense
-            c, h, w = src.shape[1:]
+            _, h, w = src.shape[1:]
             hs, src = self.transformer(src, image_pe, tokens)
         iou_out = hs[:, s, :]
         mask_tokens_out = hs[:, s + 1 : s + 1 + self.num_mask_tokens, :]
-        src = src.transpose(1, 2).reshape(src.shape[0], c, h, w)
-        dc1, ln1, act1, dc2, act2 = self.output_upscaling
-        feat_s0, feat_s1 = high_res
-        up = act1(ln1(dc1(src) + feat_s1))
-        up = act2(dc2(up) + feat_s0)  # (Bs, C/8, 4h, 4w)
         hyper_in = torch.stack(
             [mlp(mask_tokens_out[:, i, :]) for i, mlp in enumerate(self.output_hypernetworks_mlps)],
             dim=1,
         )  # (B, M, C/8)
-        bs, cc, uh, uw = up.shape
-        masks = (hyper_in @ up.view(bs, cc, uh * uw)).view(b, -1, uh, uw)
+        layout = cache.get("high_res_layout") if cache is not None else None
+        if layout is None:
+            layout = self.high_res_layout(high_res)
+            if cache is not None:
+                cache["high_res_layout"] = layout
+        masks = self._upscale_and_project(src, h, w, hyper_in, layout)
         iou = self.iou_prediction_head(iou_out)
         if self.iou_prediction_use_sigmoid:
             iou = iou.sigmoid()
