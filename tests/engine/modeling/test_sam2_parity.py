@@ -230,3 +230,30 @@ def test_reduced_depth_sizes_match_reference(model_type):
     h, w = image.shape[:2]
     for case in _cases(h, w).values():
         assert_same(rp.predict(**case), op.predict(**case))
+
+
+def test_amg_runs_on_sam2():
+    """The automatic mask generator decodes SAM 2.1 whole (object-score token, skip features).
+
+    Not a parity check with SAM2AutomaticMaskGenerator (its m2m refinement and defaults differ
+    from SAM 1's generator): it only shows our generator runs SAM 2.1 prompts end to end.
+    """
+    from annotator.engine import AutomaticMaskGenerator
+
+    _, model = _reduced_pair("sam2.1_hiera_t", (1, 1, 1, 1), (2,), seed=7)
+    h, w = 120, 160
+    gen = torch.Generator().manual_seed(8)
+    state = ImageState(
+        torch.randn(1, 256, 64, 64, generator=gen),
+        (h, w),
+        (1024, 1024),
+        model.model_id,
+        (torch.randn(1, 32, 256, 256, generator=gen), torch.randn(1, 64, 128, 128, generator=gen)),
+    )
+    predictor = Predictor(model)
+    predictor.set_image_state(state)
+    amg = AutomaticMaskGenerator(
+        predictor, points_per_side=4, pred_iou_thresh=0.0, stability_score_thresh=0.0
+    )
+    records = amg.generate(np.zeros((h, w, 3), np.uint8), image_is_set=True)
+    assert records and all(r["segmentation"].shape == (h, w) for r in records)
