@@ -44,6 +44,14 @@ def _pool(x: Tensor, pool: nn.Module | None) -> Tensor:
     return pool(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
 
 
+def _version_key(t: Tensor) -> tuple:
+    try:
+        version = t._version
+    except RuntimeError:  # inference tensors have no version counter
+        version = -1
+    return (t.data_ptr(), version, t.device, t.dtype)
+
+
 class PatchEmbed(nn.Module):
     """7x7 stride-4 convolution: (B, 3, H, W) -> (B, H/4, W/4, C)."""
 
@@ -173,11 +181,19 @@ class Hiera(nn.Module):
         self.channel_list = [self.blocks[i].dim_out for i in self.stage_ends[::-1]]
 
     def _pos_embed(self, hw: tuple[int, int]) -> Tensor:
-        """(1, H, W, C): the background embedding resized bicubically plus the tiled window one."""
+        """(1, H, W, C): the background embedding resized bicubically plus the tiled window one;
+        cached, since it depends on the weights and the grid size only."""
+        key = tuple(_version_key(p) for p in (self.pos_embed, self.pos_embed_window)) + hw
+        key += (torch.is_grad_enabled(), torch.is_inference_mode_enabled())
+        cached = getattr(self, "_pos_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
         pos = F.interpolate(self.pos_embed, size=hw, mode="bicubic")
         win = self.pos_embed_window
         pos = pos + win.tile([a // b for a, b in zip(pos.shape, win.shape, strict=True)])
-        return pos.permute(0, 2, 3, 1)
+        pos = pos.permute(0, 2, 3, 1)
+        self._pos_cache = (key, pos)
+        return pos
 
     def forward(self, x: Tensor) -> list[Tensor]:
         x = self.patch_embed(x)

@@ -94,7 +94,8 @@ class Sam2(nn.Module):
 
     def preprocess(self, x: Tensor) -> Tensor:
         """(B, 3, 1024, 1024) image on the 0-1 scale -> ImageNet-normalised, in the model dtype."""
-        return ((x.float() - self.pixel_mean) / self.pixel_std).to(self.dtype)
+        x = x.float().contiguous()  # the transform hands over a channels-last view
+        return ((x - self.pixel_mean) / self.pixel_std).to(self.dtype)
 
     def encode_image(self, x: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """Normalised (B, 3, 1024, 1024) -> image embedding (B, 256, 64, 64) with no_mem_embed
