@@ -257,3 +257,27 @@ def test_amg_runs_on_sam2():
     )
     records = amg.generate(np.zeros((h, w, 3), np.uint8), image_is_set=True)
     assert records and all(r["segmentation"].shape == (h, w) for r in records)
+
+
+@pytest.mark.slow
+def test_bfloat16_matches_float32_closely():
+    """load_model(dtype="bfloat16") runs the whole image path in bf16 (a shallow trunk here)."""
+    spec = Sam2Spec("sam2.1_hiera_t", 96, 1, (1, 1, 1, 1), (), (8, 4, 14, 7), (7, 7))
+    torch.manual_seed(0)
+    m32 = perturb_(build_sam2(spec), seed=1)
+    m16 = build_sam2(spec)
+    m16.load_state_dict(m32.state_dict())
+    gaussian = m16.prompt_encoder.pe_layer.positional_encoding_gaussian_matrix.clone()
+    m16 = m16.to(torch.bfloat16)
+    m16.prompt_encoder.pe_layer.positional_encoding_gaussian_matrix = gaussian  # as load_model
+    image = sample_image("coffee")
+    p32, p16 = Predictor(m32), Predictor(m16)
+    p32.set_image(image)
+    p16.set_image(image)
+    assert p16.features.dtype == torch.bfloat16
+    assert all(f.dtype == torch.bfloat16 for f in p16.high_res_features)
+    case = dict(point_coords=np.array([[300, 200]]), point_labels=np.array([1]))
+    a, b = p32.predict(**case), p16.predict(**case)
+    assert b[0].dtype == bool and b[1].dtype == np.float32 and b[2].dtype == np.float32
+    assert iou(a[0], b[0]).min() >= 0.9
+    assert np.abs(a[1] - b[1]).max() <= 0.05

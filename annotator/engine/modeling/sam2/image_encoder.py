@@ -72,7 +72,8 @@ class FpnNeck(nn.Module):
         for i in range(n, -1, -1):
             lateral = self.convs[n - i](xs[i])
             if i in self.fpn_top_down_levels and prev is not None:
-                top_down = F.interpolate(prev.float(), scale_factor=2.0, mode="nearest")
+                # Nearest upsampling copies values: doing it in the model dtype is exact.
+                top_down = F.interpolate(prev, scale_factor=2.0, mode="nearest")
                 prev = lateral + top_down
             else:
                 prev = lateral
