@@ -75,11 +75,11 @@ def _check_predictors(
     ref: SAM2ImagePredictor, ours: Predictor, image: np.ndarray, quick: bool = False
 ) -> None:
     """Every case with and without multimask, each with logits feedback, then batched boxes;
-    ``quick``: one point multimask and box + background point single-mask only."""
+    ``quick``: one point multimask (with feedback) and the batched boxes, multimask only."""
     h, w = image.shape[:2]
     for multimask in (True, False):
         for name, case in _cases(h, w).items():
-            if quick and name != ("one_point" if multimask else "box_bg_point"):
+            if quick and (name != "one_point" or not multimask):
                 continue
             r = ref.predict(**case, multimask_output=multimask)
             o = ours.predict(**case, multimask_output=multimask)
