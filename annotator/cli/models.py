@@ -73,6 +73,8 @@ def _fail(message: str, code: int = 1) -> int:
 
 
 def _size(nbytes: int) -> str:
+    if nbytes <= 0:
+        return "?"  # not published (the SAM 2.1 files)
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if nbytes >= scale:
             return f"{nbytes / scale:.1f} {unit}"

@@ -43,33 +43,49 @@ class ImageState:
 
     features: (1, 256, 64, 64) embedding, a torch tensor or a numpy array (see ``to_numpy``);
     original_size / input_size: (H, W) of the original and of the resized (unpadded) image;
-    model_id: the model that computed it (``set_image_state`` refuses another model's state).
+    model_id: the model that computed it (``set_image_state`` refuses another model's state);
+    high_res_features: SAM 2 only, the decoder's skip features ((1, 32, 256, 256),
+    (1, 64, 128, 128)) after conv_s0 / conv_s1; None for SAM 1 models.
     """
 
     features: torch.Tensor | np.ndarray
     original_size: tuple[int, int]
     input_size: tuple[int, int]
     model_id: str
+    high_res_features: tuple | None = None
 
     @property
     def nbytes(self) -> int:
-        f = self.features
-        return int(f.nbytes if isinstance(f, np.ndarray) else f.numel() * f.element_size())
+        return sum(_nbytes(f) for f in (self.features, *(self.high_res_features or ())))
 
     def to_numpy(self) -> ImageState:
         """A copy with float32 numpy features (device-free, picklable)."""
-        f = self.features
-        if isinstance(f, torch.Tensor):
-            f = f.detach().float().cpu().numpy()
+        high = self.high_res_features
         return ImageState(
-            np.asarray(f, np.float32), self.original_size, self.input_size, self.model_id
+            _to_numpy(self.features),
+            self.original_size,
+            self.input_size,
+            self.model_id,
+            None if high is None else tuple(_to_numpy(f) for f in high),
         )
 
     def to(self, device: str | torch.device) -> ImageState:
         """A copy with torch features on ``device``."""
+        high = self.high_res_features
         return ImageState(
             torch.as_tensor(self.features).to(device),
             self.original_size,
             self.input_size,
             self.model_id,
+            None if high is None else tuple(torch.as_tensor(f).to(device) for f in high),
         )
+
+
+def _nbytes(f: torch.Tensor | np.ndarray) -> int:
+    return int(f.nbytes if isinstance(f, np.ndarray) else f.numel() * f.element_size())
+
+
+def _to_numpy(f: torch.Tensor | np.ndarray) -> np.ndarray:
+    if isinstance(f, torch.Tensor):
+        f = f.detach().float().cpu().numpy()
+    return np.asarray(f, np.float32)

@@ -13,7 +13,6 @@ An explicit dtype (``"float32"``, ``"bfloat16"``, ``"float16"``) casts the whole
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -72,15 +71,15 @@ def resolve_precision(dtype: str | torch.dtype | None, device: torch.device) -> 
     return Precision(resolved, resolved, str(dtype).removeprefix("torch."))
 
 
-def apply_precision(
-    model: nn.Module, precision: Precision, state_dict: Mapping[str, torch.Tensor]
-) -> nn.Module:
+def apply_precision(model: nn.Module, precision: Precision) -> nn.Module:
     """Cast ``model`` (a Sam-like module with ``image_encoder`` and ``prompt_encoder``).
 
     For a bf16 encoder under a float32 rest, the encoder body is cast and its input is cast on
     entry; its ``neck`` (when it has one) stays float32 and gets float32 input, so the image
     embedding, the decoder and all outputs are float32 as in a float32 model.
     """
+    pe = model.prompt_encoder.pe_layer
+    gaussian = pe.positional_encoding_gaussian_matrix.detach().float().clone()
     model = model.to(dtype=precision.rest)
     if precision.encoder != precision.rest:
         encoder = model.image_encoder
@@ -95,17 +94,17 @@ def apply_precision(
     if precision.rest != torch.float32:
         # The prompt encoder's Fourier frequencies stay float32: sin/cos of coordinates times a
         # rounded frequency would move every point.
-        key = "prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"
-        pe = model.prompt_encoder.pe_layer
-        pe.positional_encoding_gaussian_matrix = pe.positional_encoding_gaussian_matrix.float()
-        pe.positional_encoding_gaussian_matrix.copy_(state_dict[key].float())
+        pe.positional_encoding_gaussian_matrix = gaussian
     model.precision = precision
     return model
 
 
 def _cast_input(dtype: torch.dtype):
     def hook(_module: nn.Module, args: tuple) -> tuple:
-        return (args[0].to(dtype), *args[1:])
+        first = args[0]
+        if isinstance(first, (list, tuple)):  # SAM 2's neck takes the trunk's levels
+            return (type(first)(t.to(dtype) for t in first), *args[1:])
+        return (first.to(dtype), *args[1:])
 
     return hook
 

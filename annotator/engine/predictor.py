@@ -16,6 +16,7 @@ import torch
 
 from annotator.engine.errors import ThinImageWarning
 from annotator.engine.modeling.sam import Sam
+from annotator.engine.modeling.sam2 import Sam2
 
 from .image_state import ImageState, as_rgb_uint8
 
@@ -62,7 +63,7 @@ class Predictor:
     parity bars (see tests/engine/onnx).
     """
 
-    def __init__(self, model: Sam, decoder: str | None = None) -> None:
+    def __init__(self, model: Sam | Sam2, decoder: str | None = None) -> None:
         from annotator.engine.onnx.runtime import MODES, default_mode
 
         mode = default_mode() if decoder is None else decoder
@@ -82,6 +83,7 @@ class Predictor:
         """Forget the current image and its embedding."""
         self.is_image_set = False
         self.features: torch.Tensor | None = None
+        self.high_res_features: tuple[torch.Tensor, ...] | None = None
         self.original_size: tuple[int, int] | None = None
         self.input_size: tuple[int, int] | None = None
         self._decoder_cache: dict[str, Any] | None = None
@@ -106,7 +108,8 @@ class Predictor:
     def set_torch_image(
         self, transformed_image: torch.Tensor, original_image_size: tuple[int, ...]
     ) -> None:
-        """(1, 3, h, w) image already resized by ``transform.apply_image`` (0-255 values)."""
+        """(1, 3, h, w) image already resized by ``transform.apply_image`` (0-255 values for
+        SAM 1, a 1024x1024 square on the 0-1 scale for SAM 2)."""
         if (
             transformed_image.ndim != 4
             or transformed_image.shape[:2] != (1, 3)
@@ -117,8 +120,9 @@ class Predictor:
                 f"got {tuple(transformed_image.shape)}"
             )
         self.reset_image()
-        features = self.model.image_encoder(self.model.preprocess(transformed_image))
+        features, high_res = self.model.encode_image(self.model.preprocess(transformed_image))
         self.features = features
+        self.high_res_features = high_res
         self.original_size = (int(original_image_size[0]), int(original_image_size[1]))
         self.input_size = (int(transformed_image.shape[2]), int(transformed_image.shape[3]))
         self.is_image_set = True
@@ -134,7 +138,13 @@ class Predictor:
         if not self.is_image_set or self.features is None:
             raise RuntimeError(_NOT_SET)
         assert self.original_size is not None and self.input_size is not None
-        return ImageState(self.features, self.original_size, self.input_size, self.model.model_id)
+        return ImageState(
+            self.features,
+            self.original_size,
+            self.input_size,
+            self.model.model_id,
+            high_res_features=self.high_res_features,
+        )
 
     def set_image_state(self, state: ImageState) -> None:
         """Restore an image state from :meth:`get_image_state` (skips the image encoder)."""
@@ -146,8 +156,17 @@ class Predictor:
                 f"this predictor runs {self.model.model_id!r}"
             )
         features = torch.as_tensor(state.features).to(self.device, self.model.dtype)
+        high_res = None
+        if state.high_res_features is not None:
+            high_res = tuple(
+                torch.as_tensor(f).to(self.device, self.model.dtype)
+                for f in state.high_res_features
+            )
+        elif getattr(self.model, "low_res_clamp", None) is not None:  # a SAM 2 model
+            raise ValueError("image state has no high-resolution features, which SAM 2 needs")
         self.reset_image()
         self.features = features
+        self.high_res_features = high_res
         self.original_size = tuple(state.original_size)  # type: ignore[assignment]
         self.input_size = tuple(state.input_size)  # type: ignore[assignment]
         self.is_image_set = True
@@ -202,13 +221,14 @@ class Predictor:
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         model = self.model
         pe = model.prompt_encoder
-        image_pe = pe.get_dense_pe()
         cache = None
         if p.masks is None:
             if self._decoder_cache is None:
                 no_mask = pe.no_mask_embed.weight.reshape(1, -1, 1, 1)
                 self._decoder_cache = model.mask_decoder.image_cache(
-                    self.features, image_pe, no_mask.expand(1, -1, *pe.image_embedding_size)
+                    self.features,
+                    pe.get_dense_pe(),
+                    no_mask.expand(1, -1, *pe.image_embedding_size),
                 )
             cache = self._decoder_cache
         out = self._onnx_decode(p, cache)
@@ -216,10 +236,9 @@ class Predictor:
             sl = slice(1, None) if multimask_output else slice(0, 1)
             low_res, scores = out[0][:, sl], out[1][:, sl]
         else:
-            points = (p.coords, p.labels) if p.coords is not None else None
-            sparse, dense = pe(points=points, boxes=p.boxes, masks=p.masks)
-            low_res, scores = model.mask_decoder(
-                self.features, image_pe, sparse, dense, multimask_output, image_cache=cache
+            sparse, dense = model.embed_prompts(p.coords, p.labels, p.boxes, p.masks)
+            low_res, scores = model.decode(
+                self.features, self.high_res_features, sparse, dense, multimask_output, cache
             )
         low_res = low_res.float()
         assert self.input_size is not None and self.original_size is not None
@@ -227,6 +246,9 @@ class Predictor:
             masks = model.postprocess_masks(low_res, self.input_size, self.original_size)
         else:
             masks = model.postprocess_to_masks(low_res, self.input_size, self.original_size)
+        clamp = getattr(model, "low_res_clamp", None)
+        if clamp is not None:  # SAM 2 clamps the logits it returns, after upsampling the masks
+            low_res = low_res.clamp(-clamp, clamp)
         return masks, scores.float(), low_res
 
     def _onnx_decode(

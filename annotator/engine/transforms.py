@@ -84,3 +84,54 @@ class ResizeLongestSide:
     ) -> torch.Tensor:
         """(B, 4) XYXY original pixels -> (B, 4) model-input pixels."""
         return self.apply_coords_torch(boxes.reshape(-1, 2, 2), original_size).reshape(-1, 4)
+
+
+class ResizeSquare:
+    """SAM 2's input transform: the whole image squashed to ``size`` x ``size`` (no aspect
+    ratio kept, no padding), on the 0-1 scale, bilinear with antialiasing as torchvision's
+    ``Resize`` on a tensor; coordinates are scaled by ``size / W`` and ``size / H``.
+    """
+
+    interpolation = "torch_bilinear_antialias"
+
+    def __init__(self, size: int = 1024) -> None:
+        self.target_length = size
+
+    def get_preprocess_shape(self, oldh: int, oldw: int, long_side_length: int) -> tuple[int, int]:
+        return long_side_length, long_side_length
+
+    def apply_image(self, image: np.ndarray) -> np.ndarray:
+        """(H, W, 3) uint8 -> (size, size, 3) float32 on the 0-1 scale (a channels-last view)."""
+        t = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).contiguous()
+        return self.apply_image_torch(t[None].float().div(255))[0].permute(1, 2, 0).numpy()
+
+    def apply_image_torch(self, image: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) float -> (B, C, size, size)."""
+        size = (self.target_length, self.target_length)
+        return F.interpolate(image, size, mode="bilinear", align_corners=False, antialias=True)
+
+    def apply_coords(self, coords: np.ndarray, original_size: tuple[int, int]) -> np.ndarray:
+        """(..., 2) xy original pixels -> model-input pixels (float32, as the reference)."""
+        h, w = original_size
+        out = np.array(coords, dtype=np.float32, copy=True)
+        out[..., 0] = out[..., 0] / np.float32(w)
+        out[..., 1] = out[..., 1] / np.float32(h)
+        return out * np.float32(self.target_length)
+
+    def apply_boxes(self, boxes: np.ndarray, original_size: tuple[int, int]) -> np.ndarray:
+        """(B, 4) or (4,) XYXY original pixels -> (B, 4) model-input pixels."""
+        return self.apply_coords(np.asarray(boxes).reshape(-1, 2, 2), original_size).reshape(-1, 4)
+
+    def apply_coords_torch(
+        self, coords: torch.Tensor, original_size: tuple[int, int]
+    ) -> torch.Tensor:
+        h, w = original_size
+        c = coords.to(torch.float).clone()
+        c[..., 0] = c[..., 0] / w
+        c[..., 1] = c[..., 1] / h
+        return c * self.target_length
+
+    def apply_boxes_torch(
+        self, boxes: torch.Tensor, original_size: tuple[int, int]
+    ) -> torch.Tensor:
+        return self.apply_coords_torch(boxes.reshape(-1, 2, 2), original_size).reshape(-1, 4)

@@ -12,7 +12,6 @@ import torch
 
 from annotator.engine import Predictor, load_model
 from annotator.engine.precision import Precision, apply_precision, native_bf16, resolve_precision
-from annotator.engine.weights.bundled import bundled_checkpoint_path
 from annotator.io.images import read_image
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
@@ -79,8 +78,7 @@ def test_bf16_encoder_masks_agree_with_float32_on_real_photos():
     samples = _sample_boxes()
     fp32 = _masks(Predictor(load_model(device="cpu", dtype="float32")), samples)
     model = load_model(device="cpu", dtype="float32")
-    sd = torch.load(bundled_checkpoint_path(), map_location="cpu", weights_only=True)
-    apply_precision(model, Precision(torch.bfloat16, torch.float32, "auto"), sd)
+    apply_precision(model, Precision(torch.bfloat16, torch.float32, "auto"))
     bf16 = _masks(Predictor(model), samples)
     agreement = [_iou(a, b) for a, b in zip(fp32, bf16, strict=True)]
     assert len(agreement) == 9

@@ -35,8 +35,9 @@ class TwoStageDecoder:
         self.model = predictor.model
         self.decoder = self.model.mask_decoder
         self._cache: dict[str, Any] | None = None
-        # Any other decoder (same call, different insides) is run whole.
-        self.splittable = all(
+        # Any other decoder (same call, different insides) is run whole, and so is SAM 2's
+        # (an object-score token before the IoU token, and skip features while upscaling).
+        self.splittable = not hasattr(self.decoder, "conv_s0") and all(
             hasattr(self.decoder, name)
             for name in ("transformer", "iou_token", "mask_tokens", "output_upscaling")
         )
@@ -53,7 +54,11 @@ class TwoStageDecoder:
         image_pe = model.prompt_encoder.get_dense_pe()
         chw = tuple(features.shape[1:])
         if not self.splittable:
-            low_res, iou = dec(features, image_pe, sparse, dense, True)
+            if hasattr(model, "decode"):  # our networks: SAM 2 needs its high-res features
+                high_res = getattr(self.predictor, "high_res_features", None)
+                low_res, iou = model.decode(features, high_res, sparse, dense, True)
+            else:
+                low_res, iou = dec(features, image_pe, sparse, dense, True)
             return DecodedTokens(iou.float(), None, None, chw, low_res.float())  # type: ignore[arg-type]
         b = sparse.shape[0]
         out_tokens = torch.cat([dec.iou_token.weight, dec.mask_tokens.weight], dim=0)

@@ -37,11 +37,19 @@ class MLPBlock(nn.Module):
 
 
 class MLP(nn.Module):
-    """``num_layers`` linear layers with ReLU between them (``layers.i`` keys)."""
+    """``num_layers`` linear layers with ``act`` (ReLU) between them (``layers.i`` keys)."""
 
-    def __init__(self, input_dim: int, hidden_dim: int, output_dim: int, num_layers: int) -> None:
+    def __init__(
+        self,
+        input_dim: int,
+        hidden_dim: int,
+        output_dim: int,
+        num_layers: int,
+        act: type[nn.Module] | None = None,
+    ) -> None:
         super().__init__()
         self.num_layers = num_layers
+        self.act = act() if act is not None else None
         h = [hidden_dim] * (num_layers - 1)
         self.layers = nn.ModuleList(
             nn.Linear(n, k) for n, k in zip([input_dim, *h], [*h, output_dim], strict=True)
@@ -49,5 +57,8 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for i, layer in enumerate(self.layers):
-            x = F.relu(layer(x)) if i < self.num_layers - 1 else layer(x)
+            if i < self.num_layers - 1:
+                x = F.relu(layer(x)) if self.act is None else self.act(layer(x))
+            else:
+                x = layer(x)
         return x

@@ -48,7 +48,10 @@ def onnxruntime_available() -> bool:
 
 
 def eligible(model: Sam) -> bool:
-    """ONNX Runtime runs the decoder of float32 models on the CPU (GPUs keep torch)."""
+    """ONNX Runtime runs the decoder of float32 SAM 1-family models on the CPU (GPUs, and
+    SAM 2.1 until its decoder is exported, keep torch)."""
+    if not isinstance(model, Sam):
+        return False
     w = model.mask_decoder.iou_token.weight
     return w.device.type == "cpu" and w.dtype == torch.float32 and model.dtype == torch.float32
 

@@ -14,7 +14,8 @@ from annotator.engine.errors import (
     ModelTypeMismatchError,
 )
 from annotator.engine.modeling.architectures import MODEL_TYPES
-from annotator.engine.modeling.sam import Sam, build_model
+from annotator.engine.modeling.sam import ModelSpec, Sam, build_model
+from annotator.engine.modeling.sam2 import Sam2, Sam2Spec, build_sam2
 from annotator.engine.precision import apply_precision, resolve_precision
 from annotator.engine.weights.bundled import bundled_checkpoint_path
 from annotator.engine.weights.resolve import CheckpointFileMissing, resolve_checkpoint
@@ -47,10 +48,11 @@ def load_model(
     model_type: str = "auto",
     device: str | torch.device = "auto",
     dtype: str | torch.dtype | None = "auto",
-) -> Sam:
-    """Load a SAM-family checkpoint into an eval-mode :class:`Sam`.
+) -> Sam | Sam2:
+    """Load a SAM-family checkpoint into an eval-mode :class:`Sam` or :class:`Sam2`.
 
-    checkpoint: a ``.pth``/``.pt`` file (official SAM, MobileSAM, LiteMedSAM; the state dict may
+    checkpoint: a ``.pth``/``.pt`` file (official SAM, MobileSAM, LiteMedSAM, SAM 2.1
+    ``sam2.1_hiera_*.pt``; the state dict may
     be wrapped under ``model`` or ``state_dict``), or None for the bundled LiteMedSAM (a
     box-prompt model). model_type: "auto" (detect from the weights) or one of ``MODEL_TYPES``.
     device: "auto" (cuda > mps > cpu) or a torch device. dtype: "auto" (default: the image
@@ -71,16 +73,17 @@ def load_model(
     warn_non_finite(sd, path)
     spec = detect_spec(sd, path)
     if model_type != "auto" and model_type != spec.model_type:
-        shape = (
-            f"embed dim {spec.embed_dim}, {spec.depth} blocks"
-            if spec.embed_dim
-            else "TinyViT encoder"
-        )
+        if isinstance(spec, Sam2Spec):
+            shape = f"Hiera width {spec.embed_dim}, stages {spec.stages}"
+        elif spec.embed_dim:
+            shape = f"embed dim {spec.embed_dim}, {spec.depth} blocks"
+        else:
+            shape = "TinyViT encoder"
         raise ModelTypeMismatchError(
             path, f"model_type={model_type!r} but the weights are {spec.model_type} ({shape})"
         )
     with torch.device("meta"):
-        model = build_model(spec)
+        model = build_network(spec)
     check_keys(model, sd, path)
     try:
         model.load_state_dict(sd, strict=True, assign=True)
@@ -92,5 +95,11 @@ def load_model(
     model.model_id = (
         f"{spec.model_type}:{path.name}:{stat.st_size}:{stat.st_mtime_ns}:{precision.key}"
     )
-    model = apply_precision(model.to(device=dev), precision, sd).eval()
+    model = apply_precision(model.to(device=dev), precision).eval()
     return model
+
+
+def build_network(spec: ModelSpec | Sam2Spec) -> Sam | Sam2:
+    """An untrained network for a spec of either family (build it under the meta device to
+    get shapes only)."""
+    return build_sam2(spec) if isinstance(spec, Sam2Spec) else build_model(spec)

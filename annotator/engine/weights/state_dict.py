@@ -21,6 +21,7 @@ from annotator.engine.errors import (
     UnknownArchitectureError,
 )
 from annotator.engine.modeling.sam import VIT_CONFIGS, ModelSpec
+from annotator.engine.modeling.sam2 import SAM2_CONFIGS, Sam2Spec
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
@@ -102,10 +103,58 @@ def warn_non_finite(sd: Mapping[str, torch.Tensor], path: Path) -> list[str]:
     return bad
 
 
-def detect_spec(sd: Mapping[str, torch.Tensor], path: Path | None = None) -> ModelSpec:
-    """Architecture of a state dict: ViT (dims, depth, heads, global blocks) or TinyViT stem."""
+HIERA_KEY = "image_encoder.trunk.patch_embed.proj.weight"
+SAM2_FILE_NAMES = {
+    "sam2.1_hiera_t": "sam2.1_hiera_tiny.pt",
+    "sam2.1_hiera_s": "sam2.1_hiera_small.pt",
+    "sam2.1_hiera_b+": "sam2.1_hiera_base_plus.pt",
+    "sam2.1_hiera_l": "sam2.1_hiera_large.pt",
+}
+
+
+def detect_sam2_spec(sd: Mapping[str, torch.Tensor], path: Path | None = None) -> Sam2Spec:
+    """SAM 2.1 size from the Hiera trunk: its width and the blocks per stage (a stage starts
+    at each block with a ``proj`` layer, where the width doubles)."""
+    dim = int(sd[HIERA_KEY].shape[0])
+    blocks = sorted(
+        {
+            int(m.group(1))
+            for k in sd
+            if (m := re.match(r"image_encoder\.trunk\.blocks\.(\d+)\.", k))
+        }
+    )
+    starts = [0] + [i for i in blocks if f"image_encoder.trunk.blocks.{i}.proj.weight" in sd]
+    ends = [*starts[1:], len(blocks)]
+    stages = tuple(e - s for s, e in zip(starts, ends, strict=True))
+    spec = next(
+        (c for c in SAM2_CONFIGS.values() if (c.embed_dim, c.stages) == (dim, stages)), None
+    )
+    if spec is None:
+        known = "; ".join(
+            f"{c.model_type}: {c.embed_dim}, {c.stages}" for c in SAM2_CONFIGS.values()
+        )
+        raise UnknownArchitectureError(
+            path,
+            f"SAM 2 Hiera image encoder of width {dim} with stages {stages} is not a known "
+            f"size (width, blocks per stage: {known})",
+        )
+    if "no_obj_embed_spatial" not in sd or "obj_ptr_tpos_proj.weight" not in sd:
+        raise UnknownArchitectureError(
+            path,
+            "is a SAM 2.0 checkpoint (sam2_hiera_*.pt: it has no 'no_obj_embed_spatial' or "
+            "'obj_ptr_tpos_proj' weights), which this engine does not load; use the SAM 2.1 "
+            f"file of the same size, {SAM2_FILE_NAMES[spec.model_type]}, instead",
+        )
+    return spec
+
+
+def detect_spec(sd: Mapping[str, torch.Tensor], path: Path | None = None) -> ModelSpec | Sam2Spec:
+    """Architecture of a state dict: ViT (dims, depth, heads, global blocks), TinyViT stem, or
+    SAM 2.1 Hiera size."""
     vit_key = "image_encoder.patch_embed.proj.weight"
     tiny_key = "image_encoder.patch_embed.seq.0.c.weight"
+    if HIERA_KEY in sd:
+        return detect_sam2_spec(sd, path)
     if vit_key in sd:
         dim = int(sd[vit_key].shape[0])
         types = {cfg[0]: name for name, cfg in VIT_CONFIGS.items()}
@@ -143,8 +192,8 @@ def detect_spec(sd: Mapping[str, torch.Tensor], path: Path | None = None) -> Mod
     sample = ", ".join(list(sd)[:3])
     raise UnknownArchitectureError(
         path,
-        f"not a SAM-family state dict (keys start {sample}); expected '{vit_key}' (SAM ViT-B/L/H) "
-        f"or '{tiny_key}' (MobileSAM / LiteMedSAM TinyViT)",
+        f"not a SAM-family state dict (keys start {sample}); expected '{vit_key}' (SAM ViT-B/L/H), "
+        f"'{tiny_key}' (MobileSAM / LiteMedSAM TinyViT) or '{HIERA_KEY}' (SAM 2.1)",
     )
 
 

@@ -209,9 +209,10 @@ def not_installed_message(status: ModelStatus, directory: Path) -> str:
             f"delete it and run `annotator models download {info.name}`"
         )
     resume = " (resumes the partial download)" if status.state == "partial" else ""
+    size = f"{info.size / 1e6:.0f} MB" if info.size else "size not published"
     return (
         f"model {info.name} is not installed in {directory}. Download it with "
-        f"`annotator models download {info.name}`{resume} ({info.size / 1e6:.0f} MB), "
+        f"`annotator models download {info.name}`{resume} ({size}), "
         f"or from the app's Model menu"
     )
 

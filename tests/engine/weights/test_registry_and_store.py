@@ -41,7 +41,25 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_builtin_entries_are_complete():
     models = known_models()
-    assert list(models) == ["sam_vit_h", "sam_vit_l", "sam_vit_b", "mobile_sam", "lite_medsam"]
+    sam2 = [
+        "sam2.1_hiera_tiny",
+        "sam2.1_hiera_small",
+        "sam2.1_hiera_base_plus",
+        "sam2.1_hiera_large",
+    ]
+    assert list(models) == [
+        "sam_vit_h",
+        "sam_vit_l",
+        "sam_vit_b",
+        "mobile_sam",
+        *sam2,
+        "lite_medsam",
+    ]
+    for name in sam2:  # no public source pins their checksums: unknown, and said so
+        info = models.pop(name)
+        assert info.sha256 is None and info.sha256_note and info.licence == "Apache-2.0"
+        assert info.url == f"https://dl.fbaipublicfiles.com/segment_anything_2/092824/{name}.pt"
+        assert info.file_name == f"{name}.pt" and info.model_type.startswith("sam2.1_hiera_")
     for info in models.values():
         assert info.size > 0 and info.licence == "Apache-2.0"
         assert info.sha256 is not None and len(info.sha256) == 64, info.name

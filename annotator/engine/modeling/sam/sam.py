@@ -29,6 +29,8 @@ class Sam(nn.Module):
 
     mask_threshold: float = 0.0
     image_format: str = "RGB"
+    low_res_clamp: float | None = None
+    """Low-res logits are returned unclamped (SAM 2 clamps them to +-32)."""
 
     def __init__(
         self,
@@ -91,6 +93,37 @@ class Sam(nn.Module):
         h, w = x.shape[-2:]
         x = F.pad(x, (0, self.img_size - w, 0, self.img_size - h))
         return x.to(self.dtype)
+
+    # -- the predictor's per-family surface (shared with Sam2) --------------------------------
+    def encode_image(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
+        """Preprocessed (B, 3, S, S) -> embedding (B, 256, 64, 64) and no high-res features."""
+        return self.image_encoder(x), None
+
+    def embed_prompts(
+        self,
+        coords: torch.Tensor | None,
+        labels: torch.Tensor | None,
+        boxes: torch.Tensor | None,
+        masks: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Prompts in model-input pixels -> sparse (B, N, C) and dense (B, C, 64, 64)."""
+        points = (coords, labels) if coords is not None else None
+        return self.prompt_encoder(points=points, boxes=boxes, masks=masks)
+
+    def decode(
+        self,
+        features: torch.Tensor,
+        high_res: None,
+        sparse: torch.Tensor,
+        dense: torch.Tensor,
+        multimask_output: bool,
+        image_cache: dict[str, Any] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Low-res logits (B, C, 256, 256) and IoU scores (B, C)."""
+        image_pe = self.prompt_encoder.get_dense_pe()
+        return self.mask_decoder(
+            features, image_pe, sparse, dense, multimask_output, image_cache=image_cache
+        )
 
     def postprocess_masks(
         self,

@@ -1,0 +1,129 @@
+"""SAM 2's memory modules (``memory_attention``, ``memory_encoder``), key for key as Meta's.
+
+The image predictor does not use them; they are here so that official checkpoints load with a
+strict state-dict match. The memory encoder runs; memory attention (RoPE attention over past
+frames) is run by the video path, which builds on these modules.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from annotator.engine.modeling.common import LayerNorm2d
+
+from .image_encoder import PositionEmbeddingSine
+
+
+class MemoryAttentionProjections(nn.Module):
+    """q/k/v/out projections of one (RoPE) attention; k and v may read ``kv_in_dim`` channels."""
+
+    def __init__(
+        self, embedding_dim: int, num_heads: int, kv_in_dim: int | None = None, rope_k_repeat=False
+    ) -> None:
+        super().__init__()
+        kv = kv_in_dim or embedding_dim
+        self.num_heads = num_heads
+        self.rope_k_repeat = rope_k_repeat
+        self.q_proj = nn.Linear(embedding_dim, embedding_dim)
+        self.k_proj = nn.Linear(kv, embedding_dim)
+        self.v_proj = nn.Linear(kv, embedding_dim)
+        self.out_proj = nn.Linear(embedding_dim, embedding_dim)
+
+
+class MemoryAttentionLayer(nn.Module):
+    """Self-attention, cross-attention to memories (64-channel keys/values), feed-forward."""
+
+    def __init__(self, d_model: int = 256, dim_feedforward: int = 2048, mem_dim: int = 64):
+        super().__init__()
+        self.self_attn = MemoryAttentionProjections(d_model, 1)
+        self.cross_attn_image = MemoryAttentionProjections(
+            d_model, 1, kv_in_dim=mem_dim, rope_k_repeat=True
+        )
+        self.linear1 = nn.Linear(d_model, dim_feedforward)
+        self.linear2 = nn.Linear(dim_feedforward, d_model)
+        self.norm1 = nn.LayerNorm(d_model)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.norm3 = nn.LayerNorm(d_model)
+
+
+class MemoryAttention(nn.Module):
+    """``num_layers`` memory-attention layers and a final LayerNorm."""
+
+    def __init__(self, d_model: int = 256, num_layers: int = 4) -> None:
+        super().__init__()
+        self.d_model = d_model
+        self.layers = nn.ModuleList(MemoryAttentionLayer(d_model) for _ in range(num_layers))
+        self.norm = nn.LayerNorm(d_model)
+
+
+class MaskDownSampler(nn.Module):
+    """(B, 1, 1024, 1024) mask -> (B, 256, 64, 64): four 3x3 stride-2 convs with LayerNorm2d
+    and GELU (channels 4, 16, 64, 256), then a 1x1 conv (``encoder.i`` keys)."""
+
+    def __init__(self, embed_dim: int = 256, stride: int = 2, total_stride: int = 16) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        cin = 1
+        n = 0
+        while stride ** (n + 1) <= total_stride:
+            cout = cin * stride**2
+            layers += [nn.Conv2d(cin, cout, 3, stride, 1), LayerNorm2d(cout), nn.GELU()]
+            cin, n = cout, n + 1
+        layers.append(nn.Conv2d(cin, embed_dim, kernel_size=1))
+        self.encoder = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.encoder(x)
+
+
+class CXBlock(nn.Module):
+    """ConvNeXt block: 7x7 depthwise conv, LayerNorm2d, MLP x4 with GELU, layer scale, residual."""
+
+    def __init__(self, dim: int = 256, kernel_size: int = 7, padding: int = 3) -> None:
+        super().__init__()
+        self.dwconv = nn.Conv2d(dim, dim, kernel_size, padding=padding, groups=dim)
+        self.norm = LayerNorm2d(dim, eps=1e-6)
+        self.pwconv1 = nn.Linear(dim, 4 * dim)
+        self.act = nn.GELU()
+        self.pwconv2 = nn.Linear(4 * dim, dim)
+        self.gamma = nn.Parameter(1e-6 * torch.ones(dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.norm(self.dwconv(x)).permute(0, 2, 3, 1)
+        y = self.gamma * self.pwconv2(self.act(self.pwconv1(y)))
+        return x + y.permute(0, 3, 1, 2)
+
+
+class Fuser(nn.Module):
+    def __init__(self, dim: int = 256, num_layers: int = 2) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(CXBlock(dim) for _ in range(num_layers))
+
+    def forward(self, x: Tensor) -> Tensor:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+class MemoryEncoder(nn.Module):
+    """(B, 256, 64, 64) pixel features + (B, 1, 1024, 1024) mask logits -> memory features
+    (B, 64, 64, 64) and their position encoding (B, 64, 64, 64)."""
+
+    def __init__(self, out_dim: int = 64, in_dim: int = 256) -> None:
+        super().__init__()
+        self.mask_downsampler = MaskDownSampler(in_dim)
+        self.pix_feat_proj = nn.Conv2d(in_dim, in_dim, kernel_size=1)
+        self.fuser = Fuser(in_dim, 2)
+        self.position_encoding = PositionEmbeddingSine(out_dim)
+        self.out_proj = nn.Conv2d(in_dim, out_dim, kernel_size=1)
+
+    def forward(
+        self, pix_feat: Tensor, masks: Tensor, skip_mask_sigmoid: bool = False
+    ) -> tuple[Tensor, Tensor]:
+        if not skip_mask_sigmoid:
+            masks = F.sigmoid(masks)
+        x = self.pix_feat_proj(pix_feat) + self.mask_downsampler(masks)
+        x = self.out_proj(self.fuser(x))
+        return x, self.position_encoding(x).to(x.dtype)
