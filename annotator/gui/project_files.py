@@ -54,7 +54,9 @@ class ProjectFiles:
             return False
         self.session.adopt(opened.doc, opened.images)
         if opened.recovered:
-            self._message("Recovered the autosaved work; save to keep it", 8000)
+            kept = len(opened.kept_recoveries)
+            also = f"; {kept} more autosave(s) kept, offered next time" if kept else ""
+            self._message(f"Recovered the autosaved work; save to keep it{also}", 8000)
         if opened.escaping_links:
             names = ", ".join(opened.escaping_links[:3])
             more = len(opened.escaping_links) - 3

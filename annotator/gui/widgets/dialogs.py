@@ -22,12 +22,14 @@ def ask_save_changes(parent: QWidget | None, what: str) -> str:
 
 
 def offer_recovery(parent: QWidget | None, sidecar: Path) -> bool:
-    """True if the user wants the newer autosave back."""
+    """True if the user wants this autosave back (asked once per autosave holding work; each
+    window that edited the project writes its own)."""
     answer = QMessageBox.question(
         parent,
         "Recover unsaved work?",
-        f"An autosave newer than the project was found:\n{sidecar}\n\n"
-        "It holds work that was not saved (the app may have crashed). Recover it?",
+        f"An autosave holding work the project does not was found:\n{sidecar}\n\n"
+        "It holds work that was not saved (the app may have crashed). Recover it?\n"
+        "No deletes this autosave; other windows' autosaves are asked about in turn.",
         SB.Yes | SB.No,
         SB.Yes,
     )
