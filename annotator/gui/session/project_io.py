@@ -108,6 +108,27 @@ def open_project(
     return OpenedProject(doc, images, first_name, recovered, escaping, kept)
 
 
+def export_refusal(out: Path, project: Path | None) -> str | None:
+    """Why exporting into folder `out` is refused, or None. An export writes files named by its
+    format (``annotations.json``, per-image ``.json`` ...) anywhere under `out`, so a folder that
+    holds the open project file (at any depth) is refused: the export could replace it."""
+    if project is None:
+        return None
+    folder = Path(os.path.abspath(out))
+    for candidate in {Path(os.path.abspath(project)), project.resolve()}:
+        if candidate.is_relative_to(folder) or candidate.is_relative_to(folder.resolve()):
+            return (
+                f"{out} holds the open project file {project}; an export there could replace "
+                "it. Choose another folder."
+            )
+    return None
+
+
+def folder_is_empty(out: Path) -> bool:
+    """True for a missing or empty folder (the CLI writes into others only with --force)."""
+    return not out.is_dir() or not any(out.iterdir())
+
+
 def done_images(doc: Document) -> set[str]:
     value = doc.extra.get(DONE_KEY)
     return set(value) if isinstance(value, list) else set()

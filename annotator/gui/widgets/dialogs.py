@@ -54,6 +54,23 @@ def ask_changed_on_disk(parent: QWidget | None, path: Path) -> str:
     return "overwrite" if clicked is overwrite else "save_as" if clicked is save_as else "cancel"
 
 
+def confirm_nonempty_export(parent: QWidget | None, out: Path) -> bool:
+    """True if the user agrees to export into a folder that is not empty (the CLI's --force)."""
+    answer = QMessageBox.question(
+        parent,
+        "Folder not empty",
+        f"{out}\nis not empty. Exporting into it may replace files there. Export anyway?",
+        SB.Yes | SB.Cancel,
+        SB.Cancel,
+    )
+    return answer == SB.Yes
+
+
+def show_export_report(parent: QWidget | None, summary: str, lines: list[str]) -> None:
+    """What an export wrote, with its notes and warnings (one per line)."""
+    QMessageBox.information(parent, "Export finished", "\n".join([summary, "", *lines]))
+
+
 def show_error(parent: QWidget | None, title: str, message: str) -> None:
     QMessageBox.warning(parent, title, message)
 
