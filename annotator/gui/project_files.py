@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog
 
-from annotator.gui.session.project_io import open_project
+from annotator.gui.session.project_io import export_refusal, folder_is_empty, open_project
 from annotator.gui.widgets import dialogs
 from annotator.io.coco_store import ProjectChangedOnDiskError, save_project
 from annotator.io.document import Document
@@ -54,7 +54,9 @@ class ProjectFiles:
             return False
         self.session.adopt(opened.doc, opened.images)
         if opened.recovered:
-            self._message("Recovered the autosaved work; save to keep it", 8000)
+            kept = len(opened.kept_recoveries)
+            also = f"; {kept} more autosave(s) kept, offered next time" if kept else ""
+            self._message(f"Recovered the autosaved work; save to keep it{also}", 8000)
         if opened.escaping_links:
             names = ", ".join(opened.escaping_links[:3])
             more = len(opened.escaping_links) - 3
@@ -167,14 +169,26 @@ class ProjectFiles:
         out = QFileDialog.getExistingDirectory(self.win, f"Export {fmt} into folder")
         if not out:
             return
+        folder = Path(out)
+        refusal = export_refusal(folder, doc.path)
+        if refusal is not None:  # never over the open project, confirmed or not
+            dialogs.show_error(self.win, "Export refused", refusal)
+            return
+        if not folder_is_empty(folder) and not dialogs.confirm_nonempty_export(self.win, folder):
+            self._message(f"Not exported: {out} is not empty", 6000)
+            return
         try:
-            report = export_project(doc.to_coco(), doc.images_root, Path(out), fmt)
+            report = export_project(doc.to_coco(), doc.images_root, folder, fmt)
         except (OSError, ValueError) as exc:
             dialogs.show_error(self.win, "Export failed", str(exc))
             return
         n = sum(report.annotations.values())
         extra = f" ({len(report.warnings)} warnings)" if report.warnings else ""
-        self._message(f"Exported {n} masks as {fmt} to {out}{extra}", 8000)
+        summary = f"Exported {n} masks as {fmt} to {out}{extra}"
+        self._message(summary, 8000)
+        lines = [f"note: {x}" for x in report.notes] + [f"warning: {x}" for x in report.warnings]
+        if lines:
+            dialogs.show_export_report(self.win, summary, lines)
 
     def import_annotations(self, fmt: str) -> None:
         """Import COCO or LabelMe annotations as a new project over the same images root."""

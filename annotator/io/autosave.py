@@ -8,15 +8,18 @@ it) and the GUI drives it from a timer on its main thread, where the Document li
     ...  # on quit: autosaver.flush() if the user chose not to save; autosaver.close()
 
 A write happens `delay_s` after the last change, and at the latest `max_delay_s` after the first
-unsaved one, so continuous editing is still protected. The sidecar of ``p.json`` is
-``p.autosave.json`` next to it (``coco_store.sidecar_path``); an untitled project autosaves into
-the user state folder. Autosaving never marks the document clean: only a real save does, and a
-real save removes the sidecar. A failed write keeps the changes pending, records `last_error`,
-calls `on_error` and is retried after `delay_s`.
+unsaved one, so continuous editing is still protected. Each Autosaver is one writer with its own
+sidecar: ``p.json`` -> ``p.autosave-<writer id>.json`` next to it (``coco_store.sidecar_path``),
+so two windows on one project never overwrite each other's unsaved work; an untitled project
+autosaves into the user state folder. Autosaving never marks the document clean: only a real
+save does, and a real save removes this writer's sidecar (``doc.autosave_path``). A failed
+write keeps the changes pending, records `last_error`, calls `on_error` and is retried after
+`delay_s`.
 
-On open, `find_recovery(project)` returns the sidecar if it is newer than the project; the app
-offers it and, if accepted, opens it with `load_recovery(project)` (a dirty document that saves to
-the project path), else calls `discard_recovery(project)`.
+On open, `find_recovery(project)` lists the sidecars (every writer's, and the legacy shared
+``p.autosave.json``) that hold work the project does not, newest first; the app offers each and
+opens an accepted one with `load_recovery(project, sidecar=...)` (a dirty document that saves to
+the project path), and deletes only the declined ones with `discard_recovery(project, [...])`.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import dataclasses
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import platformdirs
@@ -39,6 +42,7 @@ from annotator.io.coco_store import (
     serialize_project,
     sha256_hex,
     sidecar_path,
+    sidecar_paths,
     stat_state,
 )
 from annotator.io.document import Document
@@ -56,6 +60,9 @@ class Autosaver:
 
     untitled_path: the file a recovered untitled project came from (`load_untitled_recovery`),
     so autosaves continue there and it is removed once the project is saved.
+    writer_id: names this writer's sidecar (default: a fresh random id, one per Autosaver).
+    A recovered document (doc.autosave_path set) leaves its sidecar once this writer first
+    writes its own, or when it is saved.
     """
 
     def __init__(
@@ -68,6 +75,7 @@ class Autosaver:
         clock: Callable[[], float] = time.monotonic,
         untitled_dir: Path | None = None,
         untitled_path: Path | None = None,
+        writer_id: str | None = None,
     ) -> None:
         self.doc = doc
         self.delay_s = delay_s
@@ -76,7 +84,8 @@ class Autosaver:
         self.clock = clock
         self.untitled_dir = untitled_dir
         self.last_error: Exception | None = None
-        self.last_written: Path | None = None
+        self.writer_id = writer_id or uuid.uuid4().hex[:12]
+        self.last_written: Path | None = doc.autosave_path  # a recovered sidecar, if any
         self._untitled_name = f"untitled-{uuid.uuid4().hex[:12]}.autosave.json"
         if untitled_path is not None:  # continuing a recovered untitled project
             self.untitled_dir = untitled_path.parent
@@ -94,7 +103,7 @@ class Autosaver:
     def target(self) -> Path:
         """The sidecar the next write goes to (follows doc.path, e.g. after Save As)."""
         if self.doc.path is not None:
-            return sidecar_path(self.doc.path)
+            return sidecar_path(self.doc.path, self.writer_id)
         return (self.untitled_dir or untitled_autosave_dir()) / self._untitled_name
 
     @property
@@ -155,6 +164,7 @@ class Autosaver:
             # e.g. the untitled sidecar after Save As
             remove_if_unchanged(self.last_written, self.doc.autosave_state)
         self.doc.autosave_state = stat_state(target, sha256_hex(data))
+        self.doc.autosave_path = target
         self.last_error = None
         self.last_written = target
         self._written_revision = revision
@@ -166,6 +176,7 @@ class Autosaver:
         if not self.doc.dirty and self.last_written is not None:
             remove_if_unchanged(self.last_written, self.doc.autosave_state)
             self.doc.autosave_state = None
+            self.doc.autosave_path = None
             self.last_written = None
             self._written_revision = None
 
@@ -175,27 +186,33 @@ class Autosaver:
         self._closed = True
 
 
-def find_recovery(project_path: str | os.PathLike[str]) -> Path | None:
-    """The project's autosave sidecar if it holds work the project file does not: it is newer
-    than the project, or it was based on a version of the project other than the current one
-    (another window saved the project meanwhile). None otherwise."""
-    project = Path(project_path)
-    sidecar = sidecar_path(project)
+def _holds_work(sidecar: Path, project: Path) -> bool:
+    """The sidecar holds work the project file does not: it is newer than the project, or it
+    was based on a version of the project other than the current one (another window saved
+    the project meanwhile)."""
     side = stat_state(sidecar)
     if side is None:
-        return None
+        return False
     current = stat_state(project)
     if current is None or side.mtime_ns > current.mtime_ns:
-        return sidecar
+        return True
     try:
         _, app = load_project_with_app_info(sidecar, trust_recorded_root=True)  # app info only
     except ValueError:
-        return None  # an unreadable leftover older than the project: nothing to offer
+        return False  # an unreadable leftover older than the project: nothing to offer
     base = app.get("autosave_base")
     project_state = read_disk_state(project)
     if isinstance(base, dict) and project_state is not None:
-        return sidecar if base.get("sha256") != project_state.sha256 else None
-    return None
+        return base.get("sha256") != project_state.sha256
+    return False
+
+
+def find_recovery(project_path: str | os.PathLike[str]) -> list[Path]:
+    """The project's autosave sidecars (one per writer, and the legacy shared one) that hold
+    work the project file does not (see `_holds_work`), newest first; [] if none."""
+    project = Path(project_path)
+    found = [p for p in sidecar_paths(project) if _holds_work(p, project)]
+    return sorted(found, key=lambda p: p.stat().st_mtime_ns, reverse=True)
 
 
 def find_untitled_recoveries(untitled_dir: Path | None = None) -> list[Path]:
@@ -208,14 +225,21 @@ def find_untitled_recoveries(untitled_dir: Path | None = None) -> list[Path]:
 
 
 def load_recovery(
-    project_path: str | os.PathLike[str], images_root: str | os.PathLike[str] | None = None
+    project_path: str | os.PathLike[str],
+    images_root: str | os.PathLike[str] | None = None,
+    sidecar: str | os.PathLike[str] | None = None,
 ) -> Document:
-    """Open the sidecar as a dirty document whose path is the project. Saving it replaces the
-    project, unless the project changed since the autosaved edits began
-    (ProjectChangedOnDiskError, as for any save). Raises ProjectLoadError."""
+    """Open `sidecar` (default: the newest on disk, see `find_recovery`) as a dirty document
+    whose path is the project. Saving it replaces the project, unless the project changed since
+    the autosaved edits began (ProjectChangedOnDiskError, as for any save), and removes the
+    sidecar. Raises ProjectLoadError."""
     project = Path(project_path)
-    doc, app = load_project_with_app_info(sidecar_path(project), images_root)
+    if sidecar is None:
+        found = find_recovery(project) or sidecar_paths(project)
+        sidecar = found[0] if found else sidecar_path(project)
+    doc, app = load_project_with_app_info(sidecar, images_root)
     doc.autosave_state = doc.disk_state  # the sidecar as read: removed by the next real save
+    doc.autosave_path = Path(sidecar)
     doc.path = project
     try:
         doc.disk_state = DiskState(**app["autosave_base"])
@@ -233,12 +257,17 @@ def load_untitled_recovery(sidecar: str | os.PathLike[str]) -> Document:
     # Written by this app in its own state folder: its recorded images root is the user's choice.
     doc = load_project_with_app_info(sidecar, trust_recorded_root=True)[0]
     doc.autosave_state = doc.disk_state
+    doc.autosave_path = Path(sidecar)
     doc.path = None
     doc.disk_state = None
     doc.mark_dirty()
     return doc
 
 
-def discard_recovery(project_path: str | os.PathLike[str]) -> None:
-    """Delete the project's sidecar (the user declined to recover it)."""
-    sidecar_path(project_path).unlink(missing_ok=True)
+def discard_recovery(
+    project_path: str | os.PathLike[str], sidecars: Iterable[Path] | None = None
+) -> None:
+    """Delete the sidecars the user declined to recover (default: all `find_recovery` offers
+    now); other writers' sidecars are kept."""
+    for sidecar in find_recovery(project_path) if sidecars is None else sidecars:
+        Path(sidecar).unlink(missing_ok=True)

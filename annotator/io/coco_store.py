@@ -39,6 +39,7 @@ __all__ = [
     "save_project",
     "serialize_project",
     "sidecar_path",
+    "sidecar_paths",
 ]
 
 APP_KEY = "annotator"
@@ -67,10 +68,21 @@ class ProjectChangedOnDiskError(RuntimeError):
         )
 
 
-def sidecar_path(project_path: str | os.PathLike[str]) -> Path:
-    """The autosave sidecar of a project: ``name.json`` -> ``name.autosave.json``."""
+def sidecar_path(project_path: str | os.PathLike[str], writer: str | None = None) -> Path:
+    """The autosave sidecar of a project written by `writer` (an Autosaver's writer id):
+    ``name.json`` -> ``name.autosave-<writer>.json``; without a writer the legacy shared
+    ``name.autosave.json`` (still read, never written any more)."""
     path = Path(project_path)
-    return path.with_name(f"{path.stem}.autosave{path.suffix or '.json'}")
+    tag = f"-{writer}" if writer else ""
+    return path.with_name(f"{path.stem}.autosave{tag}{path.suffix or '.json'}")
+
+
+def sidecar_paths(project_path: str | os.PathLike[str]) -> list[Path]:
+    """Every autosave sidecar of a project on disk (each writer's, and the legacy one)."""
+    legacy = sidecar_path(project_path)
+    pattern = sidecar_path(project_path, "*").name
+    found = [p for p in legacy.parent.glob(pattern) if p.is_file()]
+    return sorted(found) + ([legacy] if legacy.is_file() else [])
 
 
 def _read(path: Path) -> tuple[bytes, os.stat_result]:
@@ -274,8 +286,9 @@ def save_project(
     The previous file is kept as ``<name>.bak`` (backup=True). Raises ProjectChangedOnDiskError
     if doc.path is being saved and changed on disk since this document read or wrote it, unless
     force=True. On success doc.path is set, the document is marked clean (if not edited during
-    the save) and the autosave sidecar this document wrote is removed (one written since by
-    another window is kept). On failure (OSError) nothing changes.
+    the save) and the autosave sidecar this document wrote or was recovered from
+    (doc.autosave_path) is removed (one written since by another window is kept). On failure
+    (OSError) nothing changes.
     """
     if path is None and doc.path is None:
         raise ValueError("this project has no file yet: give a path to save it to")
@@ -292,6 +305,7 @@ def save_project(
     doc.disk_state = DiskState(stat.st_ino, stat.st_mtime_ns, stat.st_size, sha256_hex(data))
     doc.path = target
     doc.mark_clean(revision)
-    if remove_if_unchanged(sidecar_path(target), doc.autosave_state):
+    if doc.autosave_path is not None and remove_if_unchanged(doc.autosave_path, doc.autosave_state):
         doc.autosave_state = None
+        doc.autosave_path = None
     return target

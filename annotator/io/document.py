@@ -61,6 +61,7 @@ class Document(ChangeTracking):
         self.extra: dict[str, Any] = {}  # top-level keys such as info/licenses, kept as loaded
         self.disk_state: Any = None  # coco_store's record of the file as last read or written
         self.autosave_state: Any = None  # the sidecar this document's autosave last wrote
+        self.autosave_path: Path | None = None  # ...and its path (a save removes it)
         self._images: dict[int, ImageRecord] = {}
         self._by_file: dict[str, int] = {}
         self._categories: dict[int, Category] = {}

@@ -183,7 +183,7 @@ def test_recovery_after_a_simulated_crash(qtbot, make_window, answers, folder):
     click(qtbot, win, 200, 150)
     wait_result(qtbot, win)
     qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
-    sidecar = folder / "annotations.autosave.json"
+    sidecar = win.session.autosaver.target  # this window's own annotations.autosave-<id>.json
     qtbot.waitUntil(sidecar.exists, timeout=3000)  # debounced autosave after the commit
     win.session.doc.mark_clean()  # "crash": the window goes away without saving or cleaning up
     win.session.autosaver = None
@@ -263,8 +263,8 @@ def test_switching_images_autosaves_at_once(qtbot, make_window, folder):
     click(qtbot, win, 200, 150)
     wait_result(qtbot, win)
     qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
-    sidecar = folder / "annotations.autosave.json"
-    assert not sidecar.exists()
+    sidecar = win.session.autosaver.target  # this window's own annotations.autosave-<id>.json
+    assert sidecar.parent == folder and not sidecar.exists()
     qtbot.keyClick(win.canvas, Qt.Key.Key_D)
     assert sidecar.exists() and len(json.loads(sidecar.read_text())["annotations"]) == 1
 

@@ -60,8 +60,8 @@ def test_debounce_waits_for_quiet_then_writes_sidecar(project):
     assert not saver.maybe_flush()
     clock.now += 1.5
     assert saver.maybe_flush()
-    sidecar = sidecar_path(project.path)
-    assert saver.last_written == sidecar and sidecar.name == "p.autosave.json"
+    sidecar = saver.target
+    assert saver.last_written == sidecar and sidecar.name == f"p.autosave-{saver.writer_id}.json"
     assert len(load_project(sidecar).annotations()) == 2
     assert project.dirty  # an autosave is not a save
     assert not saver.pending and not saver.maybe_flush()
@@ -89,7 +89,7 @@ def test_undo_is_a_change_for_autosave(project):
     assert saver.pending
     clock.now += 2
     assert saver.maybe_flush()
-    assert load_project(sidecar_path(project.path)).annotations() == []
+    assert load_project(saver.target).annotations() == []
 
 
 def test_failed_autosave_stays_pending_reports_and_retries(project, monkeypatch):
@@ -107,7 +107,7 @@ def test_failed_autosave_stays_pending_reports_and_retries(project, monkeypatch)
     assert not saver.maybe_flush()
     assert saver.pending and project.dirty
     assert isinstance(saver.last_error, OSError) and errors == [saver.last_error]
-    assert not sidecar_path(project.path).exists()
+    assert not saver.target.exists()
     assert not saver.maybe_flush()  # not hammering the disk on every tick
     monkeypatch.setattr(autosave_module, "atomic_write_bytes", real_write)
     clock.now += 1.5
@@ -121,7 +121,7 @@ def test_real_save_removes_sidecar_and_nothing_is_pending(project):
     clock.now += 2
     saver.maybe_flush()
     save_project(project)
-    assert not sidecar_path(project.path).exists()
+    assert not saver.target.exists()
     assert not saver.pending
     clock.now += 50
     assert not saver.maybe_flush()
@@ -178,25 +178,25 @@ def test_close_keeps_sidecar_of_unsaved_work(project):
     saver.close()
     project.add_annotation(1, 1, _mask(4))
     assert not saver.maybe_flush()
-    assert sidecar_path(project.path).exists()
+    assert saver.target.exists()
 
 
 def test_find_and_load_recovery(project):
     clock = Clock()
     path = project.path
-    assert find_recovery(path) is None
+    assert find_recovery(path) == []
     saver = Autosaver(project, delay_s=1, clock=clock)
     project.add_annotation(1, 1, _mask(), model="vit_b")
     saver.flush()
     _set_mtime(path, 1_000)
-    _set_mtime(sidecar_path(path), 2_000)
-    assert find_recovery(path) == sidecar_path(path)
+    _set_mtime(saver.target, 2_000)
+    assert find_recovery(path) == [saver.target]
     recovered = load_recovery(path)
     assert recovered.path == path and recovered.dirty
     assert recovered.annotations()[0].provenance["model"] == "vit_b"
     save_project(recovered)  # the project was not changed meanwhile: no conflict
     assert len(load_project(path).annotations()) == 1
-    assert find_recovery(path) is None and not sidecar_path(path).exists()
+    assert find_recovery(path) == [] and not saver.target.exists()
 
 
 def test_older_sidecar_is_not_offered_and_discard(project):
@@ -205,11 +205,11 @@ def test_older_sidecar_is_not_offered_and_discard(project):
     sidecar.write_text(path.read_text())
     _set_mtime(sidecar, 1_000)
     _set_mtime(path, 2_000)
-    assert find_recovery(path) is None
+    assert find_recovery(path) == []
     path.unlink()
-    assert find_recovery(path) == sidecar  # project gone: the sidecar is all there is
+    assert find_recovery(path) == [sidecar]  # project gone: the sidecar is all there is
     discard_recovery(path)
-    assert not sidecar.exists() and find_recovery(path) is None
+    assert not sidecar.exists() and find_recovery(path) == []
 
 
 def test_other_window_saving_keeps_our_sidecar_and_recovery_still_guards(project):
@@ -217,19 +217,19 @@ def test_other_window_saving_keeps_our_sidecar_and_recovery_still_guards(project
     saver = Autosaver(project, delay_s=1, clock=clock)
     project.add_annotation(1, 1, _mask())
     saver.flush()
-    base = json.loads(sidecar_path(project.path).read_text())["annotator"]["autosave_base"]
+    base = json.loads(saver.target.read_text())["annotator"]["autosave_base"]
     assert base["sha256"] == project.disk_state.sha256
     other = load_project(project.path)  # another window saves in between...
     other.add_category("theirs")
     save_project(other)
-    assert sidecar_path(project.path).exists()  # ...without deleting our unsaved work
-    _set_mtime(sidecar_path(project.path), 1_000)  # even if older than the project now,
-    assert find_recovery(project.path) == sidecar_path(project.path)  # it is still offered
+    assert saver.target.exists()  # ...without deleting our unsaved work
+    _set_mtime(saver.target, 1_000)  # even if older than the project now,
+    assert find_recovery(project.path) == [saver.target]  # it is still offered
     recovered = load_recovery(project.path)
     with pytest.raises(ProjectChangedOnDiskError):  # and saving it asks before overwriting
         save_project(recovered)
     save_project(recovered, force=True)
-    assert not sidecar_path(project.path).exists()
+    assert not saver.target.exists()
     assert len(load_project(project.path).annotations()) == 1
 
 
@@ -238,11 +238,11 @@ def test_stale_sidecar_of_current_version_not_offered(project):
     saver = Autosaver(project, delay_s=1, clock=clock)
     project.add_annotation(1, 1, _mask())
     saver.flush()
-    _set_mtime(sidecar_path(project.path), 1_000)  # older, and based on the current file
-    assert find_recovery(project.path) is None
-    sidecar_path(project.path).write_text("garbage")
-    _set_mtime(sidecar_path(project.path), 1_000)
-    assert find_recovery(project.path) is None
+    _set_mtime(saver.target, 1_000)  # older, and based on the current file
+    assert find_recovery(project.path) == []
+    saver.target.write_text("garbage")
+    _set_mtime(saver.target, 1_000)
+    assert find_recovery(project.path) == []
 
 
 def test_recovery_of_bad_sidecar_raises_load_error(project):

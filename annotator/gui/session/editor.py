@@ -109,7 +109,11 @@ class ObjectEditor:
 
     def accept(self) -> int | None:
         """Enter: the current mask becomes an annotation of the current category; returns its
-        id, or None (with a message) when there is nothing to accept yet."""
+        id, or None (with a message) when there is nothing to accept yet.
+
+        A model-made mask records its predicted_iou and stability_score (prompt_state's
+        model_scores). A mask the brush edited keeps the scores of the model mask it was made
+        from (marked ``edited``); a mask with no model mask behind it records none."""
         s = self._s
         mask = self.prompts.current_mask
         if s.doc is None or s.image_id is None or mask is None or not mask.any():
@@ -126,7 +130,7 @@ class ObjectEditor:
                     s.image_id,
                     category,
                     mask,
-                    predicted_iou=self.prompts.current_score,
+                    **self.prompts.model_scores(),
                     point_coords=[list(p) for p in state.points] or None,
                     point_labels=list(state.labels) or None,
                     box=list(state.box) if state.box is not None else None,

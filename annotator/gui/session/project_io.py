@@ -34,6 +34,9 @@ class OpenedProject:
     first: str | None  # the image PATH named, to show first (None: a folder or project)
     recovered: bool = False
     escaping_links: list[str] = field(default_factory=list)  # left out: they lead outside
+    #: autosaves holding work that were not offered (one was recovered first): kept on disk,
+    #: offered again next time the project is opened
+    kept_recoveries: list[Path] = field(default_factory=list)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -56,8 +59,10 @@ def open_project(
     images_root: str | Path | None = None,
 ) -> OpenedProject:
     """Resolve PATH (image file, folder or project .json). The project defaults to
-    ``annotations.json`` in the folder (the image's folder for a single image). An autosave
-    newer than the project is offered through `offer_recovery(sidecar) -> bool`.
+    ``annotations.json`` in the folder (the image's folder for a single image). Each autosave
+    holding work the project does not (one per window that wrote one, newest first) is offered
+    through `offer_recovery(sidecar) -> bool` until one is accepted and opened; only the
+    declined ones are deleted, the ones not asked about are kept (`kept_recoveries`).
     images_root: the folder the user chose for the images (default: the project's record,
     trusted only inside the project's folder).
 
@@ -76,13 +81,17 @@ def open_project(
         folder, project, first = path.parent, path.parent / DEFAULT_PROJECT, path
 
     recovered = False
-    sidecar = find_recovery(project)
-    if sidecar is not None and offer_recovery(sidecar):
-        doc = load_recovery(project, images_root)
-        recovered = True
-    else:
-        if sidecar is not None:
-            discard_recovery(project)
+    offered = find_recovery(project)
+    declined: list[Path] = []
+    kept: list[Path] = []
+    for i, sidecar in enumerate(offered):
+        if offer_recovery(sidecar):
+            doc = load_recovery(project, images_root, sidecar)
+            recovered, kept = True, offered[i + 1 :]
+            break
+        declined.append(sidecar)
+    discard_recovery(project, declined)
+    if not recovered:
         if project.exists():
             doc = load_project(project, images_root)
         else:
@@ -96,7 +105,28 @@ def open_project(
     on_disk_set = set(on_disk)
     images = on_disk + [n for n in names if n not in on_disk_set]
     first_name = _relative(first, root) if first is not None else None
-    return OpenedProject(doc, images, first_name, recovered, escaping)
+    return OpenedProject(doc, images, first_name, recovered, escaping, kept)
+
+
+def export_refusal(out: Path, project: Path | None) -> str | None:
+    """Why exporting into folder `out` is refused, or None. An export writes files named by its
+    format (``annotations.json``, per-image ``.json`` ...) anywhere under `out`, so a folder that
+    holds the open project file (at any depth) is refused: the export could replace it."""
+    if project is None:
+        return None
+    folder = Path(os.path.abspath(out))
+    for candidate in {Path(os.path.abspath(project)), project.resolve()}:
+        if candidate.is_relative_to(folder) or candidate.is_relative_to(folder.resolve()):
+            return (
+                f"{out} holds the open project file {project}; an export there could replace "
+                "it. Choose another folder."
+            )
+    return None
+
+
+def folder_is_empty(out: Path) -> bool:
+    """True for a missing or empty folder (the CLI writes into others only with --force)."""
+    return not out.is_dir() or not any(out.iterdir())
 
 
 def done_images(doc: Document) -> set[str]:

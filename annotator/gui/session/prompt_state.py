@@ -38,6 +38,15 @@ def mask_to_logits(
     return out
 
 
+def stability_score(logits: np.ndarray, threshold: float = 0.0, offset: float = 1.0) -> float:
+    """SAM's stability score of one mask's logits ((h, w) float, e.g. the 256 x 256 low-res
+    ones): the IoU of the masks thresholded at threshold + offset and threshold - offset, i.e.
+    count(logits > t + o) / count(logits > t - o) (the first lies inside the second). 0.0 for
+    logits with nothing above t - o. Numpy twin of ``engine.amg.mask_ops.stability_score``."""
+    union = int(np.count_nonzero(logits > threshold - offset))
+    return int(np.count_nonzero(logits > threshold + offset)) / union if union else 0.0
+
+
 @dataclass(frozen=True)
 class Candidates:
     """The model's answer for the current prompts.
@@ -97,6 +106,19 @@ class PromptSession:
         if s.edited is not None or s.candidates is None:
             return None
         return float(s.candidates.scores[s.chosen])
+
+    def model_scores(self) -> dict[str, float]:
+        """predicted_iou and stability_score of the model mask the current one comes from (the
+        chosen candidate, also when the brush edited it since); {} when no model mask is
+        involved. The stability score is computed on the candidate's low-res logits with SAM's
+        mask threshold 0 and offset 1."""
+        s = self.state
+        if s.candidates is None:
+            return {}
+        return {
+            "predicted_iou": float(s.candidates.scores[s.chosen]),
+            "stability_score": stability_score(s.candidates.low_res[s.chosen]),
+        }
 
     def next_mask_input(self) -> np.ndarray | None:
         """(1, 256, 256) float32 logits the next decode refines from, or None."""

@@ -31,7 +31,7 @@ from annotator.gui.session.journal import DocStep, Journal, Step
 from annotator.gui.session.mask_cache import DecodedMasks
 from annotator.gui.session.project_io import ImageStatus, done_images, image_status, set_done
 from annotator.gui.session.prompt_state import PromptSession, PromptSnapshot
-from annotator.io.autosave import Autosaver, discard_recovery
+from annotator.io.autosave import Autosaver
 from annotator.io.document import Annotation, Document
 from annotator.io.images import ImageReadError, read_image
 
@@ -92,11 +92,13 @@ class AppSession:
             self.autosaver.close()
 
     def discard_recovery(self) -> None:
-        """The user discards the unsaved changes: stop autosaving, drop the sidecar."""
+        """The user discards the unsaved changes: stop autosaving, drop this window's sidecar
+        (the one it wrote or recovered; other windows' sidecars stay)."""
         self.close()
         self.autosaver = None
-        if self.doc is not None and self.doc.path is not None:
-            discard_recovery(self.doc.path)
+        if self.doc is not None and self.doc.autosave_path is not None:
+            self.doc.autosave_path.unlink(missing_ok=True)
+            self.doc.autosave_path = self.doc.autosave_state = None
 
     def _autosave_error(self, exc: Exception) -> None:
         self.events.emit(Message(f"Autosave failed: {exc}", 10000))

@@ -22,12 +22,14 @@ def ask_save_changes(parent: QWidget | None, what: str) -> str:
 
 
 def offer_recovery(parent: QWidget | None, sidecar: Path) -> bool:
-    """True if the user wants the newer autosave back."""
+    """True if the user wants this autosave back (asked once per autosave holding work; each
+    window that edited the project writes its own)."""
     answer = QMessageBox.question(
         parent,
         "Recover unsaved work?",
-        f"An autosave newer than the project was found:\n{sidecar}\n\n"
-        "It holds work that was not saved (the app may have crashed). Recover it?",
+        f"An autosave holding work the project does not was found:\n{sidecar}\n\n"
+        "It holds work that was not saved (the app may have crashed). Recover it?\n"
+        "No deletes this autosave; other windows' autosaves are asked about in turn.",
         SB.Yes | SB.No,
         SB.Yes,
     )
@@ -50,6 +52,23 @@ def ask_changed_on_disk(parent: QWidget | None, path: Path) -> str:
     box.exec()
     clicked = box.clickedButton()
     return "overwrite" if clicked is overwrite else "save_as" if clicked is save_as else "cancel"
+
+
+def confirm_nonempty_export(parent: QWidget | None, out: Path) -> bool:
+    """True if the user agrees to export into a folder that is not empty (the CLI's --force)."""
+    answer = QMessageBox.question(
+        parent,
+        "Folder not empty",
+        f"{out}\nis not empty. Exporting into it may replace files there. Export anyway?",
+        SB.Yes | SB.Cancel,
+        SB.Cancel,
+    )
+    return answer == SB.Yes
+
+
+def show_export_report(parent: QWidget | None, summary: str, lines: list[str]) -> None:
+    """What an export wrote, with its notes and warnings (one per line)."""
+    QMessageBox.information(parent, "Export finished", "\n".join([summary, "", *lines]))
 
 
 def show_error(parent: QWidget | None, title: str, message: str) -> None:
