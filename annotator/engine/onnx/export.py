@@ -32,10 +32,25 @@ DECODER_INPUTS = (
 DECODER_OUTPUTS = ("masks", "iou_predictions", "low_res_masks")
 
 
-def _float32_cpu(model: Sam) -> Sam:
-    if model.device.type != "cpu" or model.dtype != torch.float32:
+# Tracing our own modules for export warns that shape checks become constants, which is
+# intended (the graphs take dynamic points through the declared axes). Background exports
+# (the Predictor's first click) cannot use catch_warnings, so that one notice, raised from
+# annotator's own code only, is ignored for the process.
+warnings.filterwarnings("ignore", category=torch.jit.TracerWarning, module=r"annotator\.")
+
+
+def _float32_cpu(model: Sam, part: str = "decoder") -> Sam:
+    """`model`, checked to hold the exported part in float32 on the CPU ("decoder": prompt
+    encoder + mask decoder, which precision "auto" keeps float32; "encoder": the image
+    encoder)."""
+    modules = (
+        [model.image_encoder] if part == "encoder" else [model.prompt_encoder, model.mask_decoder]
+    )
+    dtypes = {p.dtype for m in modules for p in m.parameters()}
+    if model.device.type != "cpu" or dtypes != {torch.float32}:
         raise ValueError(
-            f"export a float32 model on the CPU (got {model.dtype} on {model.device}); "
+            f"export a float32 model on the CPU (got {sorted(map(str, dtypes))} on "
+            f"{model.device}); "
             "load it with device='cpu', dtype='float32'"
         )
     return model
@@ -108,7 +123,7 @@ def export_encoder(
     side S = ``model.img_size``), normalised (SAM/MobileSAM: (x - mean) / std on the 0-255
     scale; LiteMedSAM: min-max to [0, 1] over the whole resized image) and zero-padded
     bottom-right; output ``image_embeddings`` (1, 256, 64, 64) float32."""
-    encoder = _float32_cpu(model).image_encoder.eval()
+    encoder = _float32_cpu(model, "encoder").image_encoder.eval()
     dummy = torch.randn(1, 3, model.img_size, model.img_size)
     _export(
         encoder,

@@ -113,7 +113,7 @@ def tiny_pair(tmp_path_factory):
     ref = _reference("sam2.1_hiera_t", seed=3)
     path = tmp_path_factory.mktemp("ckpt") / "sam2.1_hiera_tiny.pt"
     torch.save({"model": ref.state_dict()}, path)
-    return ref, load_model(path, device="cpu")
+    return ref, load_model(path, device="cpu", dtype="float32")
 
 
 @pytest.mark.parametrize("model_type", list(CONFIGS))

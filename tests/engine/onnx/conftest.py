@@ -20,7 +20,7 @@ def vit_b_pair(tmp_path_factory):
     ref = perturb_(reference_sam_vit(2, (1,)), seed=1)
     path = tmp_path_factory.mktemp("vit_b") / "vit_b_reduced.pth"
     torch.save(ref.state_dict(), path)
-    return ref, load_model(path, device="cpu")
+    return ref, load_model(path, device="cpu", dtype="float32")
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +29,7 @@ def mobile_pair(tmp_path_factory):
     ref = perturb_(reference_mobile_sam(), seed=2)
     path = tmp_path_factory.mktemp("vit_t") / "mobile_sam.pth"
     torch.save(ref.state_dict(), path)
-    return ref, load_model(path, device="cpu")
+    return ref, load_model(path, device="cpu", dtype="float32")
 
 
 @pytest.fixture(scope="session")
@@ -40,4 +40,4 @@ def lite_pair():
     ref = build_lite_medsam()
     ref.load_state_dict(torch.load(bundled_checkpoint_path(), weights_only=True))
     ref.mask_threshold = 0.0  # what segment_anything's SamOnnxModel reads from a Sam
-    return ref.eval(), load_model(None, device="cpu")
+    return ref.eval(), load_model(None, device="cpu", dtype="float32")

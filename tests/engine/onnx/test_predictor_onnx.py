@@ -137,3 +137,20 @@ def test_gpu_or_bfloat16_models_keep_torch(lite_pair):
         assert not runtime.eligible(model)
     finally:
         model.mask_decoder.iou_token.weight = weight
+
+
+def test_the_default_precision_keeps_the_onnx_decoder_path():
+    """Precision "auto" keeps the prompt encoder and decoder float32, so a bf16 encoder does
+    not send every click back to torch."""
+    from annotator.engine import load_model
+
+    model = load_model(None, device="cpu")  # auto: a bf16 encoder where the CPU has bf16
+    assert runtime.eligible(model)
+    image = sample_image("coffee")
+    box = np.array([40.0, 30.0, 300.0, 260.0])
+    onnx, torch_path = Predictor(model, decoder="onnx"), Predictor(model, decoder="torch")
+    onnx.set_image(image)
+    torch_path.set_image_state(onnx.get_image_state())
+    _same(torch_path.predict(box=box), onnx.predict(box=box))
+    decoder = runtime.onnx_decoder(model)
+    assert decoder is not None and decoder.failed is None  # the session was built and used
