@@ -241,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             if device.type == "cuda":
                 rows[-1]["bf16"] = bench_dtype(path, image, points, device)
+            rows[-1]["precision"] = bench_precisions(path, image, points, device, rows[-1])
     if "lite_medsam" in wanted:
         print("[lite_medsam] running ...", file=sys.stderr, flush=True)
         ours = Predictor(load_model(None, device=device))
@@ -273,6 +274,33 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(text)
     return 0
+
+
+@torch.inference_mode()
+def bench_precisions(path, image, points, device, row: dict, reps: int = 2) -> dict:
+    """Encode median for dtype float32 / bfloat16 / auto (the default), each as a same-run
+    ratio to the reference's float32 encode in ``row``, and single-mask agreement with float32
+    (mean and worst mask IoU over the clicks)."""
+    out, masks = {}, {}
+    for dt in ("float32", "bfloat16", "auto"):
+        p = Predictor(load_model(path, device=device, dtype=dt))
+        p.set_image(image)  # warm-up
+        enc = [timed(lambda p=p: p.set_image(image), device) for _ in range(reps)]
+        kw = dict(point_labels=np.array([1]), multimask_output=False)
+        masks[dt] = [p.predict(point_coords=pt[None], **kw)[0][0] for pt in points]
+        out[dt] = {
+            "encode_s": float(np.median(enc)),
+            "ratio_to_reference": float(np.median(enc)) / row["encode_ref_s"],
+            "label": p.model.precision.label,
+        }
+    for dt in ("bfloat16", "auto"):
+        ious = [
+            np.logical_and(a, b).sum() / max(np.logical_or(a, b).sum(), 1)
+            for a, b in zip(masks["float32"], masks[dt], strict=True)
+        ]
+        out[dt]["agreement_mean"] = float(np.mean(ious))
+        out[dt]["agreement_min"] = float(np.min(ious))
+    return out
 
 
 @torch.inference_mode()
@@ -333,6 +361,19 @@ def print_table(report: dict) -> None:
                 f"{b['bfloat16']['click']['p50_ms']:.1f} ms, mask IoU min "
                 f"{b['mask_iou_min']:.3f}"
             )
+        if "precision" in r:
+            parts = []
+            for dt, d in r["precision"].items():
+                agree = (
+                    f", agreement {d['agreement_mean']:.3f} (min {d['agreement_min']:.3f})"
+                    if "agreement_mean" in d
+                    else ""
+                )
+                parts.append(
+                    f"{dt} [{d['label']}] {d['encode_s']:.2f}s = "
+                    f"{d['ratio_to_reference']:.2f}x ref{agree}"
+                )
+            print("  encode by dtype: " + "; ".join(parts))
     print()
 
 
