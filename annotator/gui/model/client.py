@@ -87,7 +87,12 @@ def engine_loader(
     """Build a Predictor with the engine; runs in the worker thread."""
     from annotator.engine import Predictor, load_model
 
-    return Predictor(load_model(checkpoint, model_type=model_type, device=device, dtype=dtype))
+    model = load_model(checkpoint, model_type=model_type, device=device, dtype=dtype)
+    # The torch decoder, not ONNX Runtime: building the ONNX session (trace, export, session
+    # creation) holds the GIL for long stretches, and the window stalled 1.6 s during the first
+    # clicks (benchmarks/gui_latency.py: longest UI stall 1599 ms with "auto", 9.7 ms with torch,
+    # for click p50 75 vs 79 ms). The CLIs keep "auto".
+    return Predictor(model, decoder="torch")
 
 
 def _read_image(path: str) -> np.ndarray:
