@@ -140,7 +140,7 @@ class Sa1bWriter(Writer):
                     "predicted_iou": rec["predicted_iou"],
                     "stability_score": rec["stability_score"],
                     "point_coords": rec["point_coords"],
-                    "crop_box": [float(v) for v in rec["crop_box"]],
+                    "crop_box": [int(v) for v in rec["crop_box"]],  # XYWH pixels, as SA-1B
                 }
             )
         data = {

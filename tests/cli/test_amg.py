@@ -119,6 +119,7 @@ def test_sa1b_with_the_bundled_box_model_warns_and_writes_json(folder, tmp_path,
         assert rle["size"] == [h, w]
         decoded = mask_utils.decode({"size": rle["size"], "counts": rle["counts"].encode()})
         assert int(decoded.sum()) == ann["area"]
+        assert all(isinstance(v, int) for v in ann["crop_box"])  # SA-1B writes integers
 
 
 def test_missing_input_is_a_clear_error(tmp_path, run):
