@@ -52,6 +52,18 @@ def load_photo(path: Path | None) -> np.ndarray:
     raise SystemExit(f"no image found among {candidates}")
 
 
+def click_prompts(image: np.ndarray, n: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(n, 2) xy click points (seeded) in image pixels, and a 600x400 XYXY box around each."""
+    h, w = image.shape[:2]
+    rng = np.random.default_rng(0)
+    points = np.stack([rng.uniform(0, w, n), rng.uniform(0, h, n)], axis=1)
+    boxes = [
+        np.array([max(x - 300, 0), max(y - 200, 0), min(x + 300, w), min(y + 200, h)])
+        for x, y in points
+    ]
+    return points, boxes
+
+
 def timed(fn, device: torch.device) -> float:
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -209,12 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     device = resolve_device(args.device)
     image = load_photo(args.image)
     h, w = image.shape[:2]
-    rng = np.random.default_rng(0)
-    points = np.stack([rng.uniform(0, w, args.clicks), rng.uniform(0, h, args.clicks)], axis=1)
-    boxes = [
-        np.array([max(x - 300, 0), max(y - 200, 0), min(x + 300, w), min(y + 200, h)])
-        for x, y in points
-    ]
+    points, boxes = click_prompts(image, args.clicks)
     wanted = args.models.split(",")
     rows = []
     refs = reference_models() if {"vit_b", "vit_t"} & set(wanted) else {}

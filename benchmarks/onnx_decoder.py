@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from engine import LiteReference, load_photo, summary  # noqa: E402
+from engine import LiteReference, click_prompts, load_photo, summary  # noqa: E402
 
 from annotator.engine import Predictor, load_model  # noqa: E402
 from annotator.engine.postprocess import upsample_logits  # noqa: E402
@@ -149,13 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     from tests.engine.oracles import perturb_, reference_mobile_sam, reference_sam_vit
 
     image = load_photo(args.image)
-    h, w = image.shape[:2]
-    rng = np.random.default_rng(0)
-    points = np.stack([rng.uniform(0, w, args.clicks), rng.uniform(0, h, args.clicks)], axis=1)
-    boxes = [
-        np.array([max(x - 300, 0), max(y - 200, 0), min(x + 300, w), min(y + 200, h)])
-        for x, y in points
-    ]
+    points, boxes = click_prompts(image, args.clicks)
     wanted = args.models.split(",")
     rows, quant = [], []
     torch.manual_seed(0)
@@ -186,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         "torch": torch.__version__,
         "onnxruntime": __import__("onnxruntime").__version__,
         "threads": torch.get_num_threads(),
-        "image_hw": [h, w],
+        "image_hw": list(image.shape[:2]),
         "clicks": args.clicks,
         "rows": rows,
         "postprocess": bench_postprocess(args.clicks),
