@@ -120,3 +120,36 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     inter = np.logical_and(a, b).sum(axis=(-2, -1))
     union = np.logical_or(a, b).sum(axis=(-2, -1))
     return np.where(union == 0, 1.0, inter / np.maximum(union, 1))
+
+
+LOGIT_TOL = 1e-2  # low-res logits, max abs difference
+SCORE_TOL = 1e-3  # predicted IoU, max abs difference
+IOU_MIN = 0.995  # masks
+
+
+def prompt_cases(h: int, w: int) -> dict[str, dict]:
+    """The parity prompts for an (h, w) image: a point, fg+bg points, a box, a box + bg point
+    (``Predictor.predict`` keyword arguments, xy in image pixels)."""
+    box = np.array([0.2 * w, 0.15 * h, 0.75 * w, 0.85 * h])
+    return {
+        "one_point": dict(point_coords=np.array([[0.5 * w, 0.5 * h]]), point_labels=np.array([1])),
+        "fg_bg_points": dict(
+            point_coords=np.array([[0.45 * w, 0.55 * h], [0.1 * w, 0.1 * h]]),
+            point_labels=np.array([1, 0]),
+        ),
+        "box": dict(box=box),
+        "box_bg_point": dict(
+            box=box, point_coords=np.array([[0.3 * w, 0.25 * h]]), point_labels=np.array([0])
+        ),
+    }
+
+
+def assert_same(ref_out, our_out) -> None:
+    """(masks, scores, low-res logits) of a reference predictor and ours agree within the bars;
+    the reference's masks may be bool or 0/1 floats, ours are bool."""
+    (rm, rs, rl), (om, os_, ol) = ref_out, our_out
+    assert rm.shape == om.shape and rs.shape == os_.shape and rl.shape == ol.shape
+    assert om.dtype == bool
+    assert np.abs(rl - ol).max() <= LOGIT_TOL
+    assert np.abs(rs - os_).max() <= SCORE_TOL
+    assert iou(np.asarray(rm) > 0, om).min() >= IOU_MIN

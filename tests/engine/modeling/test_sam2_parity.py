@@ -21,16 +21,13 @@ from annotator.engine.errors import UnknownArchitectureError
 from annotator.engine.modeling.sam2 import SAM2_CONFIGS, Sam2Spec, build_sam2
 from annotator.engine.weights.load import build_network
 from annotator.engine.weights.state_dict import SAM2_FILE_NAMES, check_keys, detect_spec
-from tests.engine.oracles import iou, perturb_, sample_image
+from tests.engine.oracles import assert_same, iou, perturb_, prompt_cases, sample_image
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning"),
     pytest.mark.filterwarnings("ignore::UserWarning:sam2"),
 ]
 
-LOGIT_TOL = 1e-2
-SCORE_TOL = 1e-3
-IOU_MIN = 0.995
 CONFIGS = {
     "sam2.1_hiera_t": "configs/sam2.1/sam2.1_hiera_t.yaml",
     "sam2.1_hiera_s": "configs/sam2.1/sam2.1_hiera_s.yaml",
@@ -47,30 +44,6 @@ def _reference(model_type: str, seed: int, overrides: list[str] | None = None):
     return perturb_(ref, seed=seed)
 
 
-def _cases(h: int, w: int) -> dict[str, dict]:
-    box = np.array([0.2 * w, 0.15 * h, 0.75 * w, 0.85 * h])
-    return {
-        "one_point": dict(point_coords=np.array([[0.5 * w, 0.5 * h]]), point_labels=np.array([1])),
-        "fg_bg_points": dict(
-            point_coords=np.array([[0.45 * w, 0.55 * h], [0.1 * w, 0.1 * h]]),
-            point_labels=np.array([1, 0]),
-        ),
-        "box": dict(box=box),
-        "box_bg_point": dict(
-            box=box, point_coords=np.array([[0.3 * w, 0.25 * h]]), point_labels=np.array([0])
-        ),
-    }
-
-
-def assert_same(ref_out, our_out) -> None:
-    (rm, rs, rl), (om, os_, ol) = ref_out, our_out
-    assert rm.shape == om.shape and rs.shape == os_.shape and rl.shape == ol.shape
-    assert om.dtype == bool
-    assert np.abs(rl - ol).max() <= LOGIT_TOL
-    assert np.abs(rs - os_).max() <= SCORE_TOL
-    assert iou(rm > 0, om).min() >= IOU_MIN
-
-
 def _check_predictors(
     ref: SAM2ImagePredictor, ours: Predictor, image: np.ndarray, quick: bool = False
 ) -> None:
@@ -78,7 +51,7 @@ def _check_predictors(
     ``quick``: one point multimask (with feedback) and the batched boxes, multimask only."""
     h, w = image.shape[:2]
     for multimask in (True, False):
-        for name, case in _cases(h, w).items():
+        for name, case in prompt_cases(h, w).items():
             if quick and (name != "one_point" or not multimask):
                 continue
             r = ref.predict(**case, multimask_output=multimask)
@@ -205,7 +178,7 @@ def test_hiera_tiny_matches_reference(tiny_pair):
         state = op.get_image_state().to_numpy()
         restored = Predictor(model)
         restored.set_image_state(state)
-        case = _cases(*image.shape[:2])["one_point"]
+        case = prompt_cases(*image.shape[:2])["one_point"]
         assert_same(rp.predict(**case), restored.predict(**case))
 
 
@@ -228,7 +201,7 @@ def test_reduced_depth_sizes_match_reference(model_type):
     op.set_image(image)
     torch.testing.assert_close(op.features, rp._features["image_embed"], atol=1e-4, rtol=1e-4)
     h, w = image.shape[:2]
-    for case in _cases(h, w).values():
+    for case in prompt_cases(h, w).values():
         assert_same(rp.predict(**case), op.predict(**case))
 
 

@@ -14,16 +14,13 @@ from segment_anything import SamPredictor
 
 from annotator.engine import Predictor, load_model
 from tests.engine.oracles import (
-    iou,
+    assert_same,
     perturb_,
+    prompt_cases,
     reference_mobile_sam,
     reference_sam_vit,
     sample_image,
 )
-
-LOGIT_TOL = 1e-2
-SCORE_TOL = 1e-3
-IOU_MIN = 0.995
 
 
 def _photos() -> dict[str, np.ndarray]:
@@ -33,34 +30,10 @@ def _photos() -> dict[str, np.ndarray]:
     }
 
 
-def _cases(h: int, w: int) -> dict[str, dict]:
-    box = np.array([0.2 * w, 0.15 * h, 0.75 * w, 0.85 * h])
-    return {
-        "one_point": dict(point_coords=np.array([[0.5 * w, 0.5 * h]]), point_labels=np.array([1])),
-        "fg_bg_points": dict(
-            point_coords=np.array([[0.45 * w, 0.55 * h], [0.1 * w, 0.1 * h]]),
-            point_labels=np.array([1, 0]),
-        ),
-        "box": dict(box=box),
-        "box_bg_point": dict(
-            box=box, point_coords=np.array([[0.3 * w, 0.25 * h]]), point_labels=np.array([0])
-        ),
-    }
-
-
-def assert_same(ref_out, our_out) -> None:
-    (rm, rs, rl), (om, os_, ol) = ref_out, our_out
-    assert rm.shape == om.shape and rs.shape == os_.shape and rl.shape == ol.shape
-    assert om.dtype == bool
-    assert np.abs(rl - ol).max() <= LOGIT_TOL
-    assert np.abs(rs - os_).max() <= SCORE_TOL
-    assert iou(rm, om).min() >= IOU_MIN
-
-
 def _check_predictors(ref: SamPredictor, ours: Predictor, image: np.ndarray) -> None:
     h, w = image.shape[:2]
     for multimask in (True, False):
-        for case in _cases(h, w).values():
+        for case in prompt_cases(h, w).values():
             r = ref.predict(**case, multimask_output=multimask)
             o = ours.predict(**case, multimask_output=multimask)
             assert_same(r, o)
