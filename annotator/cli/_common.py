@@ -37,13 +37,17 @@ def error(message: str, code: int = 2) -> int:
     return code
 
 
-def load_predictor(args: argparse.Namespace) -> Any:
-    """The engine Predictor for --checkpoint/--model-type/--device/--dtype; errors name the
-    file (or the device, or the precision)."""
+def load_predictor(args: argparse.Namespace, checkpoint: str | object | None = ...) -> Any:
+    """The engine Predictor for --checkpoint/--model-type/--device/--dtype (``checkpoint``, when
+    given, replaces --checkpoint: one of several to compare); errors name the file (or the
+    device, or the precision)."""
     from annotator.engine import Predictor, load_model
 
     model = load_model(
-        args.checkpoint, model_type=args.model_type, device=args.device, dtype=args.dtype
+        args.checkpoint if checkpoint is ... else checkpoint,
+        model_type=args.model_type,
+        device=args.device,
+        dtype=args.dtype,
     )
     return Predictor(model)
 

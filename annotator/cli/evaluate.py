@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from annotator.cli._common import DEVICE_HELP, DTYPE_HELP, MODEL_TYPE_HELP
+from annotator.cli._common import DEVICE_HELP, DTYPE_HELP, MODEL_TYPE_HELP, load_predictor
 from annotator.engine.evaluation import MODES
 from annotator.engine.modeling.architectures import MODEL_TYPES
 
@@ -129,9 +129,7 @@ def _label(model: Any, checkpoint: str | None) -> str:
 
 def _make_predictor(checkpoint: str | None, args: argparse.Namespace) -> Any:
     """The engine Predictor for one --checkpoint (None: the bundled model)."""
-    from annotator.engine import Predictor, load_model
-
-    return Predictor(load_model(checkpoint, args.model_type, args.device, args.dtype))
+    return load_predictor(args, checkpoint)
 
 
 def _load_runs(args: argparse.Namespace) -> list[Any]:
