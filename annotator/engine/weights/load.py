@@ -18,22 +18,28 @@ from annotator.engine.modeling.sam import ModelSpec, Sam, build_model
 from annotator.engine.modeling.sam2 import Sam2, Sam2Spec, build_sam2
 from annotator.engine.precision import apply_precision, resolve_precision
 from annotator.engine.weights.bundled import bundled_checkpoint_path
+from annotator.engine.weights.hf_format import read_checkpoint
+from annotator.engine.weights.hf_layout import is_hf_folder, weights_file
 from annotator.engine.weights.resolve import CheckpointFileMissing, resolve_checkpoint
 from annotator.engine.weights.state_dict import (
     check_keys,
     detect_spec,
-    read_state_dict,
     warn_non_finite,
 )
 
 
 def checkpoint_file(checkpoint: str | Path | None) -> Path:
-    """The file ``load_model`` reads for ``checkpoint`` (a path, a model name, or None for the
-    bundled default), through the one resolver; errors are CheckpointErrors naming it."""
+    """The file (or transformers folder) ``load_model`` reads for ``checkpoint`` (a path, a
+    model name, ``hf:owner/name``, or None for the bundled default), through the one resolver;
+    errors are CheckpointErrors naming it."""
     if checkpoint is not None:
         path = Path(checkpoint).expanduser()
-        if path.exists() and not path.is_file():
-            raise CheckpointFormatError(path, "is not a file")
+        if path.exists() and not path.is_file() and not is_hf_folder(path):
+            raise CheckpointFormatError(
+                path,
+                "is a folder, not a checkpoint file or a transformers checkpoint folder "
+                "(config.json with model.safetensors or pytorch_model.bin)",
+            )
     try:
         resolved = resolve_checkpoint(checkpoint)
     except CheckpointFileMissing as exc:
@@ -52,9 +58,11 @@ def load_model(
     """Load a SAM-family checkpoint into an eval-mode :class:`Sam` or :class:`Sam2`.
 
     checkpoint: a ``.pth``/``.pt`` file (official SAM, MobileSAM, LiteMedSAM, SAM 2.1
-    ``sam2.1_hiera_*.pt``; the state dict may
-    be wrapped under ``model`` or ``state_dict``), or None for the bundled LiteMedSAM (a
-    box-prompt model). model_type: "auto" (detect from the weights) or one of ``MODEL_TYPES``.
+    ``sam2.1_hiera_*.pt``; the state dict may be wrapped under ``model`` or ``state_dict``), a
+    transformers checkpoint (a folder from ``save_pretrained`` or a ``.safetensors`` file, HF
+    key names mapped to the engine's), a model name, ``hf:owner/name`` (downloaded with
+    ``annotator models download``), or None for the bundled LiteMedSAM (a box-prompt model).
+    model_type: "auto" (detect from the weights) or one of ``MODEL_TYPES``.
     device: "auto" (cuda > mps > cpu) or a torch device. dtype: "auto" (default: the image
     encoder in bfloat16 where the device has native bf16, the rest float32; see
     :mod:`annotator.engine.precision`), or float32, bfloat16, float16 (GPU only) for the whole
@@ -69,9 +77,9 @@ def load_model(
     dev = resolve_device(device)
     precision = resolve_precision(dtype, dev)
     path = checkpoint_file(checkpoint)
-    sd = read_state_dict(path)
+    sd, stated = read_checkpoint(path)
     warn_non_finite(sd, path)
-    spec = detect_spec(sd, path)
+    spec = stated or detect_spec(sd, path)
     if model_type != "auto" and model_type != spec.model_type:
         if isinstance(spec, Sam2Spec):
             shape = f"Hiera width {spec.embed_dim}, stages {spec.stages}"
@@ -91,7 +99,7 @@ def load_model(
         raise CheckpointError(path, str(exc).splitlines()[0]) from exc
     model.make_buffers()
     model.checkpoint_path = str(path)
-    stat = path.stat()
+    stat = weights_file(path).stat()
     model.model_id = (
         f"{spec.model_type}:{path.name}:{stat.st_size}:{stat.st_mtime_ns}:{precision.key}"
     )

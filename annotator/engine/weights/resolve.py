@@ -10,6 +10,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from annotator.engine.weights.hf_layout import is_hf_folder
+from annotator.engine.weights.hf_store import resolve_hf
+from annotator.engine.weights.hub import HubError, HubRef
 from annotator.engine.weights.registry import ModelInfo, find_model, known_models
 from annotator.engine.weights.store import (
     ModelNotInstalledError,
@@ -36,17 +39,25 @@ def resolve_checkpoint(
 ) -> Path | None:
     """Turn what a user typed for ``--checkpoint`` into a file, or None for the bundled default.
 
-    An existing file wins; then a known model name (its installed file, ``None`` for the
-    bundled LiteMedSAM); then a name added with ``models add``. Raises ModelNotInstalledError
-    for a known model that is not downloaded yet, ModelStoreError for anything else unusable.
+    An existing file (or transformers checkpoint folder) wins; then ``hf:owner/name[@rev]``
+    (the downloaded snapshot folder); then a known model name (its installed file, ``None``
+    for the bundled LiteMedSAM); then a name added with ``models add``. Raises
+    ModelNotInstalledError for a known model that is not downloaded yet, ModelStoreError for
+    anything else unusable.
     """
     if name_or_path is None or str(name_or_path).strip() in ("", "default"):
         return None
     text = str(name_or_path).strip()
     path = Path(text).expanduser()
-    if path.is_file():
+    if path.is_file() or is_hf_folder(path):
         return path
     directory = models_dir() if directory is None else directory
+    try:
+        ref = HubRef.parse(text)
+    except HubError as exc:
+        raise ModelStoreError(str(exc)) from None
+    if ref is not None:
+        return resolve_hf(ref, directory)
     models = known_models() if registry is None else registry
     info = find_model(text, models)
     if info is not None:

@@ -233,10 +233,12 @@ def file_digests(path: Path, chunk: int = 1 << 20) -> tuple[str, str]:
 def detect_checkpoint_type(path: Path) -> str:
     """The engine's architecture key for a checkpoint file (loaded on CPU, weights only)."""
     # Deferred: `models list` and the registry must not pay for importing torch.
-    from annotator.engine.weights.state_dict import detect_spec, read_state_dict
+    from annotator.engine.weights.hf_format import read_checkpoint
+    from annotator.engine.weights.state_dict import detect_spec
 
     try:
-        return detect_spec(read_state_dict(path), path).model_type
+        sd, stated = read_checkpoint(path)
+        return (stated or detect_spec(sd, path)).model_type
     except ValueError as exc:  # the engine's CheckpointError is a ValueError naming the file
         message = str(exc)
         raise ModelStoreError(message if str(path) in message else f"{path}: {message}") from None

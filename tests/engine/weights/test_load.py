@@ -182,7 +182,7 @@ def test_errors_are_value_errors():
 
 
 def test_directory_is_not_a_checkpoint(tmp_path):
-    with pytest.raises(CheckpointFormatError, match="is not a file"):
+    with pytest.raises(CheckpointFormatError, match="is a folder, not a checkpoint file"):
         load_model(tmp_path, device="cpu")
 
 
