@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from annotator.engine.modeling.architectures import MODEL_TYPES
+from annotator.engine.weights.hf_store import hf_models
 from annotator.engine.weights.registry import RegistryError, find_model, known_models
 from annotator.engine.weights.store import (
     ModelStoreError,
@@ -33,7 +34,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     download = commands.add_parser(
         "download", help="download a known model (resumes, verifies SHA-256)"
     )
-    download.add_argument("name", metavar="NAME", help="a name from `annotator models list`")
+    download.add_argument(
+        "name",
+        metavar="NAME",
+        help="a name from `annotator models list`, or hf:owner/name[@revision] (a transformers "
+        "SAM / SAM 2 checkpoint from the Hugging Face Hub; HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE "
+        "are honoured)",
+    )
     download.add_argument(
         "--from",
         dest="url_base",
@@ -86,6 +93,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         directory = models_dir()
         statuses = list_models(directory=directory)
         added = local_models(directory)
+        from_hub = hf_models(directory)
         source = models_dir_source()
     except (ModelStoreError, RegistryError) as exc:
         return _fail(str(exc))
@@ -114,6 +122,12 @@ def cmd_list(args: argparse.Namespace) -> int:
         state = "added" if model.path.is_file() else "MISSING FILE"
         how = f"{model.path} (link to {model.source})" if model.linked else str(model.path)
         rows.append((model.name, model.model_type, _size(model.size), "", state, how))
+    for model in from_hub.values():
+        state = f"hub @ {model.commit[:12]}" if model.present else "MISSING FILES"
+        prompts = "points + boxes"
+        rows.append(
+            (model.name, model.model_type, _size(model.size), prompts, state, str(model.folder))
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row[:5], widths, strict=True)]
@@ -132,6 +146,8 @@ def cmd_download(args: argparse.Namespace) -> int:
     from annotator.engine.weights.download import DownloadError, download_model
     from annotator.engine.weights.store import model_status
 
+    if args.name.strip().startswith("hf:"):
+        return _download_from_hub(args)
     try:
         info = find_model(args.name, known_models())
         if info is None:
@@ -179,6 +195,36 @@ def cmd_download(args: argparse.Namespace) -> int:
         return _fail("interrupted; run the same command again to resume", 130)
     checked = "SHA-256 verified" if info.sha256 else "size verified (no published SHA-256)"
     print(f"Installed {info.name} ({checked}): {path}")
+    return 0
+
+
+def _download_from_hub(args: argparse.Namespace) -> int:
+    from annotator.engine.weights.hf_store import download_hf_model
+    from annotator.engine.weights.hub import HubError, HubRef, hub_endpoint, hub_offline
+
+    if args.url_base:
+        return _fail(
+            "--from is for the file mirrors of known models; for a hub mirror set HF_ENDPOINT", 2
+        )
+    try:
+        ref = HubRef.parse(args.name)
+        assert ref is not None
+        where = "the local cache (HF_HUB_OFFLINE)" if hub_offline() else hub_endpoint()
+        print(f"Fetching {ref} from {where}", file=sys.stderr)
+        model = download_hf_model(ref, timeout=args.timeout)
+    except (HubError, ModelStoreError) as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return _fail("interrupted; run the same command again to resume", 130)
+    hashes = ", ".join(
+        f"{f['name']} " + (f"SHA-256 {f['sha256'][:12]}…" if "sha256" in f else "git SHA-1 ok")
+        for f in model.files
+    )
+    print(
+        f"Installed {model.name} ({model.model_type}) at commit {model.commit} ({hashes}): "
+        f"{model.folder}"
+    )
+    print(f"Use it with --checkpoint {model.name}")
     return 0
 
 

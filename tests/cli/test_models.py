@@ -194,3 +194,69 @@ def test_list_says_which_device_and_precision_the_models_run_with(capsys):
     expected = "bf16 encoder (native bf16)" if native_bf16(torch.device("cpu")) else "fp32"
     if not torch.cuda.is_available():
         assert f"Runs on: CPU, precision auto: {expected}" in out
+
+
+# --- hf: names (a local stand-in of the hub; see tests/hub_server.py) -------------------------
+
+SAM_CONFIG = json.dumps({"model_type": "sam", "vision_config": {"hidden_size": 1024}}).encode()
+
+
+@pytest.fixture
+def hub(env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from tests.hub_server import HubRepo, start_hub
+
+    srv = start_hub()
+    monkeypatch.setenv("HF_ENDPOINT", srv.endpoint)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub-cache"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    for name in ("HF_TOKEN", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    srv.repos["facebook/sam-vit-large"] = HubRepo(
+        {"config.json": SAM_CONFIG, "model.safetensors": PAYLOAD}
+    )
+    yield srv
+    srv.stop()
+
+
+def test_download_from_the_hub_pins_verifies_and_lists(hub, env, capsys):
+    commit = hub.repos["facebook/sam-vit-large"].commit
+    assert main(["models", "download", "hf:facebook/sam-vit-large"]) == 0
+    captured = capsys.readouterr()
+    assert f"Fetching hf:facebook/sam-vit-large from {hub.endpoint}" in captured.err
+    assert f"Installed hf:facebook/sam-vit-large (vit_l) at commit {commit}" in captured.out
+    assert f"model.safetensors SHA-256 {sha256(PAYLOAD)[:12]}" in captured.out
+    recorded = json.loads((env / "hf_models.json").read_text())["hf:facebook/sam-vit-large"]
+    assert recorded["commit"] == commit and recorded["revision"] == "main"
+    assert {"name": "model.safetensors", "size": len(PAYLOAD), "sha256": sha256(PAYLOAD)} in (
+        recorded["files"]
+    )
+    main(["models", "list"])
+    line = row(capsys.readouterr().out, "hf:facebook/sam-vit-large")
+    assert "vit_l" in line and f"hub @ {commit[:12]}" in line and "1.0 MB" in line
+    assert recorded["folder"] in line
+
+
+def test_hub_refusals_are_one_line_errors(hub, capsys):
+    from tests.hub_server import HubRepo
+
+    hub.repos["facebook/sam3"] = HubRepo({"config.json": b"{}"}, access="gated")
+    assert main(["models", "download", "hf:facebook/sam3"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("Fetching hf:facebook/sam3")
+    assert err[1].startswith("error: facebook/sam3 is gated: accept its licence at")
+    assert len(err) == 2
+    hub.repos["facebook/sam-vit-large"].corrupt.add("model.safetensors")
+    assert main(["models", "download", "hf:facebook/sam-vit-large"]) == 1
+    assert "SHA-256 mismatch" in capsys.readouterr().err
+    assert main(["models", "download", "hf:nobody/nothing"]) == 1
+    assert "not found or private" in capsys.readouterr().err
+
+
+def test_a_repo_the_engine_cannot_load_is_refused_before_its_weights(hub, capsys):
+    from tests.hub_server import HubRepo
+
+    config = json.dumps({"model_type": "clip"}).encode()
+    hub.repos["openai/clip"] = HubRepo({"config.json": config, "model.safetensors": PAYLOAD})
+    assert main(["models", "download", "hf:openai/clip"]) == 1
+    assert "model_type is 'clip'" in capsys.readouterr().err
+    assert not any("model.safetensors" in path for _, path in hub.requests)

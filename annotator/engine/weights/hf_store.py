@@ -16,8 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from annotator.atomic import atomic_write_text
-from annotator.engine.weights.hf_layout import is_hf_folder
-from annotator.engine.weights.hub import HubRef, HubSnapshot, hub_cache_dir, repo_cache_folder
+from annotator.engine.weights.hf_layout import WEIGHT_FILES, is_hf_folder
+from annotator.engine.weights.hub import (
+    HubError,
+    HubRef,
+    HubSnapshot,
+    fetch_hub_files,
+    hub_cache_dir,
+    hub_offline,
+    repo_cache_folder,
+)
 from annotator.engine.weights.store import ModelNotInstalledError, ModelStoreError, models_dir
 
 HF_MANIFEST = "hf_models.json"
@@ -154,3 +162,36 @@ def hf_model_type(config: Mapping[str, Any]) -> str:
         f"its config.json model_type is {kind!r}; the engine loads transformers "
         f"{', '.join(repr(k) for k in LOADABLE)} checkpoints"
     )
+
+
+def download_hf_model(ref: HubRef, directory: Path | None = None, timeout: float = 30.0) -> HfModel:
+    """Download a transformers SAM / SAM 2 checkpoint at a pinned commit, verify it, record it.
+
+    config.json comes first (at ``ref.revision``, default main; the commit it resolves to is
+    pinned for the weights), so a repository the engine cannot load is refused before its
+    weights are fetched. Raises HubError (network, access, hashes) or ModelStoreError.
+    """
+    recorded = hf_models(directory).get(str(ref))
+    if hub_offline() and recorded is not None and recorded.present:
+        return recorded  # nothing to ask the hub; the verified pin stands
+    head = fetch_hub_files(ref.repo_id, ["config.json"], revision=ref.revision, timeout=timeout)
+    try:
+        config = json.loads(head.files[0].path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise HubError(f"{ref}: config.json is not JSON ({exc})") from None
+    if not isinstance(config, dict):
+        raise HubError(f"{ref}: config.json holds no JSON object")
+    try:
+        model_type = hf_model_type(config)
+    except ModelStoreError as exc:
+        raise ModelStoreError(f"{ref} cannot be loaded: {exc}") from None
+    weights = fetch_hub_files(ref.repo_id, [WEIGHT_FILES], revision=head.commit, timeout=timeout)
+    snapshot = HubSnapshot(
+        ref.repo_id,
+        head.revision,
+        head.commit,
+        head.folder,
+        head.files + weights.files,
+        head.endpoint,
+    )
+    return record_hf_model(ref, snapshot, model_type, directory)

@@ -99,7 +99,10 @@ class LoadCheckpointDialog(QDialog):
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Checkpoint file", "", "Checkpoints (*.pth *.pt *.pth.tar);;All files (*)"
+            self,
+            "Checkpoint file",
+            "",
+            "Checkpoints (*.pth *.pt *.pth.tar *.safetensors);;All files (*)",
         )
         if path:
             self.path_edit.setText(path)

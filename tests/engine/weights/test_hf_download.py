@@ -1,0 +1,64 @@
+"""hf:owner/name end to end: download from a local hub stand-in, load by name, then offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from annotator.engine import load_model
+from annotator.engine.errors import CheckpointNotFoundError
+from annotator.engine.weights.hf_store import download_hf_model, hf_models
+from annotator.engine.weights.hub import HubRef
+from tests.hub_server import HubRepo, start_hub
+
+transformers = pytest.importorskip("transformers")
+
+
+@pytest.fixture(scope="module")
+def sam_files(tmp_path_factory) -> dict[str, bytes]:
+    """config.json and model.safetensors of a 1-block ViT-B transformers SamModel."""
+    torch.manual_seed(0)
+    config = transformers.SamConfig(
+        vision_config=dict(num_hidden_layers=1, global_attn_indexes=[0])
+    )
+    folder = tmp_path_factory.mktemp("hf") / "sam"
+    transformers.SamModel(config).save_pretrained(folder)
+    return {name: (folder / name).read_bytes() for name in ("config.json", "model.safetensors")}
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ANNOTATOR_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("ANNOTATOR_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub-cache"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    for name in ("HF_TOKEN", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path / "models"
+
+
+def test_download_then_load_by_name_online_and_offline(sam_files, env, monkeypatch):
+    hub = start_hub()
+    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+    hub.repos["facebook/sam-vit-base"] = HubRepo(dict(sam_files))
+    try:
+        with pytest.raises(CheckpointNotFoundError, match="models download hf:facebook"):
+            load_model("hf:facebook/sam-vit-base", device="cpu")
+        recorded = download_hf_model(HubRef("facebook/sam-vit-base"))
+        assert recorded.model_type == "vit_b" and recorded.present
+        online = load_model("hf:facebook/sam-vit-base", device="cpu", dtype="float32")
+    finally:
+        hub.stop()
+    assert online.checkpoint_path == str(recorded.folder)
+    # The hub is gone: offline, the recorded pin still loads, and `download` is a no-op.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert download_hf_model(HubRef("facebook/sam-vit-base")) == recorded
+    offline = load_model("hf:facebook/sam-vit-base", device="cpu", dtype="float32")
+    assert offline.model_id == online.model_id
+    # A repository that transformers put in the cache, never recorded here, resolves too.
+    (env / "hf_models.json").unlink()
+    assert hf_models() == {}
+    cached = load_model("hf:facebook/sam-vit-base", device="cpu", dtype="float32")
+    assert cached.checkpoint_path == str(recorded.folder)
