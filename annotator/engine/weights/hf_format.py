@@ -20,6 +20,7 @@ import torch
 
 from annotator.engine.errors import CheckpointFormatError, UnknownArchitectureError
 from annotator.engine.modeling.sam import VIT_CONFIGS, ModelSpec
+from annotator.engine.weights.hf_keys import check_fixed, hf_mlps_to_engine, rename
 from annotator.engine.weights.hf_layout import WEIGHT_FILES, find_weights
 from annotator.engine.weights.state_dict import read_state_dict
 
@@ -48,9 +49,7 @@ def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], ModelSpec | An
     else:
         sd = _read_weights(path)
     if HF_SAM2_KEY in sd:
-        raise UnknownArchitectureError(
-            path, "is a transformers SAM 2 checkpoint, which this version does not load yet"
-        )
+        return _read_sam2(sd, config, path)
     if HF_SAM_KEY in sd:
         spec = sam_spec_from_config(config, path) if config is not None else None
         return hf_sam_to_engine(sd), spec
@@ -60,6 +59,27 @@ def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], ModelSpec | An
             path, f"is a transformers {kind!r} checkpoint; the engine loads 'sam' and 'sam2'"
         )
     return sd, None
+
+
+def _read_sam2(
+    sd: dict[str, torch.Tensor], config: dict[str, Any] | None, path: Path
+) -> tuple[dict[str, torch.Tensor], Any]:
+    from annotator.engine.weights.hf_sam2 import (
+        complete_image_only,
+        hf_sam2_to_engine,
+        sam2_spec_from_config,
+    )
+    from annotator.engine.weights.state_dict import detect_sam2_spec
+
+    mapped = hf_sam2_to_engine(sd)
+    video = any(k.startswith("memory_attention.") for k in mapped)
+    if config is not None:
+        spec = sam2_spec_from_config(config, path)
+    else:
+        spec = detect_sam2_spec(mapped, path, check_v21=video)
+    if video:
+        detect_sam2_spec(mapped, path)  # refuses SAM 2.0 (no 2.1 object-pointer weights)
+    return complete_image_only(mapped, spec, path), spec
 
 
 def _read_config(path: Path) -> dict[str, Any]:
@@ -139,38 +159,6 @@ _SAM_RULES: tuple[tuple[str, str], ...] = (
     (r"^mask_decoder\.upscale_conv2\.", "mask_decoder.output_upscaling.3."),
 )
 _PE = "prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"
-_MLP = re.compile(r"^(?P<mlp>.+)\.(?:(?P<end>proj_in|proj_out)|layers\.(?P<i>\d+))\.(?P<p>\w+)$")
-
-
-def rename(key: str, rules: tuple[tuple[str, str], ...]) -> str:
-    """``key`` after every rule whose pattern matches it, in order."""
-    for pattern, repl in rules:
-        key = re.sub(pattern, repl, key)
-    return key
-
-
-def hf_mlps_to_engine(sd: Mapping[str, torch.Tensor], heads: re.Pattern[str]) -> dict[str, Any]:
-    """transformers' MLP (``proj_in``, ``layers.i``, ``proj_out``) -> Meta's ``layers.0..n-1``,
-    for the keys whose MLP prefix matches ``heads``; other keys pass through."""
-    hidden: dict[str, int] = {}
-    for key in sd:
-        m = _MLP.match(key)
-        if m and heads.search(m["mlp"]) and m["i"] is not None:
-            hidden[m["mlp"]] = max(hidden.get(m["mlp"], 0), int(m["i"]) + 1)
-    out: dict[str, Any] = {}
-    for key, value in sd.items():
-        m = _MLP.match(key)
-        if not m or not heads.search(m["mlp"]):
-            out[key] = value
-            continue
-        if m["end"] == "proj_in":
-            index = 0
-        elif m["end"] == "proj_out":
-            index = hidden.get(m["mlp"], 0) + 1
-        else:
-            index = int(m["i"]) + 1
-        out[f"{m['mlp']}.layers.{index}.{m['p']}"] = value
-    return out
 
 
 _SAM_MLPS = re.compile(r"(output_hypernetworks_mlps\.\d+|iou_prediction_head)$")
@@ -215,25 +203,6 @@ _SAM_FIXED = {
         "iou_head_hidden_dim": 256,
     },
 }
-
-
-def check_fixed(config: Mapping[str, Any], fixed: Mapping[str, Mapping[str, Any]], path: Path):
-    """Refuse a config whose values differ from what the engine's network is built with."""
-    for section, values in fixed.items():
-        part = config.get(section) or {}
-        for name, want in values.items():
-            if name in part and part[name] != want and not _same_number(part[name], want):
-                raise UnknownArchitectureError(
-                    path,
-                    f"config.json sets {section}.{name} = {part[name]!r}; the engine's network "
-                    f"is built with {want!r}",
-                )
-
-
-def _same_number(a: object, b: object) -> bool:
-    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-        return list(a) == list(b)
-    return isinstance(a, int | float) and isinstance(b, int | float) and float(a) == float(b)
 
 
 def sam_spec_from_config(config: Mapping[str, Any], path: Path) -> ModelSpec:

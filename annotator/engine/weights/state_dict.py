@@ -112,9 +112,12 @@ SAM2_FILE_NAMES = {
 }
 
 
-def detect_sam2_spec(sd: Mapping[str, torch.Tensor], path: Path | None = None) -> Sam2Spec:
+def detect_sam2_spec(
+    sd: Mapping[str, torch.Tensor], path: Path | None = None, check_v21: bool = True
+) -> Sam2Spec:
     """SAM 2.1 size from the Hiera trunk: its width and the blocks per stage (a stage starts
-    at each block with a ``proj`` layer, where the width doubles)."""
+    at each block with a ``proj`` layer, where the width doubles). ``check_v21`` refuses a
+    SAM 2.0 checkpoint (no 2.1 object-pointer weights; image-only weights cannot tell)."""
     dim = int(sd[HIERA_KEY].shape[0])
     blocks = sorted(
         {
@@ -138,7 +141,7 @@ def detect_sam2_spec(sd: Mapping[str, torch.Tensor], path: Path | None = None) -
             f"SAM 2 Hiera image encoder of width {dim} with stages {stages} is not a known "
             f"size (width, blocks per stage: {known})",
         )
-    if "no_obj_embed_spatial" not in sd or "obj_ptr_tpos_proj.weight" not in sd:
+    if check_v21 and ("no_obj_embed_spatial" not in sd or "obj_ptr_tpos_proj.weight" not in sd):
         raise UnknownArchitectureError(
             path,
             "is a SAM 2.0 checkpoint (sam2_hiera_*.pt: it has no 'no_obj_embed_spatial' or "

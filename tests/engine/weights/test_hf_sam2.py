@@ -1,0 +1,108 @@
+"""transformers SAM 2.1 checkpoints (Sam2VideoModel, as the Hub's repositories hold them, and
+image-only Sam2Model folders) load into the engine's SAM 2.1 and match Sam2Model's outputs
+through Sam2Processor, with the bar of the SAM parity tests."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from annotator.engine import Predictor, load_model
+from annotator.engine.errors import UnknownArchitectureError
+from annotator.engine.weights.hf_store import hf_model_type
+from tests.engine.oracles import assert_same, perturb_, prompt_cases, sample_image
+
+transformers = pytest.importorskip("transformers")
+
+
+@pytest.fixture(scope="module")
+def video_folder(tmp_path_factory) -> tuple[object, Path]:
+    """A perturbed random Sam2VideoModel (Hiera-T, the default config) saved with
+    save_pretrained, and the image model Sam2Model holding the same weights."""
+    torch.manual_seed(0)
+    video = perturb_(transformers.Sam2VideoModel(transformers.Sam2VideoConfig()), seed=1)
+    folder = tmp_path_factory.mktemp("hf") / "sam2.1-hiera-tiny"
+    video.save_pretrained(folder)
+    image_model = transformers.Sam2Model(transformers.Sam2Config()).eval()
+    missing, _ = image_model.load_state_dict(video.state_dict(), strict=False)
+    assert missing == []
+    return image_model, folder
+
+
+def _hf_predict(model, processor, image, embeddings, case, multimask, mask_input=None):
+    kwargs = {}
+    if "point_coords" in case:
+        kwargs["input_points"] = [[case["point_coords"].tolist()]]
+        kwargs["input_labels"] = [[case["point_labels"].tolist()]]
+    if "box" in case:
+        kwargs["input_boxes"] = [[case["box"].tolist()]]
+    inputs = processor(images=image, return_tensors="pt", **kwargs)
+    with torch.no_grad():
+        out = model(
+            image_embeddings=embeddings,
+            input_points=inputs.get("input_points"),
+            input_labels=inputs.get("input_labels"),
+            input_boxes=inputs.get("input_boxes"),
+            input_masks=None if mask_input is None else torch.from_numpy(mask_input)[None],
+            multimask_output=multimask,
+        )
+    full = processor.post_process_masks(out.pred_masks, inputs["original_sizes"])[0][0]
+    return full.numpy(), out.iou_scores[0, 0].numpy(), out.pred_masks[0, 0].numpy()
+
+
+@pytest.mark.slow
+def test_video_checkpoint_matches_sam2_model_through_sam2_processor(video_folder):
+    reference, folder = video_folder
+    model = load_model(folder, device="cpu", dtype="float32")
+    assert model.model_type == "sam2.1_hiera_t"
+    ours = Predictor(model)
+    processor = transformers.Sam2Processor(image_processor=transformers.Sam2ImageProcessor())
+    image = sample_image("coffee")
+    ours.set_image(image)
+    with torch.no_grad():
+        embeddings = reference.get_image_embeddings(
+            processor(images=image, return_tensors="pt")["pixel_values"]
+        )
+    h, w = image.shape[:2]
+    for multimask in (True, False):
+        for case in prompt_cases(h, w).values():
+            ref = _hf_predict(reference, processor, image, embeddings, case, multimask)
+            assert_same(ref, ours.predict(**case, multimask_output=multimask))
+            best = ref[2][int(np.argmax(ref[1]))][None]
+            ref2 = _hf_predict(reference, processor, image, embeddings, case, multimask, best)
+            assert_same(ref2, ours.predict(**case, mask_input=best, multimask_output=multimask))
+
+
+def test_image_only_checkpoint_loads_with_a_warning(video_folder, tmp_path: Path):
+    reference, video = video_folder
+    folder = tmp_path / "image-only"
+    reference.save_pretrained(folder)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        image_only = load_model(folder, device="cpu", dtype="float32")
+    assert any("video tracking needs the full SAM 2.1" in str(w.message) for w in caught)
+    full = load_model(video, device="cpu", dtype="float32").state_dict()
+    got = image_only.state_dict()
+    image_keys = [k for k in full if k.startswith(("image_encoder.", "sam_"))]
+    assert image_keys and all(torch.equal(got[k], full[k]) for k in image_keys)
+    assert not got["memory_attention.layers.0.self_attn.q_proj.weight"].any()
+    # Without config.json the size comes from the trunk's shapes.
+    bare = load_model(video / "model.safetensors", device="cpu", dtype="float32")
+    assert bare.model_type == "sam2.1_hiera_t"
+
+
+def test_the_size_comes_from_the_config(video_folder, tmp_path: Path):
+    config = json.loads((video_folder[1] / "config.json").read_text())
+    assert hf_model_type(config) == "sam2.1_hiera_t"
+    config["vision_config"]["backbone_config"]["window_size_per_stage"] = [8, 4, 7, 7]
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "model.safetensors").symlink_to(video_folder[1] / "model.safetensors")
+    with pytest.raises(UnknownArchitectureError, match="window_size_per_stage = \\[8, 4, 7, 7\\]"):
+        load_model(folder, device="cpu")
