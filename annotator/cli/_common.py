@@ -12,7 +12,10 @@ from typing import Any
 
 from annotator.engine.modeling.architectures import MODEL_TYPES
 
-CHECKPOINT_HELP = "checkpoint file or known model name (default: the bundled LiteMedSAM)"
+CHECKPOINT_HELP = (
+    "checkpoint file, transformers checkpoint folder, known model name or hf:owner/name "
+    "(default: the bundled LiteMedSAM)"
+)
 MODEL_TYPE_HELP = "architecture of --checkpoint (default: detected from the file)"
 DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps (default: auto)"
 DTYPE_HELP = (
