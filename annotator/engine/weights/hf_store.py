@@ -80,11 +80,7 @@ def record_hf_model(
 ) -> HfModel:
     """Remember a verified download under ``str(ref)`` (replacing an older pin of that name)."""
     directory = models_dir() if directory is None else directory
-    files = tuple(
-        {k: v for k, v in (("name", f.name), ("size", f.size), ("sha256", f.sha256),
-                           ("git_sha1", f.git_sha1)) if v is not None}
-        for f in snapshot.files
-    )  # fmt: skip
+    files = tuple(_file_record(f.name, f.size, f.sha256, f.git_sha1) for f in snapshot.files)
     model = HfModel(
         name=str(ref),
         repo_id=snapshot.repo_id,
@@ -107,6 +103,15 @@ def record_hf_model(
     directory.mkdir(parents=True, exist_ok=True)
     atomic_write_text(directory / HF_MANIFEST, json.dumps(raw, indent=2) + "\n")
     return model
+
+
+def _file_record(name: str, size: int, sha256: str | None, sha1: str | None) -> dict[str, Any]:
+    record: dict[str, Any] = {"name": name, "size": size}
+    if sha256:
+        record["sha256"] = sha256
+    if sha1:
+        record["git_sha1"] = sha1
+    return record
 
 
 def resolve_hf(ref: HubRef, directory: Path | None = None) -> Path:
