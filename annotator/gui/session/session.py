@@ -27,7 +27,8 @@ from annotator.gui.session.events import (
     SelectionChanged,
     VisibilityChanged,
 )
-from annotator.gui.session.journal import DocStep, Journal, Step
+from annotator.gui.session.history import History
+from annotator.gui.session.journal import Journal, Step
 from annotator.gui.session.mask_cache import DecodedMasks
 from annotator.gui.session.project_io import ImageStatus, done_images, image_status, set_done
 from annotator.gui.session.prompt_state import PromptSession, PromptSnapshot
@@ -49,6 +50,7 @@ class AppSession:
         self.prompts = PromptSession()
         self.journal = Journal(self.prompts)
         self.editor = ObjectEditor(self)
+        self.history = History(self)
         self.masks = DecodedMasks()
         self.autosave_delay_s = autosave_delay_s
         self.doc: Document | None = None
@@ -143,7 +145,6 @@ class AppSession:
                 self._parked[self.current] = self.prompts.state
                 if self.autosaver is not None:
                     self.autosaver.flush()
-            self.journal.forget_prompts()
             self.prompts.restore(self._parked.pop(name, PromptSnapshot()))
             self.editor.cancel_decode()
             if record is None:
@@ -156,6 +157,7 @@ class AppSession:
                     self.doc.mark_clean()
             else:
                 self.image_id = record.id
+            self.journal.scope = self.image_id  # undo is per image (ADR 0003)
             self.current, self.image = name, image
             self.selected = None
             self.events.emit(ImageChanged(name, image))
@@ -299,30 +301,9 @@ class AppSession:
         if index < len(cats):
             self.set_category(cats[index].id)
 
-    # -- undo / redo ------------------------------------------------------------------------
+    # -- undo / redo (per image, ADR 0003; history.py) ----------------------------------------
     def undo(self) -> Step | None:
-        return self._history(self.journal.undo, "Undo")
+        return self.history.move("Undo")
 
     def redo(self) -> Step | None:
-        return self._history(self.journal.redo, "Redo")
-
-    def _history(self, move: Callable[[Document], Step | None], what: str) -> Step | None:
-        if self.doc is None:
-            return None
-        with self.events.burst():
-            self.editor.cancel_decode()
-            step = move(self.doc)
-            if step is None:
-                self.events.emit(Message(f"Nothing to {what.lower()}", 2000))
-                return None
-            if isinstance(step, DocStep) and not step.command.image_ids():
-                self.events.emit(CategoriesChanged())
-            s = self.prompts.state
-            if s.candidates is None and s.edited is None and self.prompts.has_prompts:
-                self.editor.decode()  # its result was not on screen yet when it was recorded
-            if self.selected is not None and self.selected not in {
-                a.id for a in self.doc.annotations()
-            }:
-                self.select(None)
-            self.events.emit(PromptsChanged())
-        return step
+        return self.history.move("Redo")
