@@ -74,8 +74,13 @@ def build_menus(win: MainWindow, a: dict[str, QAction], model_menu: QMenu) -> No
     file.addAction(a["save_as"])
     file.addSeparator()
     imp = file.addMenu("&Import")
-    imp.addAction("COCO instances JSON…", lambda: win.files.import_annotations("coco"))
-    imp.addAction("LabelMe JSON folder…", lambda: win.files.import_annotations("labelme"))
+    imp.addAction("Add COCO instances JSON…", lambda: win.files.import_annotations("coco"))
+    imp.addAction("Add LabelMe JSON folder…", lambda: win.files.import_annotations("labelme"))
+    imp.addSeparator()
+    imp.addAction("Replace project with COCO JSON…", lambda: win.files.replace_with_import("coco"))
+    imp.addAction(
+        "Replace project with LabelMe folder…", lambda: win.files.replace_with_import("labelme")
+    )
     exp = file.addMenu("&Export")
     for fmt, text in EXPORT_FORMATS:
         exp.addAction(text, lambda fmt=fmt: win.files.export_annotations(fmt))

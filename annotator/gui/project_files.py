@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog
 
+from annotator.gui.session.import_merge import merge_import
 from annotator.gui.session.project_io import export_refusal, folder_is_empty, open_project
 from annotator.gui.widgets import dialogs
 from annotator.io.coco_store import ProjectChangedOnDiskError, save_project
@@ -188,29 +189,54 @@ class ProjectFiles:
         self._message(summary, 8000)
         lines = [f"note: {x}" for x in report.notes] + [f"warning: {x}" for x in report.warnings]
         if lines:
-            dialogs.show_export_report(self.win, summary, lines)
+            dialogs.show_report(self.win, "Export finished", summary, lines)
 
-    def import_annotations(self, fmt: str) -> None:
-        """Import COCO or LabelMe annotations as a new project over the same images root."""
+    def _read_import(self, fmt: str) -> tuple[str, Document, list[str]] | None:
+        """Ask for the source and read it over the project's images root: (source, its
+        document, the importer's warnings), or None (cancelled or failed, with a message)."""
         from annotator.io.formats.coco_import import import_coco
         from annotator.io.formats.labelme_import import import_labelme
 
-        old = self.session.doc
-        if old is None or not self.confirm_discard("importing"):
-            return
         if fmt == "coco":
             source, _ = QFileDialog.getOpenFileName(self.win, "Import COCO", "", "JSON (*.json)")
         else:
             source = QFileDialog.getExistingDirectory(self.win, "Import LabelMe folder")
         if not source:
-            return
-        root = old.images_root
+            return None
+        root = self.session.doc.images_root
         try:
             result = (import_coco if fmt == "coco" else import_labelme)(source, root)
-            doc = Document.from_coco(result.coco, root)
+            return source, Document.from_coco(result.coco, root), result.warnings
         except (OSError, ValueError) as exc:
             dialogs.show_error(self.win, "Import failed", str(exc))
+            return None
+
+    def import_annotations(self, fmt: str) -> None:
+        """Import COCO or LabelMe annotations into the open project: a merge, one undo step."""
+        if self.session.doc is None:
             return
+        read = self._read_import(fmt)
+        if read is None:
+            return
+        source, imported, warnings = read
+        summary = merge_import(self.session, imported, Path(source).name)
+        if summary is not None and warnings:
+            dialogs.show_report(
+                self.win, "Import finished", f"Imported: {summary.text()}", warnings
+            )
+
+    def replace_with_import(self, fmt: str) -> None:
+        """The explicit other choice: the import becomes the project (after a confirmation);
+        the next save writes it over the project file."""
+        old = self.session.doc
+        if old is None or not dialogs.confirm_replace_project(self.win, old.path):
+            return
+        if not self.confirm_discard("replacing the project"):
+            return
+        read = self._read_import(fmt)
+        if read is None:
+            return
+        source, doc, _warnings = read
         doc.path = old.path
         doc.disk_state = old.disk_state
         doc.mark_dirty()
@@ -221,4 +247,6 @@ class ProjectFiles:
         )
         if self.session.images:
             self.show_image(self.session.images[0])
-        self._message(f"Imported {len(doc.annotations())} masks from {source}", 8000)
+        self._message(
+            f"Replaced the project with {len(doc.annotations())} masks from {source}", 8000
+        )

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from annotator.gui.session.prompt_state import PromptSession, PromptSnapshot
-from annotator.io.commands import Command
+from annotator.io.commands import Command, Compound, PutCategory
 from annotator.io.undo_stack import UNDO_LIMIT
 
 JOURNAL_LIMIT = UNDO_LIMIT  # steps kept; prompt snapshots hold full-size masks: bounds memory
@@ -69,9 +69,17 @@ class Blocked:
     later: frozenset[int]
 
 
+def _changes_categories(command: Command) -> bool:
+    if isinstance(command, Compound):
+        return any(_changes_categories(c) for c in command.commands)
+    return isinstance(command, PutCategory)
+
+
 def command_scope(command: Command) -> Scope:
+    """The one image a command changes; None (project-wide) for several, or for any category
+    change: steps of every image may depend on a category."""
     ids = command.image_ids()
-    return next(iter(ids)) if len(ids) == 1 else None
+    return next(iter(ids)) if len(ids) == 1 and not _changes_categories(command) else None
 
 
 class Journal:

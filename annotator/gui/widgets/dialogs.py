@@ -66,9 +66,23 @@ def confirm_nonempty_export(parent: QWidget | None, out: Path) -> bool:
     return answer == SB.Yes
 
 
-def show_export_report(parent: QWidget | None, summary: str, lines: list[str]) -> None:
-    """What an export wrote, with its notes and warnings (one per line)."""
-    QMessageBox.information(parent, "Export finished", "\n".join([summary, "", *lines]))
+def show_report(parent: QWidget | None, title: str, summary: str, lines: list[str]) -> None:
+    """What an export or import did, with every note and warning listed (one per line)."""
+    QMessageBox.information(parent, title, "\n".join([summary, "", *lines]))
+
+
+def confirm_replace_project(parent: QWidget | None, project: Path | None) -> bool:
+    """True if the user really wants the import to replace the whole open project."""
+    answer = QMessageBox.question(
+        parent,
+        "Replace the project?",
+        f"The import will replace every image record, category and mask of\n{project}\n"
+        "(the file changes when you save). To add the import to the project instead, use "
+        "Import ▸ Add …. Replace the project?",
+        SB.Yes | SB.Cancel,
+        SB.Cancel,
+    )
+    return answer == SB.Yes
 
 
 def show_error(parent: QWidget | None, title: str, message: str) -> None:
