@@ -272,8 +272,9 @@ def test_switching_images_autosaves_at_once(qtbot, make_window, folder):
 def test_replacing_by_an_import_starts_a_fresh_project_state(
     qtbot, make_window, folder, monkeypatch, answers
 ):
-    """Replace is an explicit, confirmed choice. Nothing of the replaced project carries over: not its undo steps, nor hidden ids
-    (which the imported annotations reuse), nor its autosaver."""
+    """Replace is an explicit, confirmed choice. Nothing of the replaced project carries
+    over: not its undo steps, nor hidden ids (which the imported annotations reuse), nor its
+    autosaver."""
     from PySide6.QtWidgets import QFileDialog
 
     from annotator.io.masks import encode_mask
