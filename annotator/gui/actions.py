@@ -37,7 +37,7 @@ def build_actions(win: MainWindow) -> dict[str, QAction]:
     a["save"] = _act(win, "&Save", "Ctrl+S", win.save)
     a["save_as"] = _act(win, "Save &as…", "Ctrl+Shift+S", win.files.save_as)
     a["quit"] = _act(win, "&Quit", "Ctrl+Q", win.close)
-    a["commit"] = _act(win, "Accept mask", ["Return", "Enter"], win.session.editor.accept)
+    a["commit"] = _act(win, "Accept mask", ["Return", "Enter"], win.accept)
     a["clear"] = _act(win, "Clear prompts", "Esc", win.clear_prompts)
     a["delete"] = _act(win, "Delete selected mask", "Delete", win.session.delete_selected)
     a["undo"] = _act(win, "&Undo", "Ctrl+Z", win.session.undo)

@@ -72,7 +72,7 @@ class MainWindow(QMainWindow):
                 lambda: prompts.current_mask, editor.apply_edit, (1, 1), erase=True
             ),
         }
-        self.tool_name = "point"
+        self.tool_name = self.prompt_tool = "point"
         self.actions_by_name = build_actions(self)
         # What the loaded model runs on, and what the next load asks for: the menus check the
         # former, so a failed switch (cuda on a CPU-only machine) leaves them telling the truth.
@@ -181,10 +181,21 @@ class MainWindow(QMainWindow):
     # -- tools ----------------------------------------------------------------------------
     def set_tool(self, name: str) -> None:
         self.tool_name = name
+        if name in ("point", "box"):
+            self.prompt_tool = name
         for key in ("point", "box", "brush", "eraser"):
             self.actions_by_name[key].setChecked(key == name)
         self.canvas.set_tool(self.tools[name])
         self._update_hint()
+
+    def accept(self) -> int | None:
+        """Enter: accept the object; a brush or eraser that touched up a prompted object hands
+        back to the prompt tool that started it, so the next drag or click works at once."""
+        prompted = self.session.prompts.has_prompts
+        ann_id = self.session.editor.accept()
+        if ann_id is not None and prompted and self.tool_name in ("brush", "eraser"):
+            self.set_tool(self.prompt_tool)
+        return ann_id
 
     def brush_size(self, delta: int) -> None:
         for key in ("brush", "eraser"):

@@ -55,6 +55,9 @@ class ObjectEditor:
         """A brush/eraser stroke finished: the edited (H, W) bool mask becomes the result."""
         if self._s.image is None:
             return
+        if self.prompts.is_empty and not mask.any():
+            self._s.events.emit(Message("Nothing to erase: no object in progress", 3000))
+            return
         self._s.journal.record_prompt()
         self.prompts.apply_edit(mask)
         self.cancel_decode()  # a decode still in flight must not overwrite the edit

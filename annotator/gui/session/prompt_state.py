@@ -124,7 +124,11 @@ class PromptSession:
         """(1, 256, 256) float32 logits the next decode refines from, or None."""
         s = self.state
         if s.edited is not None:
-            return mask_to_logits(s.edited)
+            # An edit refines only an object that has something behind it (prompts, or an
+            # accepted mask reopened); a stray stroke on nothing must not steer the next one.
+            if self.has_prompts and s.edited.any():
+                return mask_to_logits(s.edited)
+            return s.mask_input
         if s.candidates is not None:
             return s.candidates.low_res[s.chosen][None].astype(np.float32)
         return s.mask_input
