@@ -61,6 +61,11 @@ def build_actions(win: MainWindow) -> dict[str, QAction]:
     a["help"] = _act(win, "&Keyboard and mouse…", "F1", win.show_help)
     for key in ("point", "box", "brush", "eraser"):
         a[key].setCheckable(True)
+    a["accept_on_switch"] = _act(win, "Accept the object on next image", "", lambda: None)
+    a["accept_on_switch"].setCheckable(True)
+    a["accept_on_switch"].toggled.connect(
+        lambda on: setattr(win.session, "accept_on_switch", bool(on))
+    )
     return a
 
 
@@ -87,7 +92,8 @@ def build_menus(win: MainWindow, a: dict[str, QAction], model_menu: QMenu) -> No
     file.addSeparator()
     file.addAction(a["quit"])
     edit = bar.addMenu("&Edit")
-    for key in ("undo", "redo", None, "commit", "clear", "delete", "cycle", None, "done"):
+    edit_keys = ("undo", "redo", None, "commit", "clear", "delete", "cycle", None, "done")
+    for key in (*edit_keys, "accept_on_switch"):
         edit.addSeparator() if key is None else edit.addAction(a[key])
     tools = bar.addMenu("&Tools")
     for key in ("point", "box", "brush", "eraser", None, "smaller", "bigger"):

@@ -282,6 +282,7 @@ class MainWindow(QMainWindow):
 
     def _autosave_tick(self) -> None:
         if self.session.autosaver is not None:
+            self.session.pending.sync()  # objects in progress are part of the autosave
             self.session.autosaver.maybe_flush()
 
     def closeEvent(self, event) -> None:

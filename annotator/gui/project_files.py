@@ -120,6 +120,7 @@ class ProjectFiles:
         doc = self.session.doc
         if doc is None:
             return False
+        self.session.pending.sync()  # objects not accepted yet are saved with the project
         try:
             written = save_project(doc, path)
         except ProjectChangedOnDiskError as exc:
@@ -148,7 +149,9 @@ class ProjectFiles:
         return bool(path) and self.save(path)
 
     def confirm_discard(self, what: str) -> bool:
-        """Ask before `what` drops unsaved changes; True if it may go ahead."""
+        """Ask before `what` drops unsaved changes (objects in progress included); True if it
+        may go ahead."""
+        self.session.pending.sync()
         doc = self.session.doc
         if doc is None or not doc.dirty:
             return True

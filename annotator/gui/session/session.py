@@ -30,6 +30,7 @@ from annotator.gui.session.events import (
 from annotator.gui.session.history import History
 from annotator.gui.session.journal import Journal, Step
 from annotator.gui.session.mask_cache import DecodedMasks
+from annotator.gui.session.pending import PendingObjects
 from annotator.gui.session.project_io import ImageStatus, done_images, image_status, set_done
 from annotator.gui.session.prompt_state import PromptSession, PromptSnapshot
 from annotator.io.autosave import Autosaver
@@ -63,7 +64,10 @@ class AppSession:
         self.hidden: set[int] = set()
         self.category_id: int | None = None
         self.model_name = ""
-        self._parked: dict[str, PromptSnapshot] = {}  # in-progress objects of other images
+        self.parked: dict[str, PromptSnapshot] = {}  # in-progress objects of other images
+        self.pending = PendingObjects(self)  # ...kept in the project file (pending.py)
+        #: Edit ▸ Accept on next image: D / A accept the object in progress instead of parking it
+        self.accept_on_switch = False
         self.unreadable: set[str] = set()  # images that failed to open: marked, skipped on D/A
 
     # -- the project ------------------------------------------------------------------------
@@ -81,12 +85,13 @@ class AppSession:
         self.current = self.image_id = self.image = None
         self.prompts.clear()
         self.editor.cancel_decode()
-        self._parked.clear()
+        self.parked.clear()
         self.unreadable.clear()
         self.masks.clear()  # annotation ids are reused by the next project
         self.hidden.clear()
         self.selected = None
         self.category_id = None
+        self.pending.load()
         self.events.emit(ProjectChanged())
 
     def close(self) -> None:
@@ -142,10 +147,14 @@ class AppSession:
             self.events.emit(ImageStatusChanged())
         with self.events.burst():
             if self.current is not None:
-                self._parked[self.current] = self.prompts.state
+                if self.accept_on_switch and self.prompts.current_mask is not None:
+                    self.editor.accept()
+                if not self.prompts.is_empty:
+                    self.parked[self.current] = self.prompts.state
+                self.pending.sync()
                 if self.autosaver is not None:
                     self.autosaver.flush()
-            self.prompts.restore(self._parked.pop(name, PromptSnapshot()))
+            self.prompts.restore(self.parked.pop(name, PromptSnapshot()))
             self.editor.cancel_decode()
             if record is None:
                 height, width = image.shape[:2]  # read_image's shape is the EXIF-rotated size
