@@ -41,12 +41,13 @@ class MainWindow(QMainWindow):
         self.prompt_hint = "points_and_boxes"
 
         self.canvas = Canvas()
-        self.candidates = CandidateBar()
+        # Floats over the canvas's top-left corner: showing it never moves the image under the
+        # pointer (it used to push the canvas down by its height).
+        self.candidates = CandidateBar(self.canvas)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.candidates)
         layout.addWidget(self.canvas, 1)
         self.setCentralWidget(central)
         self.mask_list = MaskListPanel()
