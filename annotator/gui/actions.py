@@ -7,16 +7,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
+from annotator.gui.widgets.export_dialog import EXPORT_FORMATS
+
 if TYPE_CHECKING:
     from annotator.gui.main_window import MainWindow
-
-EXPORT_FORMATS = (
-    ("coco", "COCO (RLE)…"),
-    ("coco-polygons", "COCO (polygons)…"),
-    ("yolo", "YOLO segmentation…"),
-    ("png", "PNG masks…"),
-    ("sa1b", "SA-1B…"),
-)
 
 
 def _act(win: MainWindow, text: str, keys: str | list[str], slot, tip: str = "") -> QAction:
@@ -88,7 +82,7 @@ def build_menus(win: MainWindow, a: dict[str, QAction], model_menu: QMenu) -> No
     )
     exp = file.addMenu("&Export")
     for fmt, text in EXPORT_FORMATS:
-        exp.addAction(text, lambda fmt=fmt: win.files.export_annotations(fmt))
+        exp.addAction(f"{text}…", lambda fmt=fmt: win.files.export_annotations(fmt))
     file.addSeparator()
     file.addAction(a["quit"])
     edit = bar.addMenu("&Edit")

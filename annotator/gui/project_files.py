@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from annotator.gui.session.import_merge import merge_import
 from annotator.gui.session.project_io import export_refusal, folder_is_empty, open_project
-from annotator.gui.widgets import dialogs
+from annotator.gui.widgets import dialogs, export_dialog
 from annotator.io.coco_store import ProjectChangedOnDiskError, save_project
 from annotator.io.document import Document
 from annotator.io.images import ImageReadError
@@ -164,31 +164,39 @@ class ProjectFiles:
         return False
 
     # -- import / export -------------------------------------------------------------------
-    def export_annotations(self, fmt: str) -> None:
+    def export_annotations(self, fmt: str = "coco") -> None:
+        """File ▸ Export: the options dialog, then a dataset in a new folder (a YOLO export
+        copies the images by default, so its data.yaml points at files that are there)."""
         from annotator.io.formats.export import export_project
 
         doc = self.session.doc
         if doc is None:
             return
-        out = QFileDialog.getExistingDirectory(self.win, f"Export {fmt} into folder")
-        if not out:
+        stem = doc.path.stem if doc.path is not None else "dataset"
+        start = doc.path.parent if doc.path is not None else doc.images_root
+        opts = export_dialog.ask_export_options(self.win, fmt, start, f"{stem}-{fmt}")
+        if opts is None:
             return
-        folder = Path(out)
+        folder = opts.folder
         refusal = export_refusal(folder, doc.path)
         if refusal is not None:  # never over the open project, confirmed or not
             dialogs.show_error(self.win, "Export refused", refusal)
             return
         if not folder_is_empty(folder) and not dialogs.confirm_nonempty_export(self.win, folder):
-            self._message(f"Not exported: {out} is not empty", 6000)
+            self._message(f"Not exported: {folder} is not empty", 6000)
             return
         try:
-            report = export_project(doc.to_coco(), doc.images_root, folder, fmt)
+            report = export_project(
+                doc.to_coco(), doc.images_root, folder, opts.fmt, split=opts.split,
+                copy_images=opts.copy_images, tolerance=opts.tolerance,
+            )  # fmt: skip
         except (OSError, ValueError) as exc:
             dialogs.show_error(self.win, "Export failed", str(exc))
             return
-        n = sum(report.annotations.values())
-        extra = f" ({len(report.warnings)} warnings)" if report.warnings else ""
-        summary = f"Exported {n} masks as {fmt} to {out}{extra}"
+        n, images = sum(report.annotations.values()), sum(report.images.values())
+        parts = ", ".join(f"{k} {v}" for k, v in report.images.items() if k)
+        summary = f"Exported {n} masks on {images} images as {opts.fmt} to {folder}"
+        summary += f" ({parts})" if parts else ""
         self._message(summary, 8000)
         lines = [f"note: {x}" for x in report.notes] + [f"warning: {x}" for x in report.warnings]
         if lines:
