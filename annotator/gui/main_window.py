@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QVBoxLayout, QWidget
 
 from annotator.gui.actions import build_actions, build_menus
+from annotator.gui.mask_editing import MaskEditing
 from annotator.gui.model.requests import PromptSet
 from annotator.gui.project_files import ProjectFiles
 from annotator.gui.session import AppSession
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
             ),
         }
         self.tool_name = self.prompt_tool = "point"
+        self.editing = MaskEditing(self)
         self.actions_by_name = build_actions(self)
         # What the loaded model runs on, and what the next load asks for: the menus check the
         # former, so a failed switch (cuda on a CPU-only machine) leaves them telling the truth.
@@ -190,13 +192,8 @@ class MainWindow(QMainWindow):
         self._update_hint()
 
     def accept(self) -> int | None:
-        """Enter: accept the object; a brush or eraser that touched up a prompted object hands
-        back to the prompt tool that started it, so the next drag or click works at once."""
-        prompted = self.session.prompts.has_prompts
-        ann_id = self.session.editor.accept()
-        if ann_id is not None and prompted and self.tool_name in ("brush", "eraser"):
-            self.set_tool(self.prompt_tool)
-        return ann_id
+        """Enter (see MaskEditing.accept)."""
+        return self.editing.accept()
 
     def brush_size(self, delta: int) -> None:
         for key in ("brush", "eraser"):

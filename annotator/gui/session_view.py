@@ -40,6 +40,7 @@ class SessionView:
         self.session = window.session
         self.outlines = OutlineCache()
         self._stale: set[str] = set()
+        self._editing: int | None = None  # the reopened annotation, drawn as the current object
         ev = self.session.events
         ev.connect(ProjectChanged, self._on_project)
         ev.connect(ImageChanged, self._on_image)
@@ -72,6 +73,9 @@ class SessionView:
         """Redraw what the events since the last flush made stale."""
         stale, self._stale = self._stale, set()
         s, w = self.session, self.win
+        if s.prompts.state.source != self._editing:  # reopened / written back: not drawn twice
+            self._editing = s.prompts.state.source
+            stale |= {"committed", "masks"}
         if s.doc is not None:
             if "masks" in stale:
                 w.mask_list.set_rows(s.annotations(), s.doc.categories(), s.hidden, s.selected)

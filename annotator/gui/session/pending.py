@@ -9,6 +9,7 @@ progress asks to save, like any other unsaved work.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,6 +41,7 @@ def snapshot_to_json(snapshot: PromptSnapshot) -> dict[str, Any] | None:
         "box": list(s.box) if s.box is not None else None,
         "mask": encode_mask(mask) if mask is not None else None,
         "score": score,
+        "source": s.source,  # a reopened annotation: Enter writes back to it
     }
 
 
@@ -49,14 +51,15 @@ def snapshot_from_json(data: dict[str, Any], height: int, width: int) -> PromptS
     points = tuple((float(x), float(y)) for x, y in data.get("points") or ())
     labels = tuple(int(v) for v in data.get("labels") or ())
     box = tuple(float(v) for v in data["box"]) if data.get("box") is not None else None
-    snap = PromptSnapshot(points=points, labels=labels, box=box)  # type: ignore[arg-type]
+    source = int(data["source"]) if data.get("source") is not None else None
+    snap = PromptSnapshot(points=points, labels=labels, box=box, source=source)  # type: ignore[arg-type]
     mask = decode_mask(data["mask"]) if data.get("mask") else None
     if mask is None or mask.shape != (height, width):
         return snap
     if data.get("score") is None:
-        return PromptSnapshot(points, labels, box, edited=mask)  # type: ignore[arg-type]
+        return replace(snap, edited=mask)
     cand = Candidates(mask[None], np.array([data["score"]], np.float32), mask_to_logits(mask))
-    return PromptSnapshot(points, labels, box, candidates=cand)  # type: ignore[arg-type]
+    return replace(snap, candidates=cand)
 
 
 class PendingObjects:

@@ -217,7 +217,10 @@ class AppSession:
         return self.doc.annotations_for(self.image_id)
 
     def visible_annotations(self) -> list[Annotation]:
-        return [a for a in self.annotations() if a.id not in self.hidden]
+        """Shown on the canvas: not hidden, and not the one reopened for editing (it is drawn
+        as the object in progress)."""
+        editing = self.prompts.state.source
+        return [a for a in self.annotations() if a.id not in self.hidden and a.id != editing]
 
     def annotation_at(self, x: float, y: float) -> Annotation | None:
         """Topmost visible annotation covering image pixel (x, y), or None."""

@@ -77,6 +77,8 @@ class Canvas(pg.GraphicsView):
     toolEvent = Signal()
     #: Ctrl+click at (x, y) image coordinates: select the mask there
     selectAt = Signal(float, float)
+    #: left double-click at (x, y) image coordinates (its first click went to the tool)
+    doubleClicked = Signal(float, float)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent, background="#202124")
@@ -280,6 +282,15 @@ class Canvas(pg.GraphicsView):
             path.addEllipse(QPointF(p.x(), p.y()), radius, radius)
             self.brush_cursor.setPath(path)
         self.hovered.emit(float(p.x()), float(p.y())) if inside else self.hovered.emit(-1.0, -1.0)
+
+    def mouseDoubleClickEvent(self, ev):
+        """Qt delivers a double-click's second press here; pyqtgraph's scene would drop it."""
+        if ev.button() != Qt.MouseButton.LeftButton or not self.shape[0]:
+            super().mouseDoubleClickEvent(ev)
+            return
+        ev.accept()
+        p = self.image_item.mapFromScene(self.mapToScene(ev.position().toPoint()))
+        self.doubleClicked.emit(float(p.x()), float(p.y()))
 
     def keyPressEvent(self, ev):
         if ev.key() == Qt.Key.Key_Space and not ev.isAutoRepeat():
