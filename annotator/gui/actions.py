@@ -33,7 +33,8 @@ def build_actions(win: MainWindow) -> dict[str, QAction]:
     a["quit"] = _act(win, "&Quit", "Ctrl+Q", win.close)
     a["commit"] = _act(win, "Accept mask", ["Return", "Enter"], win.accept)
     a["clear"] = _act(win, "Clear prompts", "Esc", win.clear_prompts)
-    a["delete"] = _act(win, "Delete selected mask", "Delete", win.session.delete_selected)
+    a["delete"] = _act(win, "Delete selected masks", "Delete", win.session.delete_selected)
+    a["hide"] = _act(win, "Hide/show selected masks", "H", win.session.selecting.hide)
     a["undo"] = _act(win, "&Undo", "Ctrl+Z", win.session.undo)
     a["redo"] = _act(win, "&Redo", ["Ctrl+Shift+Z", "Ctrl+Y"], win.session.redo)
     a["cycle"] = _act(win, "Next candidate", "Tab", lambda: win.session.editor.cycle(1))
@@ -50,7 +51,10 @@ def build_actions(win: MainWindow) -> dict[str, QAction]:
     a["one"] = _act(win, "&1:1 pixels", "Ctrl+1", win.canvas.one_to_one)
     for i in range(9):
         a[f"cat{i + 1}"] = _act(
-            win, f"Category {i + 1}", str(i + 1), lambda i=i: win.session.set_category_index(i)
+            win,
+            f"Category {i + 1} (relabels the selected masks)",
+            str(i + 1),
+            lambda i=i: win.session.selecting.number_key(i),
         )
     a["help"] = _act(win, "&Keyboard and mouse…", "F1", win.show_help)
     for key in ("point", "box", "brush", "eraser"):
@@ -86,7 +90,7 @@ def build_menus(win: MainWindow, a: dict[str, QAction], model_menu: QMenu) -> No
     file.addSeparator()
     file.addAction(a["quit"])
     edit = bar.addMenu("&Edit")
-    edit_keys = ("undo", "redo", None, "commit", "clear", "delete", "cycle", None, "done")
+    edit_keys = ("undo", "redo", None, "commit", "clear", "delete", "hide", "cycle", None, "done")
     for key in (*edit_keys, "accept_on_switch"):
         edit.addSeparator() if key is None else edit.addAction(a[key])
     tools = bar.addMenu("&Tools")

@@ -78,9 +78,9 @@ class SessionView:
             stale |= {"committed", "masks"}
         if s.doc is not None:
             if "masks" in stale:
-                w.mask_list.set_rows(s.annotations(), s.doc.categories(), s.hidden, s.selected)
+                w.mask_list.set_rows(s.annotations(), s.doc.categories(), s.hidden, s.selection)
             elif "selection" in stale:
-                w.mask_list.select(s.selected)
+                w.mask_list.select(s.selection)
             if "categories" in stale:
                 w.categories.set_categories(s.doc.categories(), s.current_category())
             if "committed" in stale or "categories" in stale:
@@ -108,7 +108,7 @@ class SessionView:
             (
                 s.masks.mask(a),
                 cats.get(a.category_id, "#808080"),
-                a.id == s.selected,
+                a.id in s.selection,
                 self.outline(a),
             )
             for a in s.visible_annotations()

@@ -34,8 +34,9 @@ class History:
             state = s.prompts.state
             if state.candidates is None and state.edited is None and s.prompts.has_prompts:
                 s.editor.decode()  # its result was not on screen yet when it was recorded
-            if s.selected is not None and s.selected not in {a.id for a in s.doc.annotations()}:
-                s.select(None)
+            existing = {a.id for a in s.annotations()}
+            if any(i not in existing for i in s.selection):
+                s.selecting.set(i for i in s.selection if i in existing)
             s.events.emit(PromptsChanged())
         return step
 

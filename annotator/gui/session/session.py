@@ -33,6 +33,7 @@ from annotator.gui.session.mask_cache import DecodedMasks
 from annotator.gui.session.pending import PendingObjects
 from annotator.gui.session.project_io import ImageStatus, done_images, image_status, set_done
 from annotator.gui.session.prompt_state import PromptSession, PromptSnapshot
+from annotator.gui.session.selection import SelectionCommands
 from annotator.io.autosave import Autosaver
 from annotator.io.document import Annotation, Document
 from annotator.io.images import ImageReadError, read_image
@@ -60,7 +61,8 @@ class AppSession:
         self.current: str | None = None
         self.image_id: int | None = None
         self.image: np.ndarray | None = None
-        self.selected: int | None = None
+        self.selection: tuple[int, ...] = ()  # selected annotation ids, the primary last
+        self.selecting = SelectionCommands(self)  # commands on them (selection.py)
         self.hidden: set[int] = set()
         self.category_id: int | None = None
         self.model_name = ""
@@ -89,7 +91,7 @@ class AppSession:
         self.unreadable.clear()
         self.masks.clear()  # annotation ids are reused by the next project
         self.hidden.clear()
-        self.selected = None
+        self.selection = ()
         self.category_id = None
         self.pending.load()
         self.events.emit(ProjectChanged())
@@ -168,7 +170,7 @@ class AppSession:
                 self.image_id = record.id
             self.journal.scope = self.image_id  # undo is per image (ADR 0003)
             self.current, self.image = name, image
-            self.selected = None
+            self.selection = ()
             self.events.emit(ImageChanged(name, image))
             if self.prompts.has_prompts and self.prompts.state.candidates is None:
                 self.editor.decode()
@@ -231,9 +233,15 @@ class AppSession:
                 return ann
         return None
 
+    @property
+    def selected(self) -> int | None:
+        """The primary selected annotation (the last one picked), or None."""
+        return self.selection[-1] if self.selection else None
+
     def select(self, ann_id: int | None) -> None:
-        self.selected = ann_id
-        self.events.emit(SelectionChanged(ann_id))
+        """Select only `ann_id` (None: nothing)."""
+        self.selection = () if ann_id is None else (ann_id,)
+        self.events.emit(SelectionChanged(ann_id, frozenset(self.selection)))
 
     def select_at(self, x: float, y: float) -> None:
         ann = self.annotation_at(x, y)
@@ -263,12 +271,12 @@ class AppSession:
     def delete(self, ann_id: int) -> None:
         with self.events.burst():
             if self._doc_change(lambda: self.doc.delete_annotation(ann_id)):
-                if self.selected == ann_id:
-                    self.select(None)
+                if ann_id in self.selection:
+                    self.selecting.set(i for i in self.selection if i != ann_id)
 
     def delete_selected(self) -> None:
-        if self.selected is not None:
-            self.delete(self.selected)
+        """Delete: every selected mask, one undo step."""
+        self.selecting.delete()
 
     def set_annotation_category(self, ann_id: int, category_id: int) -> None:
         if self.doc is not None and self.doc.annotation(ann_id).category_id != category_id:

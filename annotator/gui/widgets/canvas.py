@@ -77,6 +77,8 @@ class Canvas(pg.GraphicsView):
     toolEvent = Signal()
     #: Ctrl+click at (x, y) image coordinates: select the mask there
     selectAt = Signal(float, float)
+    #: Ctrl+Shift+click: add the mask there to the selection, or take it out
+    extendSelectAt = Signal(float, float)
     #: left double-click at (x, y) image coordinates (its first click went to the tool)
     doubleClicked = Signal(float, float)
 
@@ -159,8 +161,11 @@ class Canvas(pg.GraphicsView):
             [(m, c, SELECTED_ALPHA if sel else COMMITTED_ALPHA) for m, c, sel, _ in layers],
         )
         _show_overlay(self.committed_item, overlay)
-        selected = [outline for _, _, sel, outline in layers if sel]
-        self.selected_path.setPath(selected[0] if selected else outline_path(None))
+        selected = outline_path(None)
+        for _, _, sel, outline in layers:
+            if sel:
+                selected.addPath(outline)
+        self.selected_path.setPath(selected)
 
     def set_current(self, mask: np.ndarray | None, color: str) -> None:
         """The object in progress: translucent fill in the category colour plus an outline."""
@@ -247,7 +252,8 @@ class Canvas(pg.GraphicsView):
             return
         if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
             p = self.image_item.mapFromScene(ev.scenePos())
-            self.selectAt.emit(float(p.x()), float(p.y()))
+            extend = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            (self.extendSelectAt if extend else self.selectAt).emit(float(p.x()), float(p.y()))
             return
         if self.tool is None:
             return

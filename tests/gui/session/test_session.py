@@ -99,7 +99,7 @@ def test_a_click_asks_the_model_and_enter_accepts_its_mask(session, rec):
     assert ann.provenance["point_labels"] == [1, 1]
     assert session.prompts.is_empty and session.selected == ann_id
     assert rec.of(AnnotationsChanged) == [AnnotationsChanged(frozenset({session.image_id}))]
-    assert rec.of(SelectionChanged) == [SelectionChanged(ann_id)]
+    assert rec.of(SelectionChanged) == [SelectionChanged(ann_id, frozenset({ann_id}))]
     assert rec.of(PromptsChanged) and rec.flushes == 1  # one command, one redraw
     assert session.doc.dirty
     assert session.editor.accept() is None  # nothing left to accept
