@@ -47,6 +47,7 @@ def build_actions(win: MainWindow) -> dict[str, QAction]:
     a["next"] = _act(win, "&Next image", "D", lambda: win.files.step_image(+1))
     a["prev"] = _act(win, "&Previous image", "A", lambda: win.files.step_image(-1))
     a["done"] = _act(win, "Mark image &done", "Ctrl+D", win.session.toggle_done)
+    a["unfinished"] = _act(win, "Next &unfinished image", "N", win.files.next_unfinished)
     a["fit"] = _act(win, "&Fit image", "F", win.canvas.fit)
     a["one"] = _act(win, "&1:1 pixels", "Ctrl+1", win.canvas.one_to_one)
     for i in range(9):
@@ -97,7 +98,7 @@ def build_menus(win: MainWindow, a: dict[str, QAction], model_menu: QMenu) -> No
     for key in ("point", "box", "brush", "eraser", None, "smaller", "bigger"):
         tools.addSeparator() if key is None else tools.addAction(a[key])
     view = bar.addMenu("&View")
-    for key in ("fit", "one", None, "next", "prev"):
+    for key in ("fit", "one", None, "next", "prev", "unfinished"):
         view.addSeparator() if key is None else view.addAction(a[key])
     bar.addMenu(model_menu)
     help_menu = bar.addMenu("&Help")

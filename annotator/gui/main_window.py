@@ -6,6 +6,8 @@ go back to the session. See docs/adr/0004-app-session-and-view.md.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QVBoxLayout, QWidget
@@ -112,6 +114,7 @@ class MainWindow(QMainWindow):
         client.maskReady.connect(self._on_mask_ready)
         client.errorOccurred.connect(self._on_worker_error)
 
+        self._autosave_seen: object = None
         self._autosave_timer = QTimer(self, interval=500, timeout=self._autosave_tick)
         self._autosave_timer.start()
         self.set_tool("point")
@@ -280,9 +283,14 @@ class MainWindow(QMainWindow):
         dialogs.show_error(self, "Model error", message)
 
     def _autosave_tick(self) -> None:
-        if self.session.autosaver is not None:
+        autosaver = self.session.autosaver
+        if autosaver is not None:
             self.session.pending.sync()  # objects in progress are part of the autosave
-            self.session.autosaver.maybe_flush()
+            autosaver.maybe_flush()
+            written = autosaver.doc.autosave_state  # also written on image switches
+            if written is not None and written is not self._autosave_seen:
+                self.status.set_autosaved(time.strftime("%H:%M"))
+            self._autosave_seen = written
 
     def closeEvent(self, event) -> None:
         if not self.files.confirm_discard("closing"):

@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QFileDialog
 
 from annotator.gui.session.import_merge import merge_import
-from annotator.gui.session.project_io import export_refusal, folder_is_empty, open_project
+from annotator.gui.session.project_io import (
+    LAST_IMAGE_KEY,
+    export_refusal,
+    folder_is_empty,
+    next_unfinished,
+    open_project,
+)
 from annotator.gui.widgets import dialogs, export_dialog
 from annotator.io.coco_store import ProjectChangedOnDiskError, save_project
 from annotator.io.document import Document
@@ -66,9 +72,12 @@ class ProjectFiles:
                 + (f" and {more} more" if more > 0 else ""),
                 12000,
             )
-        order = self.session.images  # the first readable image, or the one asked for
-        if opened.first in order:
-            i = order.index(opened.first)
+        order = self.session.images  # the first readable image, the one asked for, or the
+        first = opened.first  # one where the user stopped last time
+        if first is None and opened.doc.extra.get(LAST_IMAGE_KEY) in order:
+            first = opened.doc.extra[LAST_IMAGE_KEY]
+        if first in order:
+            i = order.index(first)
             order = order[i:] + order[:i]
         for name in order:
             if self.show_image(name, report=name == opened.first):
@@ -111,6 +120,14 @@ class ProjectFiles:
         name = self.session.neighbour(step)
         if name is None:
             self._message("No more images in this direction", 2000)
+        else:
+            self.show_image(name)
+
+    def next_unfinished(self) -> None:
+        """N: the next image not marked done."""
+        name = next_unfinished(self.session.image_rows(), self.session.current)
+        if name is None:
+            self._message("Every image is marked done", 4000)
         else:
             self.show_image(name)
 

@@ -25,6 +25,7 @@ from annotator.gui.session.events import (
     SelectionChanged,
     VisibilityChanged,
 )
+from annotator.gui.session.project_io import progress
 from annotator.gui.widgets.overlays import OutlineCache, hex_to_rgb
 from annotator.io.document import Annotation
 
@@ -88,7 +89,9 @@ class SessionView:
             if "current" in stale or "categories" in stale:
                 self.refresh_current()
             if "images" in stale:
-                w.image_list.set_images(s.image_rows(), s.current)
+                rows = s.image_rows()
+                w.image_list.set_images(rows, s.current)
+                w.status.set_progress(*progress(rows))
         self.update_title()
 
     def update_title(self) -> None:

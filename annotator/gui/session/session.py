@@ -31,7 +31,13 @@ from annotator.gui.session.history import History
 from annotator.gui.session.journal import Journal, Step
 from annotator.gui.session.mask_cache import DecodedMasks
 from annotator.gui.session.pending import PendingObjects
-from annotator.gui.session.project_io import ImageStatus, done_images, image_status, set_done
+from annotator.gui.session.project_io import (
+    LAST_IMAGE_KEY,
+    ImageStatus,
+    done_images,
+    image_status,
+    set_done,
+)
 from annotator.gui.session.prompt_state import PromptSession, PromptSnapshot
 from annotator.gui.session.selection import SelectionCommands
 from annotator.io.autosave import Autosaver
@@ -169,6 +175,7 @@ class AppSession:
             else:
                 self.image_id = record.id
             self.journal.scope = self.image_id  # undo is per image (ADR 0003)
+            self.doc.extra[LAST_IMAGE_KEY] = name  # reopens here; saved with the next change
             self.current, self.image = name, image
             self.selection = ()
             self.events.emit(ImageChanged(name, image))
