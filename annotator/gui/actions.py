@@ -55,7 +55,7 @@ def build_actions(win: MainWindow) -> dict[str, QAction]:
             win,
             f"Category {i + 1} (relabels the selected masks)",
             str(i + 1),
-            lambda i=i: win.session.selecting.number_key(i),
+            lambda i=i: win.editing.number_key(i),
         )
     a["help"] = _act(win, "&Keyboard and mouse…", "F1", win.show_help)
     for key in ("point", "box", "brush", "eraser"):
@@ -65,6 +65,9 @@ def build_actions(win: MainWindow) -> dict[str, QAction]:
     a["accept_on_switch"].toggled.connect(
         lambda on: setattr(win.session, "accept_on_switch", bool(on))
     )
+    a["label_popup"] = _act(win, "Ask for the label on accept", "", lambda: None)
+    a["label_popup"].setCheckable(True)
+    a["label_popup"].toggled.connect(lambda on: win.labels.set_enabled(on))
     return a
 
 
@@ -92,7 +95,7 @@ def build_menus(win: MainWindow, a: dict[str, QAction], model_menu: QMenu) -> No
     file.addAction(a["quit"])
     edit = bar.addMenu("&Edit")
     edit_keys = ("undo", "redo", None, "commit", "clear", "delete", "hide", "cycle", None, "done")
-    for key in (*edit_keys, "accept_on_switch"):
+    for key in (*edit_keys, "accept_on_switch", "label_popup"):
         edit.addSeparator() if key is None else edit.addAction(a[key])
     tools = bar.addMenu("&Tools")
     for key in ("point", "box", "brush", "eraser", None, "smaller", "bigger"):

@@ -13,8 +13,10 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QVBoxLayout, QWidget
 
 from annotator.gui.actions import build_actions, build_menus
+from annotator.gui.label_flow import LabelFlow
 from annotator.gui.mask_editing import MaskEditing
 from annotator.gui.model.requests import PromptSet
+from annotator.gui.panel_menus import PanelMenus
 from annotator.gui.project_files import ProjectFiles
 from annotator.gui.session import AppSession
 from annotator.gui.session.events import DecodeCancelled, DecodeRequested, ImageChanged, Message
@@ -78,6 +80,8 @@ class MainWindow(QMainWindow):
         }
         self.tool_name = self.prompt_tool = "point"
         self.editing = MaskEditing(self)
+        self.labels = LabelFlow(self)
+        self.panel_menus = PanelMenus(self)
         self.actions_by_name = build_actions(self)
         # What the loaded model runs on, and what the next load asks for: the menus check the
         # former, so a failed switch (cuda on a CPU-only machine) leaves them telling the truth.

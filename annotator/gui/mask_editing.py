@@ -62,12 +62,24 @@ class MaskEditing:
         if self._reopen_selected():
             return None
         prompted = s.prompts.has_prompts
+        reopened = s.prompts.state.source is not None
         ann_id = self._accepted = s.editor.accept()
         if ann_id is not None and prompted and win.tool_name in BRUSHES:
             win.set_tool(win.prompt_tool)
+        if ann_id is not None and not reopened:
+            win.labels.accepted(ann_id)
         return ann_id
 
     def brush(self, name: str) -> None:
         """R / E: the brush or eraser; on a selected mask with nothing in progress, reopen it."""
         self._reopen_selected()
         self.win.set_tool(name)
+
+    def number_key(self, index: int) -> None:
+        """Keys 1-9: relabel the selected masks (selection.py). On the mask Enter just accepted
+        the label also becomes the next object's category, as before there was a selection."""
+        s = self.session
+        just_accepted = s.selection == (self._accepted,) and self._accepted is not None
+        s.selecting.number_key(index)
+        if just_accepted:
+            s.set_category_index(index)

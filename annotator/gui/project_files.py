@@ -60,6 +60,7 @@ class ProjectFiles:
             dialogs.show_error(self.win, "Cannot open", str(exc))
             return False
         self.session.adopt(opened.doc, opened.images)
+        self.win.labels.project_opened()
         if opened.recovered:
             kept = len(opened.kept_recoveries)
             also = f"; {kept} more autosave(s) kept, offered next time" if kept else ""

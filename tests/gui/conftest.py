@@ -39,13 +39,17 @@ def answers(monkeypatch):
 
 
 @pytest.fixture
-def make_window(qtbot, folder, answers):
-    """make(path=None, autosave_delay_s=0.05, **FakeClient options) -> (window, client): a
-    shown window on `folder` (or `path`) whose fake model has loaded."""
+def make_window(qtbot, folder, answers, monkeypatch):
+    """make(path=None, autosave_delay_s=0.05, label_popup=False, **FakeClient options) ->
+    (window, client): a shown window on `folder` (or `path`) whose fake model has loaded.
+    label_popup: whether a new project asks for the label on accept (the app's default is
+    yes; the tests of other features accept with the current category)."""
+    from annotator.gui import label_flow
     from annotator.gui.main_window import MainWindow
     from tests.gui.fakes.client import FakeClient
 
-    def make(path=None, autosave_delay_s=0.05, **kw):
+    def make(path=None, autosave_delay_s=0.05, label_popup=False, **kw):
+        monkeypatch.setattr(label_flow, "NEW_PROJECTS_ASK", label_popup)
         client = FakeClient(**kw)
         win = MainWindow(client, autosave_delay_s=autosave_delay_s)
         qtbot.addWidget(win)

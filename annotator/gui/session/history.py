@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from annotator.gui.session.events import CategoriesChanged, Message, PromptsChanged
-from annotator.gui.session.journal import Blocked, DocStep, PromptStep, Step
+from annotator.gui.session.journal import Blocked, DocStep, PromptStep, Step, changes_categories
 
 if TYPE_CHECKING:
     from annotator.gui.session.session import AppSession
@@ -29,7 +29,7 @@ class History:
                 s.events.emit(Message(self._refusal(step, what), 6000))
                 return None
             s.events.emit(Message(f"{what}: {step.label}", 3000))
-            if isinstance(step, DocStep) and not step.command.image_ids():
+            if isinstance(step, DocStep) and changes_categories(step.command):
                 s.events.emit(CategoriesChanged())
             state = s.prompts.state
             if state.candidates is None and state.edited is None and s.prompts.has_prompts:

@@ -69,9 +69,9 @@ class Blocked:
     later: frozenset[int]
 
 
-def _changes_categories(command: Command) -> bool:
+def changes_categories(command: Command) -> bool:
     if isinstance(command, Compound):
-        return any(_changes_categories(c) for c in command.commands)
+        return any(changes_categories(c) for c in command.commands)
     return isinstance(command, PutCategory)
 
 
@@ -79,7 +79,7 @@ def command_scope(command: Command) -> Scope:
     """The one image a command changes; None (project-wide) for several, or for any category
     change: steps of every image may depend on a category."""
     ids = command.image_ids()
-    return next(iter(ids)) if len(ids) == 1 and not _changes_categories(command) else None
+    return next(iter(ids)) if len(ids) == 1 and not changes_categories(command) else None
 
 
 class Journal:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from annotator.gui.session.category_commands import CategoryCommands
 from annotator.gui.session.editor import ObjectEditor
 from annotator.gui.session.events import (
     AnnotationsChanged,
@@ -69,6 +70,7 @@ class AppSession:
         self.image: np.ndarray | None = None
         self.selection: tuple[int, ...] = ()  # selected annotation ids, the primary last
         self.selecting = SelectionCommands(self)  # commands on them (selection.py)
+        self.categories = CategoryCommands(self)  # delete with masks, merge, move
         self.hidden: set[int] = set()
         self.category_id: int | None = None
         self.model_name = ""

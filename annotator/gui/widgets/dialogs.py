@@ -113,3 +113,16 @@ def ask_images_root(parent: QWidget | None, project: Path, recorded: Path) -> Pa
         folder = QFileDialog.getExistingDirectory(parent, "Images folder", str(recorded.parent))
         return Path(folder) if folder else None
     return None
+
+
+def confirm_delete_category(parent: QWidget | None, name: str, masks: int) -> bool:
+    """True if the user agrees to delete category `name` together with its `masks` masks."""
+    answer = QMessageBox.question(
+        parent,
+        "Delete category?",
+        f"Delete the category “{name}” and its {masks} mask(s) on every image?\n"
+        "(Edit ▸ Undo brings them back; to keep the masks, merge the category instead.)",
+        SB.Yes | SB.Cancel,
+        SB.Cancel,
+    )
+    return answer == SB.Yes

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
+    QMenu,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -30,6 +31,8 @@ class MaskListPanel(QWidget):
     visibilityChanged = Signal(int, bool)
     deleteRequested = Signal()  # the selected masks
     relabelRequested = Signal(int)  # category id for the selected masks
+    hideRequested = Signal()  # hide / show the selected masks
+    editRequested = Signal(int)  # reopen this mask for editing
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -59,6 +62,11 @@ class MaskListPanel(QWidget):
         self.table.itemChanged.connect(self._on_item_changed)
         self.delete_button.clicked.connect(self._on_delete)
         self.category_box.activated.connect(self._on_category)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.table.cellDoubleClicked.connect(
+            lambda row, _col: self.editRequested.emit(self._ids[row])
+        )
 
     def set_rows(
         self,
@@ -149,3 +157,29 @@ class MaskListPanel(QWidget):
     def _on_category(self, index: int) -> None:
         if self.selected_ids() and index >= 0:
             self.relabelRequested.emit(int(self.category_box.itemData(index)))
+
+    def context_menu(self) -> QMenu | None:
+        """The right-click menu of the selected masks (None without a selection)."""
+        ids = self.selected_ids()
+        if not ids:
+            return None
+        menu = QMenu(self)
+        if len(ids) == 1:
+            menu.addAction("Edit mask (Enter)", lambda: self.editRequested.emit(ids[0]))
+        relabel = menu.addMenu(f"Relabel {len(ids)} as")
+        for i in range(self.category_box.count()):
+            cat = int(self.category_box.itemData(i))
+            relabel.addAction(
+                self.category_box.itemIcon(i),
+                self.category_box.itemText(i),
+                lambda c=cat: self.relabelRequested.emit(c),
+            )
+        menu.addAction("Hide / show (H)", self.hideRequested.emit)
+        menu.addSeparator()
+        menu.addAction("Delete (Del)", self.deleteRequested.emit)
+        return menu
+
+    def _context_menu(self, pos) -> None:
+        menu = self.context_menu()
+        if menu is not None:
+            menu.exec(self.table.viewport().mapToGlobal(pos))
