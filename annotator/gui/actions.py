@@ -42,6 +42,7 @@ def build_actions(win: MainWindow) -> dict[str, QAction]:
     a["box"] = _act(win, "&Box tool", "B", lambda: win.set_tool("box"))
     a["brush"] = _act(win, "B&rush", "R", lambda: win.editing.brush("brush"))
     a["eraser"] = _act(win, "&Eraser", "E", lambda: win.editing.brush("eraser"))
+    a["polygon"] = _act(win, "P&olygon (edit vertices)", "P", lambda: win.editing.brush("polygon"))
     a["smaller"] = _act(win, "Smaller brush", "[", lambda: win.brush_size(-2))
     a["bigger"] = _act(win, "Bigger brush", "]", lambda: win.brush_size(+2))
     a["next"] = _act(win, "&Next image", "D", lambda: win.files.step_image(+1))
@@ -58,7 +59,7 @@ def build_actions(win: MainWindow) -> dict[str, QAction]:
             lambda i=i: win.editing.number_key(i),
         )
     a["help"] = _act(win, "&Keyboard and mouse…", "F1", win.show_help)
-    for key in ("point", "box", "brush", "eraser"):
+    for key in ("point", "box", "brush", "eraser", "polygon"):
         a[key].setCheckable(True)
     a["accept_on_switch"] = _act(win, "Accept the object on next image", "", lambda: None)
     a["accept_on_switch"].setCheckable(True)
@@ -98,7 +99,7 @@ def build_menus(win: MainWindow, a: dict[str, QAction], model_menu: QMenu) -> No
     for key in (*edit_keys, "accept_on_switch", "label_popup"):
         edit.addSeparator() if key is None else edit.addAction(a[key])
     tools = bar.addMenu("&Tools")
-    for key in ("point", "box", "brush", "eraser", None, "smaller", "bigger"):
+    for key in ("point", "box", "brush", "eraser", "polygon", None, "smaller", "bigger"):
         tools.addSeparator() if key is None else tools.addAction(a[key])
     view = bar.addMenu("&View")
     for key in ("fit", "one", None, "next", "prev", "unfinished"):

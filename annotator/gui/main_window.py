@@ -21,7 +21,7 @@ from annotator.gui.project_files import ProjectFiles
 from annotator.gui.session import AppSession
 from annotator.gui.session.events import DecodeCancelled, DecodeRequested, ImageChanged, Message
 from annotator.gui.session_view import SessionView
-from annotator.gui.tools import BoxTool, BrushTool, PointTool, Tool
+from annotator.gui.tools import BoxTool, BrushTool, PointTool, PolygonTool, Tool
 from annotator.gui.widgets import dialogs
 from annotator.gui.widgets.candidates import CandidateBar
 from annotator.gui.widgets.canvas import Canvas
@@ -34,6 +34,7 @@ PLACEMENT_MENUS = (
 )
 BOXES_HINT = "This model works from boxes: drag a box (B)"
 PREFETCH_AHEAD = 2
+TOOL_NAMES = ("point", "box", "brush", "eraser", "polygon")
 
 
 class MainWindow(QMainWindow):
@@ -77,6 +78,7 @@ class MainWindow(QMainWindow):
             "eraser": BrushTool(
                 lambda: prompts.current_mask, editor.apply_edit, (1, 1), erase=True
             ),
+            "polygon": PolygonTool(lambda: prompts.current_mask, editor.apply_edit, (1, 1)),
         }
         self.tool_name = self.prompt_tool = "point"
         self.editing = MaskEditing(self)
@@ -194,7 +196,7 @@ class MainWindow(QMainWindow):
         self.tool_name = name
         if name in ("point", "box"):
             self.prompt_tool = name
-        for key in ("point", "box", "brush", "eraser"):
+        for key in TOOL_NAMES:
             self.actions_by_name[key].setChecked(key == name)
         self.canvas.set_tool(self.tools[name])
         self._update_hint()
@@ -204,6 +206,13 @@ class MainWindow(QMainWindow):
         return self.editing.accept()
 
     def brush_size(self, delta: int) -> None:
+        """[ ]: the brush radius; with the polygon tool, its tolerance (coarser / finer)."""
+        if self.tool_name == "polygon":
+            tool = self.tools["polygon"]
+            tool.tolerance = tool.tolerance - 0.25 * delta
+            self.canvas.refresh_tool()
+            self.status.showMessage(f"Polygon tolerance {tool.tolerance:.2f} px", 2000)
+            return
         for key in ("brush", "eraser"):
             tool = self.tools[key]
             tool.radius = int(np.clip(tool.radius + delta, 1, 200))

@@ -14,7 +14,7 @@ from annotator.gui.session.journal import PromptStep
 if TYPE_CHECKING:
     from annotator.gui.main_window import MainWindow
 
-BRUSHES = ("brush", "eraser")
+BRUSHES = ("brush", "eraser", "polygon")  # tools that edit the mask itself
 
 
 class MaskEditing:
@@ -71,7 +71,8 @@ class MaskEditing:
         return ann_id
 
     def brush(self, name: str) -> None:
-        """R / E: the brush or eraser; on a selected mask with nothing in progress, reopen it."""
+        """R / E / P: the brush, eraser or polygon tool; on a selected mask with nothing in
+        progress, reopen it."""
         self._reopen_selected()
         self.win.set_tool(name)
 

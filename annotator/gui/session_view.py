@@ -124,6 +124,7 @@ class SessionView:
         color = s.category_color()
         self.win.canvas.set_current(s.prompts.current_mask, color)
         self.win.canvas.set_prompts(np.array(p.points).reshape(-1, 2), np.array(p.labels), p.box)
+        self.win.canvas.refresh_tool()  # the polygon tool traces the new mask
         c = p.candidates
         show = c is not None and p.edited is None and len(c.scores) > 1
         self.win.candidates.set_candidates(

@@ -32,6 +32,8 @@ def test_an_unaccepted_object_survives_quit_and_restart(qtbot, make_window, answ
     assert np.allclose(point, (200, 150), atol=1)
     win2, _client2 = make_window()
     s = win2.session
+    assert s.current == "coffee.jpg"  # where the user stopped
+    qtbot.keyClick(win2.canvas, Qt.Key.Key_A)
     assert s.current == "chelsea.jpg" and s.prompts.state.points == (point,)
     wait_result(qtbot, win2)  # the model (loaded after the image) decodes it once more
     np.testing.assert_array_equal(s.prompts.current_mask, mask)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainterPath, QPen
+from PySide6.QtGui import QColor, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsPathItem
 
 from annotator.gui.tools import Button, PointerEvent, Tool
@@ -106,6 +106,11 @@ class Canvas(pg.GraphicsView):
         self.box_handles = pg.ScatterPlotItem(
             size=2 * HANDLE_PX - 2, symbol="s", pen=pg.mkPen("#202124"), brush="#ffd54f"
         )
+        self.poly_path = QGraphicsPathItem()
+        self.poly_path.setPen(_pen("#ffd54f", 1.5))
+        self.poly_vertices = pg.ScatterPlotItem(
+            size=HANDLE_PX, symbol="s", pen=pg.mkPen("#202124"), brush="#ffd54f"
+        )
         self.brush_cursor = QGraphicsPathItem()
         self.brush_cursor.setPen(_pen("#ffffff", 1.2, Qt.PenStyle.DashLine))
         for z, item in enumerate(
@@ -120,6 +125,8 @@ class Canvas(pg.GraphicsView):
                 self.box_curve,
                 self.box_handles,
                 self.points_item,
+                self.poly_path,
+                self.poly_vertices,
                 self.brush_cursor,
             ]
         ):
@@ -211,6 +218,7 @@ class Canvas(pg.GraphicsView):
             self.tool.cancel()
         self.tool = tool
         self.brush_cursor.setPath(outline_path(None))
+        self.refresh_tool()
 
     # -- view ---------------------------------------------------------------------------
     def fit(self) -> None:
@@ -276,7 +284,19 @@ class Canvas(pg.GraphicsView):
     def _after_tool(self) -> None:
         preview = self.tool.preview if self.tool is not None else None
         self._draw_box(preview if preview is not None else self._box)
+        self.refresh_tool()
         self.toolEvent.emit()
+
+    def refresh_tool(self) -> None:
+        """Draw the active tool's polygons and their vertices (the polygon tool's), if any."""
+        rings = self.tool.outline if self.tool is not None else None
+        path = QPainterPath()
+        for ring in rings or ():
+            path.addPolygon(QPolygonF([QPointF(float(x), float(y)) for x, y in ring]))
+            path.closeSubpath()
+        self.poly_path.setPath(path)
+        pts = np.concatenate(rings) if rings else np.zeros((0, 2))
+        self.poly_vertices.setData(pos=pts)
 
     def _on_mouse_moved(self, scene_pos) -> None:
         p = self.image_item.mapFromScene(scene_pos)
