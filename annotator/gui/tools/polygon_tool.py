@@ -6,8 +6,10 @@ pycocotools rasterises). Drag a vertex to move it, click on an edge to insert on
 right-click (or Shift+click) a vertex to delete it. Every finished change rasterises the rings
 back into a mask (each part filled, its holes cut out, parts unioned) and hands it to
 ``commit_edit(mask)``: the mask stays a mask (RLE when saved), so holes and several parts keep
-working, and each drag or delete is one undo step. While a vertex is dragged, ``working`` is
-the mask so far (the canvas shows it on every move).
+working, and each drag or delete is one undo step. While a vertex is dragged only the
+polygons move (``outline``, redrawn on every move); the fill follows on release, because
+rasterising and recolouring the mask on every move costs ~4x the outline's redraw
+(benchmarks/polygon_drag.py).
 """
 
 from __future__ import annotations
@@ -63,7 +65,6 @@ class PolygonTool(BaseTool):
         self._rings: list[Ring] = []
         self._traced: np.ndarray | None = None  # the mask the rings were traced from / made
         self._drag: tuple[int, int] | None = None  # (ring, vertex) being dragged
-        self.working: np.ndarray | None = None
 
     # -- what the canvas draws ----------------------------------------------------------------
     @property
@@ -159,13 +160,12 @@ class PolygonTool(BaseTool):
         i, j = self._drag
         w, h = self.image_size
         self._rings[i].points[j] = (min(max(ev.x, 0.0), w), min(max(ev.y, 0.0), h))
-        self.working = self.rasterise()
 
     def release(self, ev: PointerEvent) -> None:
         if self._drag is None:
             return
         self.drag(ev)
-        self._drag, self.working = None, None
+        self._drag = None
         self._finish()
 
     def click(self, ev: PointerEvent) -> None:
@@ -184,5 +184,5 @@ class PolygonTool(BaseTool):
 
     def cancel(self) -> None:
         if self._drag is not None:
-            self._drag, self.working = None, None
+            self._drag = None
             self._traced = None  # the half-dragged vertex is dropped: trace again
