@@ -50,6 +50,12 @@ def build_actions(win: MainWindow) -> dict[str, QAction]:
     a["done"] = _act(win, "Mark image &done", "Ctrl+D", win.session.toggle_done)
     a["unfinished"] = _act(win, "Next &unfinished image", "N", win.files.next_unfinished)
     a["fit"] = _act(win, "&Fit image", "F", win.canvas.fit)
+    a["zoom_in"] = _act(win, "Zoom &in", ["Ctrl++", "Ctrl+="], lambda: win.canvas.zoom(1.25))
+    a["zoom_out"] = _act(win, "Zoom &out", "Ctrl+-", lambda: win.canvas.zoom(0.8))
+    a["copy_next"] = _act(
+        win, "Copy selected masks to the next image", "Ctrl+Shift+V",
+        win.session.selecting.copy_to_next,
+    )  # fmt: skip
     a["one"] = _act(win, "&1:1 pixels", "Ctrl+1", win.canvas.one_to_one)
     for i in range(9):
         a[f"cat{i + 1}"] = _act(
@@ -77,6 +83,8 @@ def build_menus(win: MainWindow, a: dict[str, QAction], model_menu: QMenu) -> No
     file = bar.addMenu("&File")
     for key in ("open", "open_folder"):
         file.addAction(a[key])
+    recent = file.addMenu("Open &Recent")
+    recent.aboutToShow.connect(lambda: win.settings.fill_recent_menu(recent))
     file.addSeparator()
     file.addAction(a["save"])
     file.addAction(a["save_as"])
@@ -95,15 +103,16 @@ def build_menus(win: MainWindow, a: dict[str, QAction], model_menu: QMenu) -> No
     file.addSeparator()
     file.addAction(a["quit"])
     edit = bar.addMenu("&Edit")
-    edit_keys = ("undo", "redo", None, "commit", "clear", "delete", "hide", "cycle", None, "done")
-    for key in (*edit_keys, "accept_on_switch", "label_popup"):
+    edit_keys = ("undo", "redo", None, "commit", "clear", "delete", "hide", "copy_next", "cycle")
+    for key in (*edit_keys, None, "done", "accept_on_switch", "label_popup"):
         edit.addSeparator() if key is None else edit.addAction(a[key])
     tools = bar.addMenu("&Tools")
     for key in ("point", "box", "brush", "eraser", "polygon", None, "smaller", "bigger"):
         tools.addSeparator() if key is None else tools.addAction(a[key])
     view = bar.addMenu("&View")
-    for key in ("fit", "one", None, "next", "prev", "unfinished"):
+    for key in ("fit", "one", "zoom_in", "zoom_out", None, "next", "prev", "unfinished"):
         view.addSeparator() if key is None else view.addAction(a[key])
+    win.view_options.add_to_menu(view)
     bar.addMenu(model_menu)
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(a["help"])

@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QVBoxLayout, QWidget
 
 from annotator.gui.actions import build_actions, build_menus
+from annotator.gui.drop import DropOpener
 from annotator.gui.label_flow import LabelFlow
 from annotator.gui.mask_editing import MaskEditing
 from annotator.gui.model.requests import PromptSet
@@ -21,7 +22,10 @@ from annotator.gui.project_files import ProjectFiles
 from annotator.gui.session import AppSession
 from annotator.gui.session.events import DecodeCancelled, DecodeRequested, ImageChanged, Message
 from annotator.gui.session_view import SessionView
+from annotator.gui.settings import AppSettings
+from annotator.gui.toolbar import build_toolbar
 from annotator.gui.tools import BoxTool, BrushTool, PointTool, PolygonTool, Tool
+from annotator.gui.view_options import ViewOptions
 from annotator.gui.widgets import dialogs
 from annotator.gui.widgets.candidates import CandidateBar
 from annotator.gui.widgets.canvas import Canvas
@@ -68,6 +72,8 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self.view = SessionView(self)
         self.files = ProjectFiles(self)
+        self.settings = AppSettings(self)
+        self.view_options = ViewOptions(self)
 
         editor = session.editor
         prompts = session.prompts
@@ -92,6 +98,8 @@ class MainWindow(QMainWindow):
         self._last_load: tuple[str | None, str] = (None, "auto")
         self.model_menu = self._build_model_menu()
         build_menus(self, self.actions_by_name, self.model_menu)
+        self.toolbar = build_toolbar(self)
+        DropOpener(self)
 
         self.canvas.toolEvent.connect(self._on_tool_event)
         self.canvas.hovered.connect(self._on_hover)
@@ -124,7 +132,7 @@ class MainWindow(QMainWindow):
         self._autosave_timer = QTimer(self, interval=500, timeout=self._autosave_tick)
         self._autosave_timer.start()
         self.set_tool("point")
-        self.resize(1280, 820)
+        self.settings.restore_window()  # last geometry and docks, or ~90% of the screen
         self.view.update_title()
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -242,7 +250,8 @@ class MainWindow(QMainWindow):
     def show_help(self) -> None:
         from annotator.gui.widgets.help_dialog import HelpDialog
 
-        HelpDialog(self.actions_by_name.values(), self).exec()
+        menus = [(m.title(), m.actions()) for m in self.menuBar().findChildren(QMenu)]
+        HelpDialog([*menus, ("Other keys", self.actions_by_name.values())], self).exec()
 
     # -- session events that reach the model ---------------------------------------------------
     def _on_image_changed(self, event: ImageChanged) -> None:
@@ -266,6 +275,7 @@ class MainWindow(QMainWindow):
         self.session.model_name = info.name
         self.prompt_hint = info.prompt_hint
         self.placement = dict(self._requested)
+        self.settings.model_loaded(*self._last_load, self.placement["dtype"])
         self.status.set_model(info.name, info.device, info.precision)
         self.status.ready()
         if self.prompt_hint == "boxes" and self.session.prompts.is_empty:
@@ -310,6 +320,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self._autosave_timer.stop()
+        self.settings.save_window()
         self.session.close()
         stop_downloads = getattr(self.model_menu, "shutdown", None)  # the fallback menu has none
         if stop_downloads is not None:

@@ -61,6 +61,7 @@ class ProjectFiles:
             return False
         self.session.adopt(opened.doc, opened.images)
         self.win.labels.project_opened()
+        self.win.settings.opened(path)
         if opened.recovered:
             kept = len(opened.kept_recoveries)
             also = f"; {kept} more autosave(s) kept, offered next time" if kept else ""
@@ -90,7 +91,7 @@ class ProjectFiles:
         path, _ = QFileDialog.getOpenFileName(
             self.win,
             "Open image or project",
-            str(doc.images_root) if doc else "",
+            str(doc.images_root) if doc else self.win.settings.last_folder(),
             "Images and projects (*.jpg *.jpeg *.png *.tif *.tiff *.bmp *.webp *.json);;"
             "All files (*)",
         )
@@ -98,7 +99,9 @@ class ProjectFiles:
             self.open_path(path)
 
     def ask_open_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self.win, "Open folder")
+        path = QFileDialog.getExistingDirectory(
+            self.win, "Open folder", self.win.settings.last_folder()
+        )
         if path:
             self.open_path(path)
 

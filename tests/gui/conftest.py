@@ -39,7 +39,7 @@ def answers(monkeypatch):
 
 
 @pytest.fixture
-def make_window(qtbot, folder, answers, monkeypatch):
+def make_window(qtbot, folder, answers, monkeypatch, tmp_path_factory):
     """make(path=None, autosave_delay_s=0.05, label_popup=False, **FakeClient options) ->
     (window, client): a shown window on `folder` (or `path`) whose fake model has loaded.
     label_popup: whether a new project asks for the label on accept (the app's default is
@@ -47,6 +47,9 @@ def make_window(qtbot, folder, answers, monkeypatch):
     from annotator.gui import label_flow
     from annotator.gui.main_window import MainWindow
     from tests.gui.fakes.client import FakeClient
+
+    settings = tmp_path_factory.mktemp("settings") / "annotator.ini"
+    monkeypatch.setenv("ANNOTATOR_SETTINGS", str(settings))  # never the user's own
 
     def make(path=None, autosave_delay_s=0.05, label_popup=False, **kw):
         monkeypatch.setattr(label_flow, "NEW_PROJECTS_ASK", label_popup)

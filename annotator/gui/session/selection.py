@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from annotator.gui.session.events import Message, SelectionChanged, VisibilityChanged
+from annotator.io.images import image_size
 
 if TYPE_CHECKING:
     from annotator.gui.session.session import AppSession
@@ -85,3 +86,46 @@ class SelectionCommands:
             self.relabel(cats[index].id)
         else:
             s.set_category(cats[index].id)
+
+    def copy_to_next(self) -> bool:
+        """Ctrl+Shift+V: copy the selected masks (same category) to the next image of the same
+        size, one undo step there, and show it; for near-identical frames."""
+        s = self._s
+        ids = list(s.selection)
+        name = s.neighbour(+1)
+        if not ids or s.doc is None or name is None:
+            s.events.emit(Message("Select masks and have a next image to copy them to", 4000))
+            return False
+        here = s.doc.image(s.image_id)
+        record = s.doc.image_by_file_name(name)
+        try:
+            width, height = (
+                (record.width, record.height)
+                if record is not None
+                else image_size(s.doc.images_root / name)
+            )
+        except (OSError, ValueError) as exc:
+            s.events.emit(Message(f"Cannot copy to {name}: {exc}", 6000))
+            return False
+        if (width, height) != (here.width, here.height):
+            s.events.emit(
+                Message(f"Not copied: {name} is {width}x{height}, this image "
+                        f"{here.width}x{here.height}", 6000)
+            )  # fmt: skip
+            return False
+        target = record.id if record is not None else s.doc.add_image(name, width, height)
+        anns = [s.doc.annotation(i) for i in ids]
+        with s.events.burst():
+            with s.doc.batch(f"copy {_plural(len(anns))} from {s.current}"):
+                new = [
+                    s.doc.add_annotation(target, a.category_id, a.rle, copied_from=a.id)
+                    for a in anns
+                ]
+            try:
+                shown = s.open_image(name)
+            except (OSError, ValueError):  # copied all the same; the image list marks it
+                shown = False
+            if shown:
+                self.set(new)
+            s.events.emit(Message(f"Copied {_plural(len(new))} to {name}", 4000))
+        return True

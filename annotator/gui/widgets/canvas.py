@@ -7,6 +7,7 @@ canvas what to draw. Wheel zooms around the cursor, middle-drag or Space+drag pa
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
@@ -136,6 +137,10 @@ class Canvas(pg.GraphicsView):
         self.hover_path.setPen(_pen("#ffffff", 2.5))
         self.selected_path.setPen(_pen("#ffffff", 1.5, Qt.PenStyle.DashLine))
         self.shape: tuple[int, int] = (0, 0)  # (H, W)
+        self._raw: np.ndarray | None = None  # the image as read; shown through the levels
+        self.brightness, self.contrast = 0.0, 1.0
+        self.opacity = 1.0  # mask fill opacity factor (View ▸ Mask opacity)
+        self.outline_only = False  # committed masks as outlines, no fill
         self._box: tuple[float, float, float, float] | None = None
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
@@ -143,13 +148,37 @@ class Canvas(pg.GraphicsView):
     def set_image(self, image: np.ndarray) -> None:
         """image: (H, W, 3) uint8 RGB."""
         self.shape = image.shape[:2]
-        self.image_item.setImage(image, autoLevels=False, levels=None)
+        self._raw = image
+        self._show_image()
         for item in (self.committed_item, self.current_item):
             item.clear()
         for path in (self.committed_path, self.hover_path, self.selected_path, self.current_path):
             path.setPath(outline_path(None))
         self.set_prompts(np.zeros((0, 2)), np.zeros(0), None)
         self.fit()
+
+    def _show_image(self) -> None:
+        image = self._raw
+        if image is None:
+            return
+        if self.brightness or self.contrast != 1.0:  # display only: the model sees the file
+            image = cv2.convertScaleAbs(image, alpha=self.contrast, beta=self.brightness)
+        self.image_item.setImage(image, autoLevels=False, levels=None)
+
+    def set_levels(self, brightness: float | None = None, contrast: float | None = None) -> None:
+        """Image brightness (grey levels added) and contrast (factor), for display only."""
+        if brightness is not None:
+            self.brightness = float(brightness)
+        if contrast is not None:
+            self.contrast = float(contrast)
+        self._show_image()
+
+    def set_mask_opacity(self, opacity: float) -> None:
+        """0-1, scales the masks' fill (redrawn by the next set_committed / set_current)."""
+        self.opacity = min(max(float(opacity), 0.0), 1.0)
+
+    def _alpha(self, alpha: int) -> int:
+        return round(alpha * self.opacity)
 
     def set_committed(self, layers: list[tuple[np.ndarray, str, bool, QPainterPath]]) -> None:
         """layers: (mask (H, W) bool, "#rrggbb", selected, its outline_path) for every visible
@@ -163,10 +192,16 @@ class Canvas(pg.GraphicsView):
         for _, _, _, outline in layers:
             outlines.addPath(outline)
         self.committed_path.setPath(outlines)
-        overlay = rgba_overlay(
-            self.shape,
-            [(m, c, SELECTED_ALPHA if sel else COMMITTED_ALPHA) for m, c, sel, _ in layers],
-        )
+        if self.outline_only:
+            overlay = None
+        else:
+            overlay = rgba_overlay(
+                self.shape,
+                [
+                    (m, c, self._alpha(SELECTED_ALPHA if sel else COMMITTED_ALPHA))
+                    for m, c, sel, _ in layers
+                ],
+            )
         _show_overlay(self.committed_item, overlay)
         selected = outline_path(None)
         for _, _, sel, outline in layers:
@@ -180,7 +215,8 @@ class Canvas(pg.GraphicsView):
             self.current_item.clear()
             self.current_path.setPath(outline_path(None))
             return
-        _show_overlay(self.current_item, rgba_overlay(self.shape, [(mask, color, CURRENT_ALPHA)]))
+        layer = (mask, color, self._alpha(CURRENT_ALPHA))
+        _show_overlay(self.current_item, rgba_overlay(self.shape, [layer]))
         self.current_path.setPen(_pen(QColor(color).lighter(150).name(), 2.0))
         self.current_path.setPath(outline_path(mask))
 
@@ -226,6 +262,11 @@ class Canvas(pg.GraphicsView):
         h, w = self.shape
         if h and w:
             self.vb.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
+
+    def zoom(self, factor: float) -> None:
+        """Zoom in (factor > 1) or out around the view's centre."""
+        if self.shape[0]:
+            self.vb.scaleBy((1.0 / factor, 1.0 / factor))
 
     def one_to_one(self) -> None:
         """One image pixel per screen pixel, centred where the view is now."""

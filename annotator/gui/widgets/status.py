@@ -22,8 +22,12 @@ class StatusBar(QStatusBar):
         self.decode = QLabel("")
         self.progress = QLabel("")  # "37 / 500 done"
         self.autosaved = QLabel("")  # "Autosaved 14:05"
+        self.zoom = QLabel("")  # "150%"
         self.addWidget(self.hint, 1)
-        for w in (self.progress, self.autosaved, self.model, self.busy, self.encode, self.decode):
+        for w in (
+            self.zoom, self.progress, self.autosaved, self.model, self.busy, self.encode,
+            self.decode,
+        ):  # fmt: skip
             self.addPermanentWidget(w)
         self._started: float | None = None
         self._what = ""
@@ -34,6 +38,9 @@ class StatusBar(QStatusBar):
 
     def set_progress(self, done: int, total: int) -> None:
         self.progress.setText(f"{done} / {total} done" if total else "")
+
+    def set_zoom(self, percent: float) -> None:
+        self.zoom.setText(f"{percent:.0f}%")
 
     def set_autosaved(self, when: str) -> None:
         """when: "hh:mm" of the last autosave."""
