@@ -11,6 +11,8 @@ from tests.gui.fakes.gestures import click, wait_result
 
 def test_candidates_appearing_do_not_move_the_image(qtbot, make_window):
     win, _client = make_window()
+    win.resize(1280, 820)  # wider than its minimum: status texts do not resize the window
+    QApplication.processEvents()
     before = win.canvas.image_to_view(300, 200)
     height = win.canvas.height()
     click(qtbot, win, 200, 150)

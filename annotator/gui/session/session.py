@@ -316,8 +316,14 @@ class AppSession:
         return self.category_id
 
     def category_color(self) -> str:
+        """The object in progress's colour: a reopened mask's own category, else the current."""
         if self.doc is None or not self.doc.categories():
             return DEFAULT_COLOR
+        source = self.prompts.state.source
+        if source is not None and source in {a.id for a in self.annotations()}:
+            category = self.doc.annotation(source).category_id
+            if category in {c.id for c in self.doc.categories()}:
+                return self.doc.category(category).color
         return self.doc.category(self.current_category()).color
 
     def set_category(self, category_id: int) -> None:

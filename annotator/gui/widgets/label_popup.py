@@ -19,6 +19,9 @@ from PySide6.QtWidgets import (
 _OWN_KEYS = {Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape, Qt.Key.Key_Up, Qt.Key.Key_Down}
 
 
+MAX_LIST_PX = 180
+
+
 class _SearchEdit(QLineEdit):
     """Keeps Enter, Esc and the arrows (the window's shortcuts otherwise) and every typed key."""
 
@@ -44,7 +47,6 @@ class LabelPopup(QFrame):
         self.edit.setPlaceholderText("Label: type to search or create")
         self.list = QListWidget()
         self.list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.list.setMaximumHeight(160)
         hint = QLabel("Enter takes it · Esc keeps the current one")
         hint.setStyleSheet("color: gray; font-size: 10px")
         layout = QVBoxLayout(self)
@@ -87,6 +89,9 @@ class LabelPopup(QFrame):
             self._add_row(f"Create “{text.strip()}”", text.strip())
         if self.list.count():
             self.list.setCurrentRow(0)
+        rows = max(self.list.count(), 1)
+        self.list.setFixedHeight(min(MAX_LIST_PX, rows * self.list.sizeHintForRow(0) + 6))
+        self.adjustSize()
 
     def _add_row(self, text: str, name: str) -> None:
         item = QListWidgetItem(text)
