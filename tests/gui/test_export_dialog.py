@@ -104,5 +104,5 @@ def test_the_options_dialog_checks_and_returns_the_options(qtbot, tmp_path):
     dialog.accept()
     opts = dialog.options()
     assert dialog.result() == 1 and opts.fmt == "png" and opts.tolerance == 2.5
-    assert opts.folder == tmp_path / "annotations-yolo"
+    assert opts.folder == tmp_path / "annotations-png"  # the default name follows the format
     assert opts.split == [("train", 0.8), ("val", 0.2)] and opts.copy_images

@@ -57,6 +57,8 @@ class ExportDialog(QDialog):
         where.addWidget(self.parent_folder, 1)
         where.addWidget(browse)
         self.name = QLineEdit(name)
+        self._fmt = fmt
+        self._stem = name.removesuffix(f"-{fmt}")
         self.split = QLineEdit()
         self.split.setPlaceholderText("e.g. train=0.8,val=0.2 (empty: no split)")
         self.copy_images = QCheckBox("Copy the images into the dataset (needed to train)")
@@ -89,7 +91,11 @@ class ExportDialog(QDialog):
         self._format_changed()
 
     def _format_changed(self) -> None:
-        self.tolerance.setEnabled(self.format.currentData() in POLYGON_FORMATS)
+        fmt = self.format.currentData()
+        self.tolerance.setEnabled(fmt in POLYGON_FORMATS)
+        if self.name.text() == f"{self._stem}-{self._fmt}":  # not typed by the user: follows
+            self.name.setText(f"{self._stem}-{fmt}")
+        self._fmt = fmt
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export into", self.parent_folder.text())
