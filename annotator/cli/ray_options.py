@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from annotator.distributed.ray_runner import DEFAULT_BATCH_SIZE, DEFAULT_RETRIES, RayOptions
+from annotator.distributed.ray_runner import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_RETRIES,
+    RayOptions,
+    RayRunError,
+    import_ray,
+)
 
 
 def add_ray_options(parser: argparse.ArgumentParser) -> None:
@@ -56,6 +62,10 @@ def ray_options(args: argparse.Namespace) -> RayOptions | None:
         raise ValueError("--gpus-per-worker must be >= 0 and --cpus-per-worker > 0")
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
+    try:
+        import_ray()  # before any work: without the extra, say how to install it
+    except RayRunError as exc:
+        raise ValueError(str(exc)) from None
     return RayOptions(
         address=args.ray or None,
         workers=args.workers,

@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -153,19 +154,26 @@ def run_on_ray(job: ItemJob, indices: Sequence[int], options: RayOptions) -> Ite
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # the command draws one bar of its own
         logging.getLogger("ray.data").setLevel(logging.WARNING)
+        # ...and it would say that it draws none
+        logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
         blocks = math.ceil(len(indices) / options.batch_size)
-        dataset = ray.data.from_items(
+        items = ray.data.from_items(
             [{"index": int(i)} for i in indices], override_num_blocks=blocks
-        ).map_batches(
-            JobActor,
-            fn_constructor_args=(job,),
-            batch_size=options.batch_size,
-            compute=ray.data.ActorPoolStrategy(size=workers),
-            num_cpus=options.cpus_per_worker,
-            num_gpus=options.gpus_per_worker or None,
-            max_restarts=options.retries,
-            max_task_retries=options.retries,
         )
+        with warnings.catch_warnings():
+            # Ray 2.60 deprecates remote args in map_batches but offers no other way to bound
+            # the restarts (its default retries a dying actor forever).
+            warnings.simplefilter("ignore", DeprecationWarning)
+            dataset = items.map_batches(
+                JobActor,
+                fn_constructor_args=(job,),
+                batch_size=options.batch_size,
+                compute=ray.data.ActorPoolStrategy(size=workers),
+                num_cpus=options.cpus_per_worker,
+                num_gpus=options.gpus_per_worker or None,
+                max_restarts=options.retries,
+                max_task_retries=options.retries,
+            )
         rows = dataset.iter_rows()
         seen: set[int] = set()
         try:
