@@ -75,6 +75,9 @@ def worker_env() -> dict[str, str]:
     return {
         "PYTHONPATH": os.pathsep.join([str(ROOT), *([path] if path else [])]),
         "ANNOTATOR_DECODER": "torch",
+        # A test cluster on 127.0.0.1 only: no token to share between the head and its client
+        # (Ray 2.60's default mode writes one to ~/.ray, shared with any other Ray user there).
+        "RAY_AUTH_MODE": "disabled",
     }
 
 
