@@ -83,7 +83,8 @@ def cmd_amg(args: argparse.Namespace) -> int:
     if args.format == "coco" and out.is_dir():
         return error(f"--format coco writes one file, but {out} is a folder")
 
-    job = AmgJob(args, make_items(paths, root), root, load=load_predictor)
+    items = make_items(paths, root)
+    job = AmgJob(args, items, root, load=load_predictor, options=options_from_args(args))
     if ray is None:  # on Ray, each actor loads its own model
         try:
             job.setup()

@@ -12,18 +12,21 @@ from typing import Any
 
 from annotator.cli.amg_outputs import ImageItem, Writer, make_writer
 from annotator.distributed.jobs import ItemOutcome
+from annotator.engine.amg.options import AmgOptions
 
 
 @dataclass
 class AmgJob:
     """The images of one `annotator amg` run. Picklable until `setup` (which loads the model),
-    so a Ray actor receives it as is. `load(args)` gives the predictor (`_common.load_predictor`:
-    every node resolves --checkpoint, a file path or a known model name, itself)."""
+    so a Ray actor receives it as is. `options`: the generator's. `load(args)` gives the
+    predictor (`_common.load_predictor`: every node resolves --checkpoint, a file path or a
+    known model name, itself)."""
 
     args: argparse.Namespace
     items: list[ImageItem]
     root: Path
     load: Callable[[argparse.Namespace], Any]
+    options: AmgOptions
     model: str = ""
     warning: str | None = None
     _generator: Any = field(default=None, repr=False)
@@ -36,15 +39,12 @@ class AmgJob:
     def setup(self) -> None:
         """Load the model and the generator; raises CheckpointError, ValueError or OSError."""
         from annotator.cli._common import model_name
-        from annotator.cli.amg import options_from_args
         from annotator.engine.amg import AutomaticMaskGenerator
 
         predictor = self.load(self.args)
         with warnings.catch_warnings(record=True):
             warnings.simplefilter("always")
-            self._generator = AutomaticMaskGenerator.from_options(
-                predictor, options_from_args(self.args)
-            )
+            self._generator = AutomaticMaskGenerator.from_options(predictor, self.options)
         self.model = model_name(predictor)
         self.warning = self._generator.warning
         self._writer = self.make_writer(self.model)
