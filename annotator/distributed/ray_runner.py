@@ -153,6 +153,9 @@ def run_on_ray(job: ItemJob, indices: Sequence[int], options: RayOptions) -> Ite
         workers = worker_count(ray.cluster_resources(), options, len(indices))
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # the command draws one bar of its own
+        # A model that cannot load (a checkpoint missing on the nodes) fails every actor's
+        # start: give up after as many tries as a dying actor gets, and say why.
+        context.max_consecutive_actor_init_deaths = options.retries
         logging.getLogger("ray.data").setLevel(logging.WARNING)
         # ...and it would say that it draws none
         logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)

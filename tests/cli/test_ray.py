@@ -182,3 +182,16 @@ def test_segment_on_ray_with_the_bundled_model_is_byte_identical(
             outs.append(project_without_times(out))
         assert outs[0] == outs[1]
         assert len(outs[0]["annotations"]) >= 3
+
+
+@pytest.mark.slow
+def test_a_checkpoint_the_workers_cannot_load_fails_the_run_and_names_it(
+    local_ray, folder, tmp_path, run
+):
+    missing = tmp_path / "nowhere" / "sam_vit_b.pth"
+    with time_limit(LIMIT_S):
+        argv = ["amg", str(folder), "-o", str(tmp_path / "out"), "--checkpoint", str(missing)]
+        code, err = run([*argv, *FAST, "--ray", "--workers", "1"])
+    assert code == 1
+    assert "the Ray run failed" in err and "sam_vit_b.pth" in err
+    assert not list((tmp_path / "out").iterdir())
