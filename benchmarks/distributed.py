@@ -10,8 +10,11 @@
    one CPU each, on one local Ray instance, alternating. Wall time of the whole command,
    actors' start and model loads included; "overhead per image" is (Ray 1 worker - local) / N
    at the same thread count.
+3. ``--part overhead``: Ray Data's own cost per item: a job that does nothing, n items, at
+   batch sizes 1 and 8; each run starts its actors, amortised over the n items (an upper
+   bound on the cost per image of a long run).
 
-    python benchmarks/distributed.py [--part encoder,ray] [--images 16] [--repeats 2]
+    python benchmarks/distributed.py [--part encoder,ray,overhead] [--images 16] [--repeats 2]
                                      [--encoder-models lite_medsam,vit_b] [--json OUT]
 """
 
@@ -162,6 +165,54 @@ def bench_ray(n: int, repeats: int) -> dict:
     }
 
 
+class NullJob:
+    """An ItemJob that does nothing per item: what is left of a run is Ray's own cost."""
+
+    model = "none"
+    warning = None
+
+    def setup(self) -> None:
+        pass
+
+    def label(self, index: int) -> str:
+        return str(index)
+
+    def read(self, index: int) -> None:
+        return None
+
+    def process(self, index: int, image: None):
+        from annotator.distributed.jobs import ItemOutcome
+
+        return ItemOutcome(index)
+
+
+def bench_overhead(n: int, repeats: int) -> dict:
+    """Seconds per item of a Ray run of `NullJob` over n items (its actors' start included),
+    per batch size: Ray Data's cost per image, which a model's per-image time adds to."""
+    import ray
+
+    from annotator.distributed.ray_runner import RayOptions, run_on_ray
+
+    cpus = os.cpu_count() or 2
+    ray.init(address="local", num_cpus=cpus, include_dashboard=False, logging_level="WARNING")
+    per_item: dict[int, list[float]] = {1: [], 8: []}
+    try:
+        for _ in range(repeats):
+            for batch in per_item:
+                options = RayOptions(workers=cpus, batch_size=batch)
+                list(run_on_ray(NullJob(), range(cpus), options))  # warm: Ray's worker pool
+                start = time.perf_counter()
+                done = sum(1 for _ in run_on_ray(NullJob(), range(n), options))
+                per_item[batch].append((time.perf_counter() - start) / done)
+                print(f"  overhead, batch {batch}: {per_item[batch][-1] * 1e3:.1f} ms/item",
+                      file=sys.stderr, flush=True)  # fmt: skip
+    finally:
+        ray.shutdown()
+    return {"items": n, "workers": cpus,
+            "s_per_item": {b: statistics.median(v) for b, v in per_item.items()},
+            "runs": per_item}  # fmt: skip
+
+
 def print_tables(report: dict) -> None:
     for row in report.get("encoder", []):
         print(f"\nencoder batching, {row['model']} ({row['precision']} encoder), images/s:")
@@ -175,13 +226,23 @@ def print_tables(report: dict) -> None:
         for k, v in r["seconds"].items():
             print(f"| {k} | {v:.1f} | {r['images_per_s'][k]:.2f} | {r['vs_local'][k]:.2f}x |")
         print(f"Ray overhead per image (1 worker vs local): {r['ray_overhead_s_per_image']:.3f} s")
+    if "overhead" in report:
+        o = report["overhead"]
+        print(
+            f"\nRay Data cost per item, a job that does nothing ({o['items']} items, "
+            f"{o['workers']} workers, whole run including actor start):"
+        )
+        print("| batch size | ms per item |\n|---|---|")
+        for b, v in o["s_per_item"].items():
+            print(f"| {b} | {v * 1e3:.1f} |")
 
 
 def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", default="encoder,ray")
+    parser.add_argument("--part", default="encoder,ray,overhead")
     parser.add_argument("--images", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--overhead-items", type=int, default=200)
     parser.add_argument("--encoder-models", default="lite_medsam,vit_b")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
@@ -195,6 +256,8 @@ def run(argv: list[str] | None = None) -> int:
         ]
     if "ray" in parts:
         report["ray"] = bench_ray(args.images, args.repeats)
+    if "overhead" in parts:
+        report["overhead"] = bench_overhead(args.overhead_items, args.repeats)
     print_tables(report)
     text = json.dumps(report, indent=2, default=str)
     print(text)

@@ -29,8 +29,10 @@ from typing import Any
 from annotator.distributed.jobs import ItemJob, ItemOutcome, run_one
 
 INSTALL_HINT = '--ray needs Ray Data, an optional extra: pip install "annotator[ray]"'
-# Images per actor call; 1 from the encoder-batching measurement (README, "Scale out on Ray").
-DEFAULT_BATCH_SIZE = 1
+# Images per actor call. Ray Data's own cost per call is large (a no-op job: ~170 ms an item at
+# 1, ~75 at 8 on a loaded 2-core machine; benchmarks/distributed.py --part overhead); the
+# encoder still takes one image at a time (README, "Scale out on Ray").
+DEFAULT_BATCH_SIZE = 8
 DEFAULT_RETRIES = 3
 
 
@@ -159,7 +161,9 @@ def run_on_ray(job: ItemJob, indices: Sequence[int], options: RayOptions) -> Ite
         logging.getLogger("ray.data").setLevel(logging.WARNING)
         # ...and it would say that it draws none
         logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
-        blocks = math.ceil(len(indices) / options.batch_size)
+        # Smaller batches where there are few images, so that every worker gets some.
+        batch = max(1, min(options.batch_size, math.ceil(len(indices) / workers)))
+        blocks = math.ceil(len(indices) / batch)
         items = ray.data.from_items(
             [{"index": int(i)} for i in indices], override_num_blocks=blocks
         )
@@ -170,7 +174,7 @@ def run_on_ray(job: ItemJob, indices: Sequence[int], options: RayOptions) -> Ite
             dataset = items.map_batches(
                 JobActor,
                 fn_constructor_args=(job,),
-                batch_size=options.batch_size,
+                batch_size=batch,
                 compute=ray.data.ActorPoolStrategy(size=workers),
                 num_cpus=options.cpus_per_worker,
                 num_gpus=options.gpus_per_worker or None,
