@@ -1,5 +1,6 @@
 """`annotator amg`: segment everything in an image or a folder of images (automatic mask
-generation), written as PNG folders, SA-1B JSON files or one COCO project (`amg_outputs`)."""
+generation), written as PNG folders, SA-1B JSON files or one COCO project (`amg_outputs`).
+The work per image is `amg_job.AmgJob`, run here or, with ``--ray``, on Ray actors."""
 
 from __future__ import annotations
 

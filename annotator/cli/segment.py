@@ -9,7 +9,8 @@ relative to INPUT, a file name, or a stem), else as numeric file stems (397133 m
 
 The masks come from the engine (`annotator.engine.box_batch.predict_boxes`, all boxes of an
 image in decoder batches). An existing ``--output`` is only replaced with ``--force`` (kept as
-``.bak``), and its folder is checked to be writable before the model is loaded.
+``.bak``), and its folder is checked to be writable before the model is loaded. The work per
+image is `segment_job.SegmentJob`, run here or, with ``--ray``, on Ray actors (`batch_run`).
 """
 
 from __future__ import annotations
