@@ -2,7 +2,9 @@
 
 ``gui``, ``amg`` (writers in ``amg_outputs``), ``segment``, ``import_`` (``annotator import``),
 ``export``, ``export_onnx``, ``evaluate`` and ``models``; ``_common`` holds what they share
-(model options, image listing, prefetch, the failure report).
+(model options, image listing, prefetch, the failure report). ``amg`` and ``segment`` hand
+their per-image work (``amg_job``, ``segment_job``) to ``batch_run``, which runs it here or,
+with ``--ray`` (``ray_options``), on Ray through ``annotator.distributed``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -77,21 +76,10 @@ def find_images(input_path: Path, recursive: bool) -> tuple[Path, list[Path]]:
 def prefetch(paths: list[Path]) -> Iterator[tuple[Path, Any, BaseException | None]]:
     """Yield (path, image or None, error) while the next image is read in a background thread,
     so decoding overlaps the model. Images are (H, W, 3) uint8 RGB (`read_image`)."""
+    from annotator.distributed.jobs import read_ahead
     from annotator.io.images import read_image
 
-    def read(path: Path) -> tuple[Any, BaseException | None]:
-        try:
-            return read_image(path), None
-        except (ValueError, OSError) as exc:
-            return None, exc
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="amg-read") as pool:
-        pending: Future | None = pool.submit(read, paths[0]) if paths else None
-        for i, path in enumerate(paths):
-            assert pending is not None
-            image, error = pending.result()
-            pending = pool.submit(read, paths[i + 1]) if i + 1 < len(paths) else None
-            yield path, image, error
+    return read_ahead(paths, read_image)
 
 
 def report_failures(failures: list[tuple[str, str]], heading: str) -> int:

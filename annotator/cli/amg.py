@@ -1,23 +1,23 @@
 """`annotator amg`: segment everything in an image or a folder of images (automatic mask
-generation), written as PNG folders, SA-1B JSON files or one COCO project (`amg_outputs`)."""
+generation), written as PNG folders, SA-1B JSON files or one COCO project (`amg_outputs`).
+The work per image is `amg_job.AmgJob`, run here or, with ``--ray``, on Ray actors."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import sys
-import warnings
 from pathlib import Path
+from typing import Any
 
 from annotator.cli._common import (
     add_model_options,
     error,
     find_images,
     load_predictor,
-    model_name,
-    prefetch,
     report_failures,
 )
+from annotator.cli.ray_options import add_ray_options, ray_options
 from annotator.engine.amg.options import AmgOptions
 
 
@@ -62,20 +62,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     amg.add_argument("--recursive", "-r", action="store_true", help="include sub-folders")
     add_model_options(amg)
     add_generator_options(amg)
+    add_ray_options(amg)
     amg.set_defaults(func=cmd_amg)
 
 
 def cmd_amg(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from annotator.cli.amg_outputs import OutputConflictError, make_items, make_writer
-    from annotator.engine.amg import AutomaticMaskGenerator
+    from annotator.cli.amg_job import AmgJob
+    from annotator.cli.amg_outputs import OutputConflictError, make_items
+    from annotator.cli.batch_run import run_items
+    from annotator.distributed.ray_runner import RayRunError
     from annotator.engine.errors import CheckpointError
 
     out = Path(args.output)
     try:
         root, paths = find_images(Path(args.input), args.recursive)
-    except (FileNotFoundError, NotADirectoryError) as exc:
+        ray = ray_options(args)
+    except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
         return error(str(exc))
     if not paths:
         return error(f"no images in {args.input}")
@@ -83,67 +85,65 @@ def cmd_amg(args: argparse.Namespace) -> int:
         return error(f"--format coco writes one file, but {out} is a folder")
 
     items = make_items(paths, root)
-    try:
-        predictor = load_predictor(args)
-    except (CheckpointError, ValueError, OSError) as exc:
-        return error(str(exc))
-    try:
-        with warnings.catch_warnings(record=True):
-            warnings.simplefilter("always")
-            generator = AutomaticMaskGenerator.from_options(predictor, options_from_args(args))
-    except ValueError as exc:
-        return error(str(exc))
-    if generator.warning:
-        print(f"warning: {generator.warning}", file=sys.stderr)
-
-    writer = make_writer(args.format, out, model_name(predictor), root, items)
+    job = AmgJob(args, items, root, load=load_predictor, options=options_from_args(args))
+    if ray is None:  # on Ray, each actor loads its own model
+        try:
+            job.setup()
+        except (CheckpointError, ValueError, OSError) as exc:
+            return error(str(exc))
+        if job.warning:
+            print(f"warning: {job.warning}", file=sys.stderr)
+    writer = job.writer if ray is None else job.make_writer(model="")
     try:
         writer.check()
     except OutputConflictError as exc:
         return error(str(exc))
-    todo = [item for item in items if not writer.done(item)]
-    skipped = len(items) - len(todo)
+    todo = [i for i, item in enumerate(job.items) if not writer.done(item)]
+    skipped = len(job.items) - len(todo)
     if skipped:
-        print(f"{skipped} of {len(items)} images already done, skipping them", file=sys.stderr)
+        print(f"{skipped} of {len(job.items)} images already done, skipping them", file=sys.stderr)
     if args.format != "coco":
         out.mkdir(parents=True, exist_ok=True)
 
-    by_path = {item.path: item for item in todo}
     failures: list[tuple[str, str]] = []
     n_masks = 0
-    bar = tqdm(total=len(todo), unit="img", desc="amg", file=sys.stderr, dynamic_ncols=True)
-    try:
-        for path, image, read_error in prefetch([item.path for item in todo]):
-            item = by_path[path]
-            if read_error is not None:
-                failures.append((item.rel, str(read_error)))
-                bar.write(f"skipped {item.rel}: {read_error}", file=sys.stderr)
-            else:
-                try:
-                    records = generator.generate(image)
-                except (ValueError, RuntimeError) as exc:  # e.g. out of device memory
-                    failures.append((item.rel, f"mask generation failed: {exc}"))
-                    bar.write(f"failed {item.rel}: {exc}", file=sys.stderr)
-                else:
-                    writer.write(item, image.shape[:2], records)
-                    n_masks += len(records)
-            bar.update(1)
-            bar.set_postfix(masks=n_masks, failed=len(failures))
-    except KeyboardInterrupt:
-        bar.close()
+    models: list[str] = []  # the model's name as the first Ray actor reported it
+
+    def finish() -> int | None:
+        """Assemble the COCO project (a no-op for the other formats); an error's exit code."""
+        if ray is not None and args.format == "coco":
+            writer.model_name = models[0] if models else _model_of(job)
         try:
             writer.finish()
         except OutputConflictError as exc:
-            error(str(exc))
+            return error(str(exc))
+        return None
+
+    try:
+        for outcome in run_items(job, todo, ray, "amg"):
+            if outcome.error is not None:
+                failures.append((job.label(outcome.index), outcome.error))
+            n_masks += outcome.count
+            if outcome.model and not models:
+                models.append(outcome.model)
+    except KeyboardInterrupt:
+        finish()
         print("interrupted: finished images are saved; run again to continue", file=sys.stderr)
         return 130
-    bar.close()
-    try:
-        writer.finish()
-    except OutputConflictError as exc:
-        return error(str(exc))
+    except RayRunError as exc:
+        finish()
+        return error(f"{exc}; finished images are saved: run again to continue", code=1)
+    code = finish()
+    if code is not None:
+        return code
 
     done = len(todo) - len(failures)
     print(f"{done} images segmented ({n_masks} masks), {skipped} skipped as done, "
           f"{len(failures)} failed -> {out}", file=sys.stderr)  # fmt: skip
     return report_failures(failures, "failed images:")
+
+
+def _model_of(job: Any) -> str:
+    """The model's provenance name when no Ray actor reported it (every image was done)."""
+    job.setup()
+    return job.model

@@ -9,7 +9,8 @@ relative to INPUT, a file name, or a stem), else as numeric file stems (397133 m
 
 The masks come from the engine (`annotator.engine.box_batch.predict_boxes`, all boxes of an
 image in decoder batches). An existing ``--output`` is only replaced with ``--force`` (kept as
-``.bak``), and its folder is checked to be writable before the model is loaded.
+``.bak``), and its folder is checked to be writable before the model is loaded. The work per
+image is `segment_job.SegmentJob`, run here or, with ``--ray``, on Ray actors (`batch_run`).
 """
 
 from __future__ import annotations
@@ -30,10 +31,9 @@ from annotator.cli._common import (
     error,
     find_images,
     load_predictor,
-    model_name,
-    prefetch,
     report_failures,
 )
+from annotator.cli.ray_options import add_ray_options, ray_options
 
 
 class DetectionsError(ValueError):
@@ -173,6 +173,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--min-score", type=float, default=0.0, help="skip detections scored below this"
     )
     add_model_options(segment)
+    add_ray_options(segment)
     segment.set_defaults(func=cmd_segment)
 
 
@@ -198,19 +199,20 @@ def check_output(out: Path, force: bool) -> str | None:
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from annotator.engine.box_batch import predict_boxes
+    from annotator.cli.batch_run import run_items
+    from annotator.cli.segment_job import SegmentJob
+    from annotator.distributed.ray_runner import RayRunError
     from annotator.engine.errors import CheckpointError
     from annotator.io.coco_store import save_project
     from annotator.io.document import Document
 
     try:
+        ray = ray_options(args)
         root, paths = find_images(Path(args.input), recursive=True)
         files = [p.relative_to(root).as_posix() for p in paths]
         images_json = Path(args.images_json) if args.images_json else None
         by_file, categories, unmatched = load_detections(Path(args.boxes), images_json, files)
-    except (DetectionsError, FileNotFoundError, NotADirectoryError) as exc:
+    except (DetectionsError, FileNotFoundError, NotADirectoryError, ValueError) as exc:
         return error(str(exc))
     out = Path(args.output)
     problem = check_output(out, args.force)
@@ -221,50 +223,51 @@ def cmd_segment(args: argparse.Namespace) -> int:
     for rel in [r for r in by_file if r not in known]:
         failures.append((rel, f"image file not found under {root}"))
         del by_file[rel]
+
+    todo = [rel for rel in files if rel in by_file]
+    dets = [
+        [d for d in by_file[rel] if d.score is None or d.score >= args.min_score] for rel in todo
+    ]
+    boxes = [[[x, y, x + w, y + h] for x, y, w, h in (d.box_xywh for d in ds)] for ds in dets]
+    job = SegmentJob(args, root, todo, boxes, load=load_predictor)
+    if ray is None:  # on Ray, each actor loads its own model
+        try:
+            job.setup()
+        except (CheckpointError, ValueError, OSError) as exc:
+            return error(str(exc))
+
+    # Each image's masks come back as RLEs, kept until the project is built: full-size arrays
+    # for every box of every image would grow without bound.
+    results: dict[int, dict[str, Any]] = {}
+    source = job.model
     try:
-        predictor = load_predictor(args)
-    except (CheckpointError, ValueError, OSError) as exc:
-        return error(str(exc))
-
-    # predict_boxes hands back RLEs, one decoder batch at a time, kept until the project is
-    # built: full-size arrays for every box of every image would grow without bound.
-    results: list[tuple[str, tuple[int, int], list[tuple[Detection, dict, float]]]] = []
-    n_boxes = n_empty = 0
-    todo = [root / rel for rel in files if rel in by_file]
-    for path, image, read_error in tqdm(
-        prefetch(todo), total=len(todo), unit="img", desc="segment", file=sys.stderr
-    ):
-        rel = path.relative_to(root).as_posix()
-        if read_error is not None:
-            failures.append((rel, str(read_error)))
-            continue
-        dets = [d for d in by_file[rel] if d.score is None or d.score >= args.min_score]
-        masks = []
-        boxes = [[x, y, x + w, y + h] for x, y, w, h in (d.box_xywh for d in dets)]
-        for det, box_mask in zip(dets, predict_boxes(predictor, image, boxes), strict=True):
-            n_boxes += 1
-            if box_mask.area:
-                masks.append((det, box_mask.rle, box_mask.predicted_iou))
+        for outcome in run_items(job, range(len(todo)), ray, "segment"):
+            if outcome.error is not None:
+                failures.append((todo[outcome.index], outcome.error))
             else:
-                n_empty += 1
-        results.append((rel, image.shape[:2], masks))
+                results[outcome.index] = outcome.payload
+                source = source or outcome.model
+    except RayRunError as exc:
+        return error(f"{exc}; nothing was written", code=1)
 
+    done = sorted(results)  # the images' order, however the workers finished
     skeleton = {
         "images": [
-            {"id": i + 1, "file_name": rel, "height": size[0], "width": size[1]}
-            for i, (rel, size, _) in enumerate(results)
+            {"id": n, "file_name": todo[i], "height": results[i]["size"][0],
+             "width": results[i]["size"][1]}
+            for n, i in enumerate(done, start=1)
         ],
         "categories": [
             {"id": cid, "name": name, "supercategory": ""}
             for cid, name in sorted(categories.items())
         ],
         "annotations": [],
-    }
+    }  # fmt: skip
     doc = Document.from_coco(skeleton, root)
-    source = model_name(predictor)
     with doc.batch("masks from boxes"):
-        for image_id, (_, _, masks) in enumerate(results, start=1):
-            for det, rle, iou in masks:
+        for image_id, i in enumerate(done, start=1):
+            for box_index, rle, iou in results[i]["masks"]:
+                det = dets[i][box_index]
                 x, y, w, h = det.box_xywh
                 doc.add_annotation(
                     image_id,
@@ -277,7 +280,9 @@ def cmd_segment(args: argparse.Namespace) -> int:
                 )
     save_project(doc, out, force=True)  # an overwritten project (--force) is kept as .bak
     n_masks = len(doc.annotations())
+    n_boxes = sum(results[i]["boxes"] for i in done)
+    n_empty = n_boxes - sum(len(results[i]["masks"]) for i in done)
     empty = f" ({n_empty} boxes gave an empty mask)" if n_empty else ""
-    print(f"{n_masks} masks from {n_boxes} boxes in {len(results)} images -> {out}{empty}",
+    print(f"{n_masks} masks from {n_boxes} boxes in {len(done)} images -> {out}{empty}",
           file=sys.stderr)  # fmt: skip
     return report_failures(failures, "not segmented:")
