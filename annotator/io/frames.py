@@ -87,7 +87,8 @@ class FolderFrames(FrameSource):
         try:
             return read_image(self.files[index])
         except ImageReadError as exc:
-            raise FrameSourceError(self.path, f"frame {index} ({exc.path.name}): {exc.reason}")
+            reason = f"frame {index} ({exc.path.name}): {exc.reason}"
+            raise FrameSourceError(self.path, reason) from None
 
 
 class VideoFrames(FrameSource):

@@ -83,11 +83,11 @@ def test_unreadable_inputs_get_specific_errors(tmp_path):
         open_frames(tmp_path / "notes.txt")
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"\x00not a video" * 10)
-    with pytest.raises(FrameSourceError, match="broken.mp4"):
+    with pytest.raises(FrameSourceError, match=r"broken\.mp4"):
         open_frames(bad)
     sub = tmp_path / "frames"
     sub.mkdir()
     (sub / "0.png").write_bytes(b"garbage")
     src = open_frames(sub)
-    with pytest.raises(FrameSourceError, match="frame 0 \\(0.png\\)"):
+    with pytest.raises(FrameSourceError, match=r"frame 0 \(0\.png\)"):
         src[0]

@@ -204,7 +204,9 @@ class SequencePredictor:
                 if out.maskmem is None:
                     s = self.tracking.image_size
                     high = F.interpolate(out.pred_masks, size=(s, s), mode="bilinear")
-                    mem, _ = self.tracking.encode_memory(self._features(frame), high, out.score, True)
+                    mem, _ = self.tracking.encode_memory(
+                        self._features(frame), high, out.score, True
+                    )
                     out.maskmem = mem.to(torch.bfloat16)
                 track.cond[frame] = out
             track.temp.clear()
@@ -367,7 +369,9 @@ class SequencePredictor:
         pts = np.zeros((0, 2), np.float32) if points is None else np.asarray(points, np.float32)
         lbl = np.zeros((0,), np.int32) if labels is None else np.asarray(labels)
         if pts.ndim != 2 or pts.shape[1] != 2 or lbl.shape != (pts.shape[0],):
-            raise ValueError(f"points must be (N, 2) with labels (N,), got {pts.shape}, {lbl.shape}")
+            raise ValueError(
+                f"points must be (N, 2) with labels (N,), got {pts.shape}, {lbl.shape}"
+            )
         if not np.isin(lbl, (0, 1)).all():
             raise ValueError("labels must be 1 (object) or 0 (background)")
         if box is not None:

@@ -92,7 +92,12 @@ class MemoryAttention(nn.Module):
         self.norm = nn.LayerNorm(d_model)
 
     def forward(
-        self, curr: Tensor, curr_pos: Tensor, memory: Tensor, memory_pos: Tensor, num_ptr_tokens: int
+        self,
+        curr: Tensor,
+        curr_pos: Tensor,
+        memory: Tensor,
+        memory_pos: Tensor,
+        num_ptr_tokens: int,
     ) -> Tensor:
         """curr (B, h*w, C) frame features, curr_pos (B or 1, h*w, C); memory / memory_pos
         (B, M, 64) with the last ``num_ptr_tokens`` rows object pointers -> (B, h*w, C)."""

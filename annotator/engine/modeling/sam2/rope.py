@@ -30,7 +30,7 @@ class AxialRope:
         self._tables: dict[tuple[int, int, torch.device], tuple[Tensor, Tensor]] = {}
 
     def tables(self, n: int, device: torch.device) -> tuple[Tensor, Tensor]:
-        side = int(round(n**0.5))
+        side = round(n**0.5)
         if side * side != n:
             raise ValueError(f"RoPE needs a square grid of tokens, got {n}")
         key = (side, side, device)
