@@ -26,8 +26,6 @@ VIDEO_KEY = "video"
 FRAME_KEY = "frame_index"
 TRACK_KEY = "track_id"
 MAX_TRACK_ID = 2**31 - 1  # what 32-bit id columns of other tools hold
-VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"})
-"""File suffixes (lower case) opened as videos rather than images."""
 
 
 def frame_keys_problem(image: Mapping[str, Any]) -> tuple[str, str] | None:

@@ -12,14 +12,8 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from annotator.io.formats.common import FormatError, Tally, annotations_by_image
-from annotator.io.sequence import (
-    FRAME_KEY,
-    TRACK_KEY,
-    VIDEO_EXTENSIONS,
-    VIDEO_KEY,
-    group_frames,
-    next_track_id,
-)
+from annotator.io.frames import is_video_file
+from annotator.io.sequence import FRAME_KEY, TRACK_KEY, VIDEO_KEY, group_frames, next_track_id
 
 
 @dataclass(frozen=True)
@@ -53,7 +47,7 @@ def folder_names(videos: list[str], fmt: str) -> dict[str, str]:
     owner: dict[str, str] = {}
     for video in videos:
         path = PurePosixPath(video.replace("\\", "/"))
-        name = path.stem if path.suffix.lower() in VIDEO_EXTENSIONS else path.name
+        name = path.stem if is_video_file(path) else path.name
         if not name or name in (".", ".."):
             raise FormatError(f"{fmt} export", None, f"video {video!r} gives no folder name")
         if name in owner:
