@@ -14,10 +14,14 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from annotator.cli._common import add_model_options, error, load_sequence_predictor, model_name
+
+if TYPE_CHECKING:
+    from annotator.cli.track_output import FrameLayout
 
 DEFAULT_CHECKPOINT = "sam2.1_hiera_tiny"
 
@@ -101,7 +105,7 @@ def plan_passes(
     return [(True, backward)] if reverse else [(False, forward)]
 
 
-def frame_layout(input_path: Path, source) -> FrameLayout:  # noqa: F821 - imported lazily
+def frame_layout(input_path: Path, source) -> FrameLayout:
     """Frames of a folder keep their files (images root: the folder); frames of a video file
     are named where an extraction puts them (images root: the video's folder)."""
     from annotator.cli.track_output import FrameLayout

@@ -62,17 +62,23 @@ def checkpoint(tmp_path_factory) -> Path:
     return path
 
 
+_LOADED: dict[tuple, torch.nn.Module] = {}
+
+
 @pytest.fixture
 def small_inputs(monkeypatch):
-    """The real loader, then 128-pixel network inputs (16x16 features) for speed."""
+    """The real loader (once per checkpoint and options: the network holds no state between
+    runs), then 128-pixel network inputs (16x16 features) for speed."""
     import annotator.engine as engine
 
     real = engine.load_model
 
-    def load(*args, **kwargs):
-        model = real(*args, **kwargs)
-        model.set_image_size(128)
-        return model
+    def load(checkpoint, **kwargs):
+        key = (str(checkpoint), *sorted(kwargs.items()))
+        if key not in _LOADED:
+            _LOADED[key] = real(checkpoint, **kwargs)
+            _LOADED[key].set_image_size(128)
+        return _LOADED[key]
 
     monkeypatch.setattr(engine, "load_model", load)
 
@@ -180,6 +186,7 @@ def test_an_interrupted_run_continues_where_it_stopped(
     assert "--restart" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_both_directions_from_a_middle_key_frame(clip, tmp_path, checkpoint, small_inputs):
     prompts = prompts_file(tmp_path / "prompts.json", clip, key=2, frame_key=True)
     out = tmp_path / "out.json"
