@@ -14,14 +14,10 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from annotator.cli._common import add_model_options, error, load_sequence_predictor, model_name
-
-if TYPE_CHECKING:
-    from annotator.cli.track_output import FrameLayout
 
 DEFAULT_CHECKPOINT = "sam2.1_hiera_tiny"
 
@@ -105,21 +101,6 @@ def plan_passes(
     return [(True, backward)] if reverse else [(False, forward)]
 
 
-def frame_layout(input_path: Path, source) -> FrameLayout:
-    """Frames of a folder keep their files (images root: the folder); frames of a video file
-    are named where an extraction puts them (images root: the video's folder)."""
-    from annotator.cli.track_output import FrameLayout
-    from annotator.io.sequence import video_frame_name
-
-    first = source[0]
-    size = (int(first.shape[0]), int(first.shape[1]))
-    path = input_path.resolve()
-    if path.is_dir():
-        return FrameLayout(path, path.name, list(source.names), size)
-    names = [video_frame_name(path.name, i) for i in range(len(source))]
-    return FrameLayout(path.parent, path.name, names, size)
-
-
 def _add_prompts(predictor, prompts, size: tuple[int, int]) -> None:
     for p in prompts.prompts:
         if p.mask is not None:
@@ -170,6 +151,7 @@ def cmd_track(args: argparse.Namespace) -> int:
     from annotator.engine.errors import CheckpointError
     from annotator.io.coco_store import sha256_hex
     from annotator.io.frames import FrameSourceError, open_frames
+    from annotator.io.sequence_frames import frame_layout
 
     input_path, out = Path(args.input), Path(args.output)
     try:

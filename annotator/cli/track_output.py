@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +22,11 @@ from annotator.atomic import atomic_write_text
 from annotator.io.coco_store import save_project, sha256_hex
 from annotator.io.document import Document
 from annotator.io.masks import decode_mask, encode_mask, mask_area
+from annotator.io.sequence_frames import FrameLayout
 
 
 class TrackOutputError(RuntimeError):
     """The output cannot be written without losing something; the message says what to do."""
-
-
-@dataclass(frozen=True)
-class FrameLayout:
-    """How the input's frames appear in the output project."""
-
-    images_root: Path
-    video: str  # the ``video`` key of every frame
-    file_names: list[str]  # frame i's file_name, relative to images_root
-    size: tuple[int, int]  # (H, W) of the frames
 
 
 class TrackParts:
