@@ -181,6 +181,9 @@ def cmd_track(args: argparse.Namespace) -> int:
     except TrackOutputError as exc:
         return error(str(exc))
     todo = len({f for _, frames in passes for f in frames} - done)
+    if todo == 0 and parts.output_current():
+        print(f"all {len(done)} frames were already tracked -> {out}", file=sys.stderr)
+        return 0
     if done:
         print(f"{len(done)} frames already done, continuing", file=sys.stderr)
     try:

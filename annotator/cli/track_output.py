@@ -55,8 +55,7 @@ class TrackParts:
         """
         recorded = self._recorded()
         if self.out.exists() and not force:
-            stamp = (recorded or {}).get("output_sha256")
-            if stamp != sha256_hex(self.out.read_bytes()):
+            if not self.output_current():
                 raise TrackOutputError(
                     f"{self.out} exists and was not written by this command or was edited "
                     "since; pass --force to replace it (kept as .bak) or choose another --output"
@@ -76,6 +75,11 @@ class TrackParts:
         self._may_replace = force
         self._write_run(settings, (recorded or {}).get("output_sha256"))
         return self.done()
+
+    def output_current(self) -> bool:
+        """Whether OUT is the file this command last assembled (not edited since)."""
+        stamp = (self._recorded() or {}).get("output_sha256")
+        return self.out.is_file() and stamp == sha256_hex(self.out.read_bytes())
 
     def _write_run(self, settings: dict[str, Any], output_sha256: str | None) -> None:
         body = {"settings": settings, "output_sha256": output_sha256}

@@ -73,6 +73,8 @@ class FramePixels:
         """Why the pixels of `image` (a COCO image dict) cannot be had, or None."""
         if (self.images_root / image["file_name"]).is_file():
             return None
+        if VIDEO_KEY not in image:
+            return f"the image file does not exist under {self.images_root}"
         video = image.get(VIDEO_KEY)
         if video is not None and (self.images_root / video).is_file():
             return None

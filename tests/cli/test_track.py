@@ -182,6 +182,8 @@ def test_an_interrupted_run_continues_where_it_stopped(
     assert "2 frames already done, continuing" in capsys.readouterr().err
     assert {p.name: p.stat().st_mtime_ns for p in folder.glob("00000[01].json")} == stamps
     assert [im.extra["frame_index"] for im in load_project(out).images()] == [0, 1, 2, 3]
+    assert track(*argv, checkpoint=checkpoint) == 0  # nothing left: no model loaded
+    assert f"all {FRAMES} frames were already tracked" in capsys.readouterr().err
     assert track(*argv, "--reverse", checkpoint=checkpoint) == 2  # other settings
     assert "--restart" in capsys.readouterr().err
 

@@ -11,7 +11,6 @@ from annotator.io.formats.common import (
     FormatError,
     categories_by_id,
     check_images_exist,
-    copy_image,
     output_names,
     subset,
 )
@@ -23,6 +22,7 @@ from annotator.io.formats.polygons import DEFAULT_TOLERANCE
 from annotator.io.formats.sa1b_export import export_sa1b
 from annotator.io.formats.split import assign_split_by_video
 from annotator.io.formats.yolo_export import export_yolo, missing_images_note, write_data_yaml
+from annotator.io.sequence import VIDEO_KEY
 
 FORMATS = ("coco", "coco-polygons", "yolo", "png", "sa1b", "davis", "mot")
 PER_IMAGE_FORMATS = ("yolo", "png", "sa1b")  # one output file per image, named by its stem
@@ -64,16 +64,21 @@ def _export_one(
     else:
         raise ValueError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
     if copy_images:  # the images/ folder beside the labels, under their project file_name
+        frames = FrameJpegs(images_root)
         for im in coco["images"]:
-            copy_image(images_root, im["file_name"], out / "images" / im["file_name"])
+            frames.copy(im, out / "images" / im["file_name"])
     return warnings
 
 
 def check_frames_exist(coco: dict[str, Any], images_root: Path) -> None:
-    """FormatError naming the first frame whose pixels cannot be had, before any writing."""
+    """FormatError naming the first image (or frame) whose pixels cannot be had, before any
+    writing."""
     frames = FrameJpegs(images_root)
     for i, im in enumerate(coco["images"]):
         why = frames.missing(im)
+        if why is not None and VIDEO_KEY not in im:
+            why = f"image file of images[{i}] does not exist"
+            raise FormatError(images_root / im["file_name"], None, why)
         if why is not None:
             raise FormatError(images_root / im["file_name"], f"images[{i}]", why)
 
@@ -104,9 +109,9 @@ def export_project(
     if fmt in PER_IMAGE_FORMATS:
         output_names(coco, ".txt")  # two images that would share a label/mask/JSON file
     # Images present must have their declared size (masks would not line up); with
-    # copy_images they must also exist (frames of a video: the video must).
-    check_images_exist(coco, images_root, required=copy_images and fmt not in SEQUENCE_FORMATS)
-    if copy_images and fmt in SEQUENCE_FORMATS:
+    # copy_images they must also exist (for frames of a video file: the video).
+    check_images_exist(coco, images_root, required=False)
+    if copy_images:
         check_frames_exist(coco, images_root)
     if fmt == "png":
         check_class_count(coco)

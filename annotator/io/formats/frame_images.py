@@ -1,4 +1,5 @@
-"""The pixels of a sequence project's frames, as JPEG bytes for the exports that copy them.
+"""The pixels of a project's images and frames for the exports that copy them (``--copy-images``):
+as JPEG bytes (davis, mot) or as files next to the labels (the other formats).
 
 A frame with its own JPEG file is copied as is; any other frame is re-encoded (DAVIS and MOT
 tools expect ``.jpg``), a frame of a video file after decoding it from the video
@@ -7,12 +8,14 @@ tools expect ``.jpg``), a frame of a video file after decoding it from the video
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
+from annotator.atomic import atomic_write_bytes
 from annotator.io.formats.common import FormatError
 from annotator.io.sequence_frames import FramePixels
 
@@ -47,3 +50,13 @@ class FrameJpegs:
             return encode_jpeg(self.pixels.read(image))
         except (OSError, IndexError, ValueError) as exc:  # ImageReadError, FrameSourceError
             raise FormatError(path, None, f"cannot read the frame: {exc}") from None
+
+    def copy(self, image: dict[str, Any], dest: Path) -> None:
+        """Put the image at `dest`: its file copied (times kept), or a frame of a video file
+        decoded and written as JPEG (its file_name ends in .jpg, `sequence.video_frame_name`)."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        source = self.pixels.images_root / image["file_name"]
+        if source.is_file():
+            shutil.copy2(source, dest)
+        else:
+            atomic_write_bytes(dest, self(image))

@@ -213,3 +213,24 @@ def test_split_keeps_each_video_whole(sequence, tmp_path):
     videos = {name: sorted(p.name for p in (tmp_path / "out" / name / "Annotations").iterdir())
               for name in ("train", "val")}  # fmt: skip
     assert sorted(videos.values()) == [["clip"], ["walk"]]
+
+
+@pytest.mark.parametrize("fmt", ["yolo", "sa1b"])
+def test_copy_images_decodes_the_frames_of_a_video_file(tmp_path, fmt):
+    root = tmp_path / "images"
+    root.mkdir()
+    writer = cv2.VideoWriter(str(root / "walk.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10, (W, H))
+    for i in range(3):
+        writer.write(cv2.cvtColor(np.full((H, W, 3), 60 * i, np.uint8), cv2.COLOR_RGB2BGR))
+    writer.release()
+    doc = Document(root)
+    for i in range(3):
+        image = doc.add_image(video_frame_name("walk.avi", i), W, H, video="walk.avi",
+                              frame_index=i)  # fmt: skip
+        doc.add_annotation(image, 1, moving_disk(i), track_id=1)
+    out = tmp_path / fmt
+    export_project(doc.to_coco(), root, out, fmt, copy_images=True)
+    where = out / "images" / "walk" if fmt == "yolo" else out / "walk"
+    for i in range(3):
+        decoded = cv2.imread(str(where / f"{i:05d}.jpg"))
+        assert decoded.shape == (H, W, 3) and abs(float(decoded.mean()) - 60 * i) < 3
