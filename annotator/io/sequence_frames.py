@@ -6,22 +6,38 @@ frame gets its pixels again (`FramePixels`).
   name.
 - A video file's folder is the images root; ``video`` is the file's name; frame i has no file
   of its own and is named where an extraction puts it (`sequence.video_frame_name`); its
-  pixels are decoded from the video.
+  pixels are decoded from the video, or read from that file once `extract_frames` wrote it
+  (what the app does: it shows frames from files).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
+from annotator.atomic import atomic_write_bytes
+from annotator.io.coco_store import load_project, save_project
 from annotator.io.document import Document
 from annotator.io.frames import FrameSource, open_frames
 from annotator.io.images import read_image
 from annotator.io.sequence import FRAME_KEY, VIDEO_KEY, video_frame_name
+
+JPEG_QUALITY = 95
+
+
+def encode_jpeg(rgb: np.ndarray) -> bytes:
+    """JPEG bytes (quality JPEG_QUALITY) of an (H, W, 3) uint8 RGB image."""
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise RuntimeError("OpenCV failed to encode a JPEG")
+    return buf.tobytes()
 
 
 @dataclass(frozen=True)
@@ -99,3 +115,35 @@ class FramePixels:
         for source in self._videos.values():
             source.close()
         self._videos.clear()
+
+
+def extract_frames(
+    video: str | os.PathLike[str], progress: Callable[[int, int], None] | None = None
+) -> Path:
+    """Write every frame of a video file as JPEG where its project names it (``clip.mp4`` ->
+    ``clip/00000.jpg`` ...), each atomically; frames already there are kept, so an interrupted
+    extraction continues. progress(done, total) after each frame. Returns the folder."""
+    source = open_frames(video)
+    layout = frame_layout(video, source)
+    try:
+        for i, name in enumerate(layout.file_names):
+            target = layout.images_root / name
+            if not target.is_file():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_bytes(target, encode_jpeg(source[i]))
+            if progress is not None:
+                progress(i + 1, len(layout.file_names))
+    finally:
+        source.close()
+    return (layout.images_root / layout.file_names[0]).parent
+
+
+def sequence_project(path: str | os.PathLike[str], project: str | os.PathLike[str]) -> Document:
+    """The project file `project` of the sequence at `path`: loaded if it exists, else a new
+    one of every frame (`sequence_document`), saved there. Nothing existing is replaced."""
+    if Path(project).exists():
+        return load_project(project)
+    doc, source = sequence_document(path)
+    source.close()
+    save_project(doc, project)
+    return doc

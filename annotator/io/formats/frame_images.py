@@ -12,24 +12,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
-
 from annotator.atomic import atomic_write_bytes
 from annotator.io.formats.common import FormatError
-from annotator.io.sequence_frames import FramePixels
+from annotator.io.sequence_frames import FramePixels, encode_jpeg
 
-JPEG_QUALITY = 95
 _JPEG_SUFFIXES = (".jpg", ".jpeg")
-
-
-def encode_jpeg(rgb: np.ndarray) -> bytes:
-    """JPEG bytes of an (H, W, 3) uint8 RGB image."""
-    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-    ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-    if not ok:
-        raise RuntimeError("OpenCV failed to encode a JPEG")
-    return buf.tobytes()
 
 
 class FrameJpegs:
