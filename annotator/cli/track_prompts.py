@@ -24,6 +24,7 @@ import numpy as np
 
 from annotator.io.checks import is_int, is_number
 from annotator.io.coco_store import ProjectLoadError, load_project
+from annotator.io.records import PROPAGATED_KEY
 from annotator.io.sequence import FRAME_KEY, TRACK_KEY, VIDEO_KEY, next_track_id
 
 
@@ -166,7 +167,7 @@ def _collect(
         if object_id is None:
             object_id, fresh = fresh, fresh + 1
         key = (frame_of[ann["image_id"]], object_id)
-        propagated = bool(ann.get("propagated"))
+        propagated = bool(ann.get(PROPAGATED_KEY))
         if mask_prompts:
             mask = decode_mask(ann["segmentation"])
             if key in merged:  # two pieces of one object on one frame: one mask
