@@ -12,12 +12,15 @@ import numpy as np
 
 from annotator.io.checks import safe_relative
 from annotator.io.masks import Rle, decode_mask
+from annotator.io.sequence import TRACK_KEY, check_track_id
 
 PROVENANCE_KEYS = (
     "predicted_iou", "stability_score", "point_coords", "point_labels", "box", "model",
     "created", "updated",
 )  # fmt: skip
 """Per-annotation keys (beyond COCO's) recording how a mask was made; COCO readers ignore them."""
+PROPAGATED_KEY = "propagated"
+"""Provenance flag of a mask a propagation made (`annotator track`, the app's propagate)."""
 CORE_ANN_KEYS = frozenset(
     {"id", "image_id", "category_id", "segmentation", "area", "bbox", "iscrowd"}
 )
@@ -76,11 +79,27 @@ class Annotation:
 
 
 def provenance_values(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Provenance keys as stored: JSON-able, None dropped; COCO's own keys refused."""
+    """Provenance keys as stored: JSON-able, None dropped; COCO's own keys refused, and a
+    track_id that is not a positive integer (sequence.py)."""
     clash = CORE_ANN_KEYS & set(values)
     if clash:
         raise ValueError(f"provenance cannot override COCO keys {sorted(clash)}")
-    return {k: jsonable(v) for k, v in values.items() if v is not None}
+    out = {k: jsonable(v) for k, v in values.items() if v is not None}
+    if TRACK_KEY in out:
+        check_track_id(out[TRACK_KEY])
+    return out
+
+
+def edited_provenance(
+    old: Mapping[str, Any], changes: Mapping[str, Any], mask_changed: bool
+) -> dict[str, Any]:
+    """The provenance after an edit: `changes` over `old`, ``updated`` now. A new mask drops
+    the ``propagated`` flag unless the edit sets it: a mask fixed by hand is no longer one a
+    propagation made (re-propagation leaves it alone; `annotator track` prompts from it)."""
+    prov = {**old, **provenance_values(changes), "updated": utc_now()}
+    if mask_changed and PROPAGATED_KEY not in changes:
+        prov.pop(PROPAGATED_KEY, None)
+    return prov
 
 
 def jsonable(value: Any) -> Any:
