@@ -39,13 +39,11 @@ def answers(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def _own_settings(monkeypatch, tmp_path_factory):
-    """Every gui test has its own settings file (never the user's) and, unless it asks for
-    it (make_window(label_popup=True)), no label pop-up on accept."""
+def _no_label_popup(monkeypatch):
+    """Unless a gui test asks for it (make_window(label_popup=True)), no label pop-up on
+    accept. (Every test's own settings file comes from tests/conftest.py.)"""
     from annotator.gui import label_flow
 
-    settings = tmp_path_factory.mktemp("settings") / "annotator.ini"
-    monkeypatch.setenv("ANNOTATOR_SETTINGS", str(settings))
     monkeypatch.setattr(label_flow, "NEW_PROJECTS_ASK", False)
 
 
