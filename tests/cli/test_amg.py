@@ -182,4 +182,8 @@ def test_help_lists_each_generator_option_with_its_default(capsys):
         main(["amg", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "--points-per-side POINTS_PER_SIDE grid points along one side of the image " in out
-    assert "(default 32)" in out and "(default 0.88)" in out and "(default 0.341333)" in out
+    assert "(default 32)" in out and "(default 0.341333)" in out
+    # Where the families' reference generators differ, both defaults are named.
+    assert "(default 0.88 for SAM, 0.8 for SAM 2.1)" in out
+    assert "--use-m2m, --no-use-m2m" in out and "--mask-threshold MASK_THRESHOLD" in out
+    assert "--multimask-output, --no-multimask-output" in out
