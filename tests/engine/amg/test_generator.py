@@ -13,6 +13,7 @@ from segment_anything import SamAutomaticMaskGenerator, SamPredictor
 
 from annotator.engine.amg import AutomaticMaskGenerator, PointPromptWarning
 from annotator.engine.amg.mask_ops import remove_small_regions, uncompressed_rle
+from tests.engine.oracles import assert_same_masks
 from tests.engine.sam_tiny import tiny_sam
 
 SAMPLE = Path(__file__).resolve().parents[3] / "sample_data"
@@ -26,27 +27,6 @@ def image() -> np.ndarray:
 @pytest.fixture(scope="module")
 def sam():
     return tiny_sam(seed=0)
-
-
-def assert_same_masks(ref: list[dict], ours: list[dict]) -> None:
-    """Equal count; every reference mask has a match at IoU >= 0.99 with the same scores."""
-    assert len(ours) == len(ref)
-    assert len(ref) > 0
-    ours_masks = np.stack([o["segmentation"] for o in ours]).reshape(len(ours), -1)
-    for r in ref:
-        m = r["segmentation"].reshape(1, -1)
-        inter = (ours_masks & m).sum(axis=1)
-        union = (ours_masks | m).sum(axis=1)
-        ious = inter / np.maximum(union, 1)
-        best = int(np.argmax(ious))
-        assert ious[best] >= 0.99, f"reference mask at {r['point_coords']} unmatched"
-        o = ours[best]
-        assert o["predicted_iou"] == pytest.approx(r["predicted_iou"], abs=1e-5)
-        assert o["stability_score"] == pytest.approx(r["stability_score"], abs=1e-3)
-        assert o["point_coords"][0] == pytest.approx(r["point_coords"][0])
-        assert o["crop_box"] == list(r["crop_box"])
-        assert o["bbox"] == pytest.approx(list(r["bbox"]), abs=1)
-        assert o["area"] == pytest.approx(r["area"], rel=0.01)
 
 
 def run_both(sam, image: np.ndarray, **kwargs) -> tuple[list[dict], list[dict]]:
