@@ -154,6 +154,7 @@ def engine_pair(tmp_path_factory):
     from annotator.engine import Predictor, load_model
     from tests.engine.oracles import perturb_, reference_sam_vit
 
+    torch.manual_seed(0)  # the reference builder initialises randomly before perturbing
     ref = perturb_(reference_sam_vit(depth=2, global_attn_indexes=(1,)), seed=3)
     path = tmp_path_factory.mktemp("amg") / "vit_b_reduced.pth"
     torch.save(ref.state_dict(), path)
@@ -203,3 +204,29 @@ def test_reuses_an_embedding_the_predictor_already_holds(sam, image) -> None:
     predictor.reset_image()
     with pytest.raises(ValueError, match="no image set"):
         AutomaticMaskGenerator(predictor, **RELAXED).generate(image, image_is_set=True)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        pytest.param({"multimask_output": False}, id="single-mask"),
+        pytest.param({"use_m2m": True}, id="m2m"),
+    ],
+)
+def test_sam2_options_on_sam1_match_segment_anythings_modules(engine_pair, image, extra) -> None:
+    """SAM 2's generator options also work for SAM 1 models (SamAutomaticMaskGenerator has no
+    such options to compare with): segment-anything's own predictor and modules (the split
+    decoder's single-mask token, m2m through its ``predict_torch``) give the masks our engine
+    gives on the same weights."""
+    ref_model, predictor = engine_pair
+    kwargs = {
+        "points_per_side": 3,
+        "pred_iou_thresh": 0.0,
+        "stability_score_thresh": 0.0,
+        "box_nms_thresh": 1.0,
+        **extra,
+    }
+    ref = AutomaticMaskGenerator(SamPredictor(ref_model), **kwargs).generate(image)
+    ours = AutomaticMaskGenerator(predictor, **kwargs).generate(image)
+    assert len(ours) == 9 * (3 if kwargs.get("multimask_output", True) else 1)
+    assert_same_masks(ref, ours)
