@@ -18,7 +18,7 @@ from annotator.cli._common import (
     report_failures,
 )
 from annotator.cli.ray_options import add_ray_options, ray_options
-from annotator.engine.amg.options import AmgOptions
+from annotator.engine.amg.options import AmgOptions, default_text
 
 
 def cli_fields() -> list[dataclasses.Field]:
@@ -27,12 +27,20 @@ def cli_fields() -> list[dataclasses.Field]:
 
 
 def add_generator_options(parser: argparse.ArgumentParser) -> None:
-    """One flag per `AmgOptions` field: its name, type, default and help come from the field."""
-    group = parser.add_argument_group("generator options (defaults as segment-anything's)")
+    """One flag per `AmgOptions` field: its name, type, default and help come from the field
+    (a per-family default stays None here and is the loaded model's family's)."""
+    group = parser.add_argument_group(
+        "generator options (defaults as the model family's reference generator: "
+        "segment-anything's for SAM, sam2's for SAM 2.1)"
+    )
     for f in cli_fields():
         flag = "--" + f.name.replace("_", "-")
-        text = f"{f.metadata['help']} (default {f.default:g})"
-        group.add_argument(flag, type=type(f.default), default=f.default, help=text)
+        text = f"{f.metadata['help']} (default {default_text(f.name)})"
+        if f.metadata["type"] is bool:
+            action = argparse.BooleanOptionalAction
+            group.add_argument(flag, action=action, default=f.default, help=text)
+        else:
+            group.add_argument(flag, type=f.metadata["type"], default=f.default, help=text)
 
 
 def options_from_args(args: argparse.Namespace) -> AmgOptions:

@@ -182,4 +182,42 @@ def test_help_lists_each_generator_option_with_its_default(capsys):
         main(["amg", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "--points-per-side POINTS_PER_SIDE grid points along one side of the image " in out
-    assert "(default 32)" in out and "(default 0.88)" in out and "(default 0.341333)" in out
+    assert "(default 32)" in out and "(default 0.341333)" in out
+    # Where the families' reference generators differ, both defaults are named.
+    assert "(default 0.88 for SAM, 0.8 for SAM 2.1)" in out
+    assert "--use-m2m, --no-use-m2m" in out and "--mask-threshold MASK_THRESHOLD" in out
+    assert "--multimask-output, --no-multimask-output" in out
+
+
+@pytest.mark.slow
+def test_sam2_checkpoint_gets_sam2_defaults_and_options(sample, tmp_path, run, monkeypatch):
+    """A SAM 2.1 file (random Hiera-T weights under the official name) runs end to end, with
+    SAM2AutomaticMaskGenerator's defaults and the SAM 2 flags reaching the generator."""
+    import torch
+
+    from annotator.engine.amg import AutomaticMaskGenerator
+    from annotator.engine.modeling.sam2 import SAM2_CONFIGS, build_sam2
+
+    torch.manual_seed(0)
+    checkpoint = tmp_path / "sam2.1_hiera_tiny.pt"
+    torch.save({"model": build_sam2(SAM2_CONFIGS["sam2.1_hiera_t"]).state_dict()}, checkpoint)
+    image = cv2.imread(str(sample / "chelsea.jpg"))
+    cv2.imwrite(str(tmp_path / "chelsea.jpg"), cv2.resize(image, (150, 100)))
+    made = []
+    real = AutomaticMaskGenerator.__init__
+
+    def spy(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(AutomaticMaskGenerator, "__init__", spy)
+    out = tmp_path / "sa1b"
+    argv = ["amg", str(tmp_path / "chelsea.jpg"), "-o", str(out), "--format", "sa1b"]
+    argv += ["--checkpoint", str(checkpoint), "--points-per-side", "2", "--device", "cpu"]
+    code, err = run([*argv, "--use-m2m", "--no-multimask-output", "--mask-threshold", "0.5"])
+    assert code == 0, err
+    (generator,) = made
+    assert generator.family == "sam2" and generator.pred_iou_thresh == 0.8
+    assert generator.use_m2m and not generator.multimask_output
+    assert generator.mask_threshold == 0.5
+    assert (out / "chelsea.json").is_file()

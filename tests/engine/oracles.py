@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 import torch
 from segment_anything.modeling import (
     ImageEncoderViT,
@@ -153,3 +154,29 @@ def assert_same(ref_out, our_out) -> None:
     assert np.abs(rl - ol).max() <= LOGIT_TOL
     assert np.abs(rs - os_).max() <= SCORE_TOL
     assert iou(np.asarray(rm) > 0, om).min() >= IOU_MIN
+
+
+def assert_same_masks(ref: list[dict], ours: list[dict]) -> None:
+    """Automatic mask generator records (binary masks) of a reference generator and ours:
+    equal count; every reference mask has a match at IoU >= 0.99 with the same scores.
+
+    Random weights can give several near-identical masks; among those within IoU 0.99 the
+    match is the one with the closest predicted IoU (not merely the highest mask IoU)."""
+    assert len(ours) == len(ref)
+    assert len(ref) > 0
+    ours_masks = np.stack([o["segmentation"] for o in ours]).reshape(len(ours), -1)
+    ours_ious = np.array([o["predicted_iou"] for o in ours])
+    for r in ref:
+        m = r["segmentation"].reshape(1, -1)
+        inter = (ours_masks & m).sum(axis=1)
+        union = (ours_masks | m).sum(axis=1)
+        ious = inter / np.maximum(union, 1)
+        assert ious.max() >= 0.99, f"reference mask at {r['point_coords']} unmatched"
+        gap = np.where(ious >= 0.99, np.abs(ours_ious - r["predicted_iou"]), np.inf)
+        o = ours[int(np.argmin(gap))]
+        assert o["predicted_iou"] == pytest.approx(r["predicted_iou"], abs=1e-5)
+        assert o["stability_score"] == pytest.approx(r["stability_score"], abs=1e-3)
+        assert o["point_coords"][0] == pytest.approx(r["point_coords"][0])
+        assert o["crop_box"] == list(r["crop_box"])
+        assert o["bbox"] == pytest.approx(list(r["bbox"]), abs=1)
+        assert o["area"] == pytest.approx(r["area"], rel=0.01)

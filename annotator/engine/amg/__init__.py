@@ -1,5 +1,6 @@
 """Automatic mask generation ("segment everything"), as segment-anything's
-``SamAutomaticMaskGenerator``: a point grid, one mask per point, filtered and de-duplicated.
+``SamAutomaticMaskGenerator`` and sam2's ``SAM2AutomaticMaskGenerator``: a point grid, one mask
+per point, filtered and de-duplicated.
 
 Names load lazily (PEP 562): `AmgOptions` (the parameters, torch-free, read by the command
 line's parser) imports without pulling in torch; the generator brings it when first used.
@@ -11,20 +12,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .generator import (
-        OUTPUT_MODES,
-        AutomaticMaskGenerator,
-        PointPromptWarning,
-        point_prompt_warning,
-    )
+    from .generator import OUTPUT_MODES, AutomaticMaskGenerator
     from .options import AmgOptions
+    from .prompt_warning import PointPromptWarning, point_prompt_warning
 
 _EXPORTS = {
     "OUTPUT_MODES": ".generator",
     "AmgOptions": ".options",
     "AutomaticMaskGenerator": ".generator",
-    "PointPromptWarning": ".generator",
-    "point_prompt_warning": ".generator",
+    "PointPromptWarning": ".prompt_warning",
+    "point_prompt_warning": ".prompt_warning",
 }
 
 __all__ = [

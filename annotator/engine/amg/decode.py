@@ -6,6 +6,9 @@ most expensive part after the transformer. Stage one runs the transformer for ev
 returns the IoU predictions; stage two upscales only the prompts that have a mask passing the
 IoU filter. Same arithmetic as ``MaskDecoder.forward`` with ``multimask_output=True``, using the
 official submodules, so it works with our engine and with segment-anything's modules alike.
+SAM 2's decoder (an object-score token before the IoU token, skip features while upscaling) is
+run whole, with the per-image transformer inputs computed once. `TwoStageDecoder.refine` is
+SAM 2's "m2m" step: each mask fed back as the mask prompt with its point, one mask out.
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ import torch
 
 @dataclass
 class DecodedTokens:
-    """Stage-one output for B prompts, C multimask outputs each (C = 3)."""
+    """Stage-one output for B prompts, C outputs each (3 with multimask output, else 1)."""
 
     iou_preds: torch.Tensor  # (B, C) float32
-    mask_tokens: torch.Tensor | None  # (B, C, D) transformer outputs of the multimask tokens
+    mask_tokens: torch.Tensor | None  # (B, C, D) transformer outputs of the used mask tokens
     src: torch.Tensor | None  # (B, h*w, D) image keys after the transformer
     chw: tuple[int, int, int]  # (D, h, w) of the image embedding
     low_res: torch.Tensor | None = None  # (B, C, 4h, 4w): a decoder that cannot be split
+    first_token: int = 1  # hypernetwork of mask_tokens[:, 0] (1: multimask, 0: single mask)
 
 
 class TwoStageDecoder:
@@ -46,7 +50,9 @@ class TwoStageDecoder:
         """Forget the per-image cache; call after each `set_image`."""
         self._cache = None
 
-    def tokens(self, points: torch.Tensor, labels: torch.Tensor) -> DecodedTokens:
+    def tokens(
+        self, points: torch.Tensor, labels: torch.Tensor, multimask_output: bool = True
+    ) -> DecodedTokens:
         """(B, N, 2) xy in model-input pixels, (B, N) labels -> IoU predictions and tokens."""
         model, dec = self.model, self.decoder
         features = self.predictor.features
@@ -56,9 +62,13 @@ class TwoStageDecoder:
         if not self.splittable:
             if hasattr(model, "decode"):  # our networks: SAM 2 needs its high-res features
                 high_res = getattr(self.predictor, "high_res_features", None)
-                low_res, iou = model.decode(features, high_res, sparse, dense, True)
+                if self._cache is None and hasattr(dec, "image_cache"):
+                    self._cache = dec.image_cache(features, image_pe, dense[:1])
+                low_res, iou = model.decode(
+                    features, high_res, sparse, dense, multimask_output, self._cache
+                )
             else:
-                low_res, iou = dec(features, image_pe, sparse, dense, True)
+                low_res, iou = dec(features, image_pe, sparse, dense, multimask_output)
             return DecodedTokens(iou.float(), None, None, chw, low_res.float())  # type: ignore[arg-type]
         b = sparse.shape[0]
         out_tokens = torch.cat([dec.iou_token.weight, dec.mask_tokens.weight], dim=0)
@@ -74,9 +84,36 @@ class TwoStageDecoder:
             pos = torch.repeat_interleave(image_pe, b, dim=0)
             hs, src = transformer(src, pos, tokens)
         n_mask = dec.num_mask_tokens
-        iou = dec.iou_prediction_head(hs[:, 0, :])[:, 1:]
-        mask_tokens = hs[:, 2 : 1 + n_mask, :]  # mask token 0 is the single-mask output
-        return DecodedTokens(iou.float(), mask_tokens, src, chw)  # type: ignore[arg-type]
+        iou = dec.iou_prediction_head(hs[:, 0, :])
+        # Mask token 0 is the single-mask output, tokens 1.. the multimask outputs.
+        first = 1 if multimask_output else 0
+        stop = 1 + n_mask if multimask_output else 2
+        iou = iou[:, first : stop - 1]
+        mask_tokens = hs[:, 1 + first : stop, :]
+        return DecodedTokens(iou.float(), mask_tokens, src, chw, first_token=first)  # type: ignore[arg-type]
+
+    def refine(
+        self, points: torch.Tensor, labels: torch.Tensor, low_res: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One mask-to-mask step: (n, N, 2) points in model-input pixels, (n, N) labels and
+        (n, 4h, 4w) low-res logits fed back as mask prompts -> refined low-res logits
+        (n, 4h, 4w) and IoU predictions (n,), float32, single-mask output. The logits are
+        clamped first where the model clamps what it returns (SAM 2: +-32), as the reference
+        feeds back the predictor's returned logits."""
+        model = self.model
+        mask_input = low_res[:, None].float()
+        clamp = getattr(model, "low_res_clamp", None)
+        if clamp is not None:
+            mask_input = mask_input.clamp(-clamp, clamp)
+        if hasattr(model, "embed_prompts"):  # our networks
+            sparse, dense = model.embed_prompts(points, labels, None, mask_input)
+            high_res = getattr(self.predictor, "high_res_features", None)
+            out, iou = model.decode(self.predictor.features, high_res, sparse, dense, False)
+        else:
+            _, iou, out = self.predictor.predict_torch(
+                points, labels, mask_input=mask_input, multimask_output=False, return_logits=True
+            )
+        return out[:, 0].float(), iou[:, 0].float()
 
     def masks(self, decoded: DecodedTokens, prompts: torch.Tensor) -> torch.Tensor:
         """Low-res logits (n, C, 4h, 4w) float32 for the prompts at indices `prompts` (n,)."""
@@ -87,7 +124,10 @@ class TwoStageDecoder:
         d, h, w = decoded.chw
         tokens = decoded.mask_tokens[prompts]
         hyper = torch.stack(
-            [dec.output_hypernetworks_mlps[i + 1](tokens[:, i, :]) for i in range(tokens.shape[1])],
+            [
+                dec.output_hypernetworks_mlps[i + decoded.first_token](tokens[:, i, :])
+                for i in range(tokens.shape[1])
+            ],
             dim=1,
         )
         src = decoded.src[prompts]

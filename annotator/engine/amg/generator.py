@@ -2,7 +2,9 @@
 point, filtered by predicted IoU, stability and box NMS.
 
 Same parameters, defaults and output records as segment-anything's ``SamAutomaticMaskGenerator``
-and the same mask set on the same weights, but faster: all prompts of a batch go through the
+(SAM 1 models) and sam2's ``SAM2AutomaticMaskGenerator`` (SAM 2.1: its ``mask_threshold``,
+``multimask_output`` and ``use_m2m`` refinement too), and the same mask set on the same weights,
+but faster: all prompts of a batch go through the
 decoder once and only low-res logits come back; the predicted-IoU filter runs before any
 upsampling, only survivors are upsampled; masks are kept cropped to their boxes, NMS runs on
 the device, and only the final masks are RLE-encoded (pycocotools).
@@ -11,13 +13,13 @@ the device, and only the final masks are RLE-encoded (pycocotools).
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 from torchvision.ops import batched_nms
 
+from annotator.engine.amg.candidates import Candidates
 from annotator.engine.amg.decode import TwoStageDecoder
 from annotator.engine.amg.grids import (
     build_all_layer_point_grids,
@@ -32,65 +34,12 @@ from annotator.engine.amg.mask_ops import (
     uncompressed_rle,
 )
 from annotator.engine.amg.options import DEFAULTS as _D
-from annotator.engine.amg.options import AmgOptions
+from annotator.engine.amg.options import AmgOptions, family_of
+from annotator.engine.amg.prompt_warning import PointPromptWarning, point_prompt_warning
 
 OUTPUT_MODES = ("binary_mask", "uncompressed_rle", "coco_rle")
 _UPSAMPLE_CHUNK = 16  # masks upsampled at once: bounds the full-resolution float memory
 _PROMPT_CHUNK = 16  # prompts upscaled at once: bounds the (n, 32, 256, 256) upscaling memory
-
-
-class PointPromptWarning(UserWarning):
-    """The model was trained with box prompts and gives poor masks for single points."""
-
-
-def point_prompt_warning(model: Any) -> str | None:
-    """The message to show when `model` does not respond to single-point prompts, else None."""
-    hint = getattr(model, "prompt_hint", "points_and_boxes")
-    model_type = getattr(model, "model_type", None)
-    if hint != "boxes" and model_type != "lite_medsam":
-        return None
-    name = "the bundled LiteMedSAM" if model_type == "lite_medsam" else f"model {model_type!r}"
-    return (
-        f"{name} model was trained with box prompts and does not respond to single points, so "
-        "automatic mask generation with it gives poor or empty masks. Use a SAM or MobileSAM "
-        "checkpoint instead (--checkpoint sam_vit_b_01ec64.pth or mobile_sam.pt), or give it "
-        "boxes from a detector with `annotator segment --boxes DETECTIONS.json`."
-    )
-
-
-@dataclass
-class _Masks:
-    """Candidate masks, all in original-image pixels. Masks are stored cropped to their box."""
-
-    boxes: list[torch.Tensor] = field(default_factory=list)  # (n, 4) int64 XYXY, inclusive
-    iou_preds: list[torch.Tensor] = field(default_factory=list)  # (n,) float
-    stability: list[torch.Tensor] = field(default_factory=list)  # (n,) float
-    points: list[np.ndarray] = field(default_factory=list)  # (n, 2) float64 xy
-    crop_boxes: list[list[int]] = field(default_factory=list)  # XYXY per mask
-    patches: list[np.ndarray] = field(default_factory=list)  # (h, w) bool at box top-left
-
-    def box_tensor(self) -> torch.Tensor:
-        return torch.cat(self.boxes) if self.boxes else torch.zeros(0, 4, dtype=torch.int64)
-
-    def select(self, keep: list[int]) -> _Masks:
-        boxes, ious, stab = self.box_tensor(), torch.cat(self.iou_preds), torch.cat(self.stability)
-        points = np.concatenate(self.points)
-        idx = torch.as_tensor(keep, dtype=torch.long)
-        return _Masks(
-            boxes=[boxes[idx.to(boxes.device)]],
-            iou_preds=[ious[idx.to(ious.device)]],
-            stability=[stab[idx.to(stab.device)]],
-            points=[points[np.asarray(keep, dtype=np.int64)]],
-            crop_boxes=[self.crop_boxes[i] for i in keep] if self.crop_boxes else [],
-            patches=[self.patches[i] for i in keep],
-        )
-
-    def extend(self, other: _Masks) -> None:
-        for name in ("boxes", "iou_preds", "stability", "points", "crop_boxes", "patches"):
-            getattr(self, name).extend(getattr(other, name))
-
-    def __len__(self) -> int:
-        return len(self.patches)
 
 
 class AutomaticMaskGenerator:
@@ -98,9 +47,13 @@ class AutomaticMaskGenerator:
 
     `model_or_predictor` is a loaded model (wrapped in `annotator.engine.Predictor`) or any
     object with segment-anything's ``SamPredictor`` API. Parameters and defaults are those of
-    segment-anything's ``SamAutomaticMaskGenerator`` (written once, in `AmgOptions`; see
-    `from_options`): see its documentation; ``points_per_side`` and ``point_grids``
-    (normalised (n, 2) xy grids, one per crop layer) are exclusive.
+    the reference generator of the model's family (written once, in `AmgOptions`; see
+    `from_options`): segment-anything's ``SamAutomaticMaskGenerator``, or for SAM 2.1 sam2's
+    ``SAM2AutomaticMaskGenerator`` (``pred_iou_thresh`` None takes the family's default, 0.88 or
+    0.8); see their documentation. ``points_per_side`` and ``point_grids`` (normalised (n, 2) xy
+    grids, one per crop layer) are exclusive. ``min_mask_region_area`` cleans the final masks
+    as segment-anything's generator does, for both families (sam2's generator hands it to
+    its predictor's CUDA-only hole filling instead, which does nothing on a CPU).
     """
 
     def __init__(
@@ -108,7 +61,7 @@ class AutomaticMaskGenerator:
         model_or_predictor: Any,
         points_per_side: int | None = _D.points_per_side,
         points_per_batch: int = _D.points_per_batch,
-        pred_iou_thresh: float = _D.pred_iou_thresh,
+        pred_iou_thresh: float | None = _D.pred_iou_thresh,
         stability_score_thresh: float = _D.stability_score_thresh,
         stability_score_offset: float = _D.stability_score_offset,
         box_nms_thresh: float = _D.box_nms_thresh,
@@ -119,6 +72,9 @@ class AutomaticMaskGenerator:
         point_grids: list[np.ndarray] | None = None,
         min_mask_region_area: int = _D.min_mask_region_area,
         output_mode: str = _D.output_mode,
+        mask_threshold: float = _D.mask_threshold,
+        multimask_output: bool = _D.multimask_output,
+        use_m2m: bool = _D.use_m2m,
     ) -> None:
         if (points_per_side is None) == (point_grids is None):
             raise ValueError("give exactly one of points_per_side and point_grids")
@@ -144,8 +100,11 @@ class AutomaticMaskGenerator:
             from annotator.engine import Predictor
 
             self.predictor = Predictor(model_or_predictor)
+        self.family = family_of(self.predictor.model)
+        if pred_iou_thresh is None:
+            pred_iou_thresh = AmgOptions().resolved(self.family).pred_iou_thresh
         self.points_per_batch = points_per_batch
-        self.pred_iou_thresh = pred_iou_thresh
+        self.pred_iou_thresh: float = pred_iou_thresh  # type: ignore[assignment]
         self.stability_score_thresh = stability_score_thresh
         self.stability_score_offset = stability_score_offset
         self.box_nms_thresh = box_nms_thresh
@@ -154,6 +113,9 @@ class AutomaticMaskGenerator:
         self.crop_overlap_ratio = crop_overlap_ratio
         self.min_mask_region_area = min_mask_region_area
         self.output_mode = output_mode
+        self.mask_threshold = mask_threshold
+        self.multimask_output = multimask_output
+        self.use_m2m = use_m2m
         self._decoder = TwoStageDecoder(self.predictor)
         self.warning = point_prompt_warning(self.predictor.model)
         if self.warning:
@@ -189,7 +151,7 @@ class AutomaticMaskGenerator:
         crop_boxes, layer_idxs = generate_crop_boxes(
             (orig_h, orig_w), self.crop_n_layers, self.crop_overlap_ratio
         )
-        data = _Masks()
+        data = Candidates()
         for crop_box, layer_idx in zip(crop_boxes, layer_idxs, strict=True):
             reuse = image_is_set and crop_box == [0, 0, orig_w, orig_h]
             data.extend(self._process_crop(image, crop_box, layer_idx, (orig_h, orig_w), reuse))
@@ -224,7 +186,7 @@ class AutomaticMaskGenerator:
         layer_idx: int,
         orig_size: tuple[int, int],
         reuse_embedding: bool = False,
-    ) -> _Masks:
+    ) -> Candidates:
         x0, y0, x1, y1 = crop_box
         crop = image[y0:y1, x0:x1]
         if not reuse_embedding:
@@ -233,7 +195,7 @@ class AutomaticMaskGenerator:
         crop_h, crop_w = crop.shape[:2]
         points = self.point_grids[layer_idx] * np.array([[crop_w, crop_h]], dtype=np.float64)
 
-        data = _Masks()
+        data = Candidates()
         for start in range(0, len(points), self.points_per_batch):
             batch = points[start : start + self.points_per_batch]
             self._process_batch(batch, (crop_h, crop_w), crop_box, orig_size, data)
@@ -262,16 +224,21 @@ class AutomaticMaskGenerator:
         crop_size: tuple[int, int],
         crop_box: list[int],
         orig_size: tuple[int, int],
-        out: _Masks,
+        out: Candidates,
     ) -> None:
         predictor = self.predictor
         coords = predictor.transform.apply_coords(points, crop_size)
         in_points = torch.as_tensor(coords, device=predictor.device)
         in_labels = torch.ones(len(in_points), dtype=torch.int, device=predictor.device)
-        decoded = self._decoder.tokens(in_points[:, None, :], in_labels[:, None])
-        iou_preds = decoded.iou_preds.flatten()
+        decoded = self._decoder.tokens(
+            in_points[:, None, :], in_labels[:, None], self.multimask_output
+        )
         n_out = decoded.iou_preds.shape[1]
         points = np.repeat(points, n_out, axis=0)
+        if self.use_m2m:
+            self._refine_batch(decoded, in_points, points, crop_box, orig_size, out)
+            return
+        iou_preds = decoded.iou_preds.flatten()
 
         # Predicted-IoU filter first: it needs no masks, so prompts whose masks all fail it are
         # never upscaled, and the survivors' masks are upsampled only after it.
@@ -288,6 +255,40 @@ class AutomaticMaskGenerator:
             sel = keep[ids]
             self._postprocess(low_res[sel], ids[sel], iou_preds, points, crop_box, orig_size, out)
 
+    def _refine_batch(
+        self,
+        decoded: Any,
+        in_points: torch.Tensor,
+        points: np.ndarray,
+        crop_box: list[int],
+        orig_size: tuple[int, int],
+        out: Candidates,
+    ) -> None:
+        """SAM 2's m2m: every candidate mask is refined (fed back with its point), and the
+        filters then run on the refined masks and IoU predictions, as the reference does."""
+        n_prompts, n_out = decoded.iou_preds.shape
+        prompts = torch.arange(n_prompts, device=decoded.iou_preds.device)
+        low_res = torch.cat(
+            [
+                self._decoder.masks(decoded, prompts[s : s + _PROMPT_CHUNK]).flatten(0, 1)
+                for s in range(0, n_prompts, _PROMPT_CHUNK)
+            ]
+        )
+        coords = in_points.repeat_interleave(n_out, dim=0)[:, None, :]
+        labels = torch.ones(coords.shape[:2], dtype=torch.int, device=coords.device)
+        refined, ious = [], []
+        for s in range(0, len(low_res), self.points_per_batch):
+            e = s + self.points_per_batch
+            r, i = self._decoder.refine(coords[s:e], labels[s:e], low_res[s:e])
+            refined.append(r)
+            ious.append(i)
+        low_res, iou_preds = torch.cat(refined), torch.cat(ious)
+        if self.pred_iou_thresh > 0.0:
+            ids = torch.nonzero(iou_preds > self.pred_iou_thresh).flatten()
+        else:
+            ids = torch.arange(len(iou_preds), device=iou_preds.device)
+        self._postprocess(low_res[ids], ids, iou_preds, points, crop_box, orig_size, out)
+
     def _postprocess(
         self,
         low_res: torch.Tensor,
@@ -296,11 +297,11 @@ class AutomaticMaskGenerator:
         points: np.ndarray,
         crop_box: list[int],
         orig_size: tuple[int, int],
-        out: _Masks,
+        out: Candidates,
     ) -> None:
         """Stability filter, binarise, box, crop-edge filter for low-res logits (n, h, w) of the
         candidates `ids` (indices into `iou_preds` / `points`); survivors are appended to `out`."""
-        threshold = float(self.predictor.model.mask_threshold)
+        threshold = self.mask_threshold
         orig_h, orig_w = orig_size
         for start in range(0, len(ids), _UPSAMPLE_CHUNK):
             chunk = ids[start : start + _UPSAMPLE_CHUNK]
@@ -367,7 +368,7 @@ class AutomaticMaskGenerator:
         return out_masks, out_boxes, keep
 
     def _records(
-        self, data: _Masks, masks: list[np.ndarray], boxes: torch.Tensor
+        self, data: Candidates, masks: list[np.ndarray], boxes: torch.Tensor
     ) -> list[dict[str, Any]]:
         if not len(data):
             return []

@@ -121,27 +121,31 @@ _BUILTIN: tuple[ModelInfo, ...] = (
 )
 
 
-# SAM 2.1 (Meta, 2024-09-28 release, facebookresearch/sam2 checkpoints/download_ckpts.sh for
-# the URLs). No public code found while writing this pins a SHA-256 or an exact byte size for
-# these four files (searched GitHub code, issues and pages for the file names with sha256), so
-# both stay unknown: the downloader then checks neither and says so. Fill them in from a
-# source that verifies the official files when one is found.
+# SAM 2.1 (Meta, 2024-09-28 release; URLs from facebookresearch/sam2 checkpoints/download_ckpts.sh).
+# SHA-256: computational-cell-analytics/micro-sam, micro_sam/v2/util.py (`HASHES`, passed to
+# `pooch.retrieve(url=URLS[...], known_hash=...)` for these very dl.fbaipublicfiles.com URLs, so
+# its users' downloads check them). Byte sizes: the Git LFS pointers of Hugging Face's
+# camenduru/sam2-1-hiera (commit cdd35a45, "thanks to facebook"), whose `oid sha256:` lines give
+# the same four digests, so the sizes belong to the same bytes; the large file's pointer
+# (898083611 bytes) recurs in other HF uploads of sam2.1_hiera_large.pt.
 _SAM2_URL = "https://dl.fbaipublicfiles.com/segment_anything_2/092824/"
-_SAM2_NOTE = (
-    "no public source found pins this file's SHA-256 or exact size, so the download is not "
-    "checksummed"
-)
+_SAM2_FILES = {  # size: (bytes, SHA-256)
+    "tiny": (156_008_466, "7402e0d864fa82708a20fbd15bc84245c2f26dff0eb43a4b5b93452deb34be69"),
+    "small": (184_416_285, "6d1aa6f30de5c92224f8172114de081d104bbd23dd9dc5c58996f0cad5dc4d38"),
+    "base_plus": (323_606_802, "a2345aede8715ab1d5d31b4a509fb160c5a4af1970f199d9054ccfb746c004c5"),
+    "large": (898_083_611, "2647878d5dfa5098f2f8649825738a9345572bae2d4350a2468587ece47dd318"),
+}
 
 
 def _sam2(size: str, model_type: str, label: str, description: str) -> ModelInfo:
+    n_bytes, sha256 = _SAM2_FILES[size]
     return ModelInfo(
         name=f"sam2.1_hiera_{size}",
         model_type=model_type,
         architecture=f"SAM 2.1 Hiera-{label}",
         file_name=f"sam2.1_hiera_{size}.pt",
-        size=0,
-        sha256=None,
-        sha256_note=_SAM2_NOTE,
+        size=n_bytes,
+        sha256=sha256,
         url=_SAM2_URL + f"sam2.1_hiera_{size}.pt",
         licence="Apache-2.0",
         prompt_hint="points_and_boxes",

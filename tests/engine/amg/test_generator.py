@@ -13,6 +13,7 @@ from segment_anything import SamAutomaticMaskGenerator, SamPredictor
 
 from annotator.engine.amg import AutomaticMaskGenerator, PointPromptWarning
 from annotator.engine.amg.mask_ops import remove_small_regions, uncompressed_rle
+from tests.engine.oracles import assert_same_masks
 from tests.engine.sam_tiny import tiny_sam
 
 SAMPLE = Path(__file__).resolve().parents[3] / "sample_data"
@@ -26,27 +27,6 @@ def image() -> np.ndarray:
 @pytest.fixture(scope="module")
 def sam():
     return tiny_sam(seed=0)
-
-
-def assert_same_masks(ref: list[dict], ours: list[dict]) -> None:
-    """Equal count; every reference mask has a match at IoU >= 0.99 with the same scores."""
-    assert len(ours) == len(ref)
-    assert len(ref) > 0
-    ours_masks = np.stack([o["segmentation"] for o in ours]).reshape(len(ours), -1)
-    for r in ref:
-        m = r["segmentation"].reshape(1, -1)
-        inter = (ours_masks & m).sum(axis=1)
-        union = (ours_masks | m).sum(axis=1)
-        ious = inter / np.maximum(union, 1)
-        best = int(np.argmax(ious))
-        assert ious[best] >= 0.99, f"reference mask at {r['point_coords']} unmatched"
-        o = ours[best]
-        assert o["predicted_iou"] == pytest.approx(r["predicted_iou"], abs=1e-5)
-        assert o["stability_score"] == pytest.approx(r["stability_score"], abs=1e-3)
-        assert o["point_coords"][0] == pytest.approx(r["point_coords"][0])
-        assert o["crop_box"] == list(r["crop_box"])
-        assert o["bbox"] == pytest.approx(list(r["bbox"]), abs=1)
-        assert o["area"] == pytest.approx(r["area"], rel=0.01)
 
 
 def run_both(sam, image: np.ndarray, **kwargs) -> tuple[list[dict], list[dict]]:
@@ -174,6 +154,7 @@ def engine_pair(tmp_path_factory):
     from annotator.engine import Predictor, load_model
     from tests.engine.oracles import perturb_, reference_sam_vit
 
+    torch.manual_seed(0)  # the reference builder initialises randomly before perturbing
     ref = perturb_(reference_sam_vit(depth=2, global_attn_indexes=(1,)), seed=3)
     path = tmp_path_factory.mktemp("amg") / "vit_b_reduced.pth"
     torch.save(ref.state_dict(), path)
@@ -223,3 +204,29 @@ def test_reuses_an_embedding_the_predictor_already_holds(sam, image) -> None:
     predictor.reset_image()
     with pytest.raises(ValueError, match="no image set"):
         AutomaticMaskGenerator(predictor, **RELAXED).generate(image, image_is_set=True)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        pytest.param({"multimask_output": False}, id="single-mask"),
+        pytest.param({"use_m2m": True}, id="m2m"),
+    ],
+)
+def test_sam2_options_on_sam1_match_segment_anythings_modules(engine_pair, image, extra) -> None:
+    """SAM 2's generator options also work for SAM 1 models (SamAutomaticMaskGenerator has no
+    such options to compare with): segment-anything's own predictor and modules (the split
+    decoder's single-mask token, m2m through its ``predict_torch``) give the masks our engine
+    gives on the same weights."""
+    ref_model, predictor = engine_pair
+    kwargs = {
+        "points_per_side": 3,
+        "pred_iou_thresh": 0.0,
+        "stability_score_thresh": 0.0,
+        "box_nms_thresh": 1.0,
+        **extra,
+    }
+    ref = AutomaticMaskGenerator(SamPredictor(ref_model), **kwargs).generate(image)
+    ours = AutomaticMaskGenerator(predictor, **kwargs).generate(image)
+    assert len(ours) == 9 * (3 if kwargs.get("multimask_output", True) else 1)
+    assert_same_masks(ref, ours)

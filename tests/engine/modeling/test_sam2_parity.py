@@ -208,8 +208,8 @@ def test_reduced_depth_sizes_match_reference(model_type):
 def test_amg_runs_on_sam2():
     """The automatic mask generator decodes SAM 2.1 whole (object-score token, skip features).
 
-    Not a parity check with SAM2AutomaticMaskGenerator (its m2m refinement and defaults differ
-    from SAM 1's generator): it only shows our generator runs SAM 2.1 prompts end to end.
+    A fast smoke test on a given image state; parity with SAM2AutomaticMaskGenerator (options,
+    defaults, m2m, crops) is tests/engine/amg/test_sam2_generator.py.
     """
     from annotator.engine import AutomaticMaskGenerator
 

@@ -55,9 +55,8 @@ def test_builtin_entries_are_complete():
         *sam2,
         "lite_medsam",
     ]
-    for name in sam2:  # no public source pins their checksums: unknown, and said so
-        info = models.pop(name)
-        assert info.sha256 is None and info.sha256_note and info.licence == "Apache-2.0"
+    for name in sam2:
+        info = models[name]
         assert info.url == f"https://dl.fbaipublicfiles.com/segment_anything_2/092824/{name}.pt"
         assert info.file_name == f"{name}.pt" and info.model_type.startswith("sam2.1_hiera_")
     for info in models.values():
