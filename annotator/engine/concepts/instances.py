@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+PROVENANCE_SOURCE = "sam3-text"
+"""``source`` in the provenance of every annotation found from a phrase (batch and app)."""
+
 
 @dataclass(frozen=True)
 class ConceptInstance:
