@@ -116,7 +116,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         rows.append((model.name, model.model_type, _size(model.size), "", state, how))
     from annotator.cli.models_concepts import concept_rows
 
-    rows += concept_rows()
+    rows += concept_rows(_size)
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row[:5], widths, strict=True)]
@@ -139,7 +139,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 
     concept = find_concept_model(args.name)
     if concept is not None:
-        return download_concept(concept, args.timeout)
+        return download_concept(concept, args.timeout, _size)
     try:
         info = find_model(args.name, known_models())
         if info is None:
