@@ -50,6 +50,10 @@ class FindController:
         actions["exemplar"] = self._action(
             "Find by e&xemplar box", "Shift+B", lambda: self.bar.exemplar.toggle()
         )
+        for menu_action in win.menuBar().actions():
+            if menu_action.text() == "&Edit":
+                menu_action.menu().addSeparator()
+                menu_action.menu().addActions([actions["find"], actions["exemplar"]])
         self._reroute(actions["commit"], self.enter)
         self._reroute(actions["clear"], self.escape)
 

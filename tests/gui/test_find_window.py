@@ -108,6 +108,21 @@ def test_esc_discards_and_exemplar_boxes_query_again(qtbot, make_window):
     assert not find.active and win.session.doc.annotations() == []
 
 
+def test_without_the_weights_find_says_how_to_get_them(qtbot, make_window, monkeypatch):
+    from annotator.gui.model.concepts import engine_concept_loader
+
+    monkeypatch.setenv("HF_HUB_CACHE", "/nonexistent/hub-cache")
+    win, _ = make_window()
+    win.find.set_client(ConceptClient(loader=engine_concept_loader("cpu", "float32")))
+    messages = []
+    win.status.messageChanged.connect(messages.append)
+    open_find(qtbot, win, "dog")
+    # the first Ctrl+F imports torch and transformers in the model thread: slow on a busy CPU
+    qtbot.waitUntil(lambda: win.find.session.state.waiting is None, timeout=180000)
+    assert any("sam3 is not downloaded" in m and "accept its licence" in m for m in messages)
+    assert not win.find.session.active and win.session.doc.annotations() == []
+
+
 def test_find_with_the_tiny_real_sam3(qtbot, make_window):
     pytest.importorskip("transformers")
     from annotator.engine.concepts import ConceptPredictor

@@ -48,6 +48,7 @@ class ConceptAnswer:
     instances: list[tuple[np.ndarray, tuple[float, float, float, float], float]]
     encode_seconds: float  # 0.0 when the image was already encoded
     query_seconds: float
+    error: str | None = None  # why the query failed (then ``instances`` is empty)
 
 
 def engine_concept_loader(device: str = "auto", dtype: str = "auto") -> ConceptLoader:
@@ -72,8 +73,7 @@ class ConceptWorker(QObject):
     """Lives in the concept thread; ``pump`` runs the latest query."""
 
     loading = Signal(str)
-    answered = Signal(object)  # ConceptAnswer
-    failed = Signal(int, str)  # request id, message
+    answered = Signal(object)  # ConceptAnswer, with ``error`` set when the query failed
 
     def __init__(self, latest: _Latest, loader: ConceptLoader) -> None:
         super().__init__()
@@ -109,7 +109,8 @@ class ConceptWorker(QObject):
             seconds = time.perf_counter() - t0
         except Exception as exc:  # reported to the user; the thread keeps serving
             log.warning("SAM 3 query failed", exc_info=exc)
-            self.failed.emit(query.request_id, f"Find failed: {_describe(exc)}")
+            error = f"Find failed: {_describe(exc)}"
+            self.answered.emit(ConceptAnswer(query.request_id, query.image_key, [], 0, 0, error))
             return
         instances = [(np.asarray(i.mask, bool), tuple(i.box), float(i.score)) for i in found]
         self.answered.emit(
@@ -141,7 +142,6 @@ class ConceptClient(QObject):
         self._wake.connect(self._worker.pump)  # queued: the worker lives in the other thread
         self._worker.loading.connect(self.loading)
         self._worker.answered.connect(self._on_answer)
-        self._worker.failed.connect(self._on_failed)
         self._thread.start()
 
     def find(self, query: ConceptQuery) -> None:
@@ -165,12 +165,10 @@ class ConceptClient(QObject):
     def _on_answer(self, answer: ConceptAnswer) -> None:
         if answer.request_id == self._wanted:
             self._wanted = None
-            self.found.emit(answer)
-
-    def _on_failed(self, request_id: int, message: str) -> None:
-        if request_id == self._wanted:
-            self._wanted = None
-            self.failed.emit(message)
+            if answer.error is None:
+                self.found.emit(answer)
+            else:
+                self.failed.emit(answer.error)
 
     def shutdown(self, timeout_s: float = 30.0) -> None:
         """Stop the thread (after the query it is running, if any)."""
