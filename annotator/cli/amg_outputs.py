@@ -155,6 +155,8 @@ class Sa1bWriter(Writer):
 class CocoWriter(Writer):
     """One COCO RLE project at OUT (images root = the input folder), from per-image parts."""
 
+    command = "annotator amg"  # named when OUT was written by something else
+
     def __init__(self, out: Path, model_name: str, images_root: Path, items: list[ImageItem]):
         super().__init__(out, model_name)
         self.images_root = images_root
@@ -179,7 +181,7 @@ class CocoWriter(Writer):
         recorded = stamp.read_text().strip() if stamp.is_file() else None
         if recorded != sha256_hex(self.out.read_bytes()):
             raise OutputConflictError(
-                f"{self.out} exists and was not written by `annotator amg` or was edited since "
+                f"{self.out} exists and was not written by `{self.command}` or was edited since "
                 "(e.g. in the app); it is left alone: choose another --output"
             )
 

@@ -128,6 +128,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         rows.append(
             (model.name, model.model_type, _size(model.size), prompts, state, str(model.folder))
         )
+    from annotator.cli.models_concepts import concept_rows
+
+    rows += concept_rows(_size)
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row[:5], widths, strict=True)]
@@ -143,11 +146,16 @@ def cmd_download(args: argparse.Namespace) -> int:
     # Deferred so `annotator models list` never imports urllib/tqdm machinery it does not use.
     from tqdm import tqdm
 
+    from annotator.cli.models_concepts import download_concept
+    from annotator.engine.concepts.catalogue import find_concept_model
     from annotator.engine.weights.download import DownloadError, download_model
     from annotator.engine.weights.store import model_status
 
     if args.name.strip().startswith("hf:"):
         return _download_from_hub(args)
+    concept = find_concept_model(args.name)
+    if concept is not None:
+        return download_concept(concept, args.timeout, _size)
     try:
         info = find_model(args.name, known_models())
         if info is None:

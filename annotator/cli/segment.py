@@ -34,6 +34,7 @@ from annotator.cli._common import (
     report_failures,
 )
 from annotator.cli.ray_options import add_ray_options, ray_options
+from annotator.cli.segment_text import add_text_options, cmd_segment_text
 
 
 class DetectionsError(ValueError):
@@ -154,10 +155,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     segment.add_argument("input", metavar="INPUT", help="the images folder (or one image)")
     segment.add_argument(
         "--boxes",
-        required=True,
         metavar="DETECTIONS.json",
         help="COCO detection results list, or COCO file with bbox-only annotations",
     )
+    add_text_options(segment)
     segment.add_argument(
         "--output", "-o", required=True, metavar="OUT.json", help="COCO RLE project to write"
     )
@@ -199,6 +200,13 @@ def check_output(out: Path, force: bool) -> str | None:
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
+    if (args.boxes is None) == (args.text is None):
+        return error('give exactly one of --boxes DETECTIONS.json or --text "PHRASE, ..."')
+    if args.text is not None:
+        if args.ray is not None:
+            # The text pipeline keeps its own per-image loop for now (not yet a distributed job).
+            return error("--ray is not supported with --text yet: run segment --text locally")
+        return cmd_segment_text(args)
     from annotator.cli.batch_run import run_items
     from annotator.cli.segment_job import SegmentJob
     from annotator.distributed.ray_runner import RayRunError

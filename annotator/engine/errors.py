@@ -44,3 +44,7 @@ class NonFiniteWeightsWarning(UserWarning):
 
 class ThinImageWarning(UserWarning):
     """An image is so elongated that its short side almost vanishes at model resolution."""
+
+
+class MissingDependencyError(ImportError):
+    """An optional package a feature needs is not installed; the message says how to get it."""

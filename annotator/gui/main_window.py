@@ -132,6 +132,9 @@ class MainWindow(QMainWindow):
         self._autosave_timer = QTimer(self, interval=500, timeout=self._autosave_tick)
         self._autosave_timer.start()
         self.set_tool("point")
+        from annotator.gui.find_view import FindController  # Ctrl+F: SAM 3 text/exemplars
+
+        self.find = FindController(self)
         self.settings.restore_window()  # last geometry and docks, or ~90% of the screen
         self.view.update_title()
 
@@ -326,4 +329,5 @@ class MainWindow(QMainWindow):
         if stop_downloads is not None:
             stop_downloads()  # cancels a model download and stops its thread (bounded wait)
         self.client.shutdown()
+        self.find.shutdown()
         event.accept()
