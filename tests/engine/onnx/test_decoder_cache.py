@@ -42,9 +42,7 @@ def test_graph_key_follows_the_exact_decoder_weights(lite_pair):
     assert decoder_cache.graph_key(model, False) == decoder_cache.graph_key(other, False)
 
 
-def test_prepare_caches_the_graphs_and_a_second_start_reads_them(
-    lite_pair, tmp_path, monkeypatch
-):
+def test_prepare_caches_the_graphs_and_a_second_start_reads_them(lite_pair, tmp_path, monkeypatch):
     _, model = lite_pair
     image = sample_image("coffee")
     assert _fresh(model).prepare(tmp_path)  # exported on this thread, written to the cache
