@@ -191,14 +191,15 @@ class Attention(nn.Module):
         inference (a 4-D mask keeps SDPA on its fused kernel; a 3-D one falls back to the
         slow math path)."""
         table = self.attention_biases
+        if torch.is_grad_enabled() or table.is_inference():
+            # (an inference tensor has no version counter to tell an in-place update by)
+            return table[:, self.attention_bias_idxs].to(dtype)[None]
         key = (table.data_ptr(), table._version, dtype, table.device)
         cached = self.__dict__.get("_bias_cache")
-        if cached is not None and cached[0] == key and not torch.is_grad_enabled():
-            return cached[1]
-        bias = table[:, self.attention_bias_idxs].to(dtype)[None]
-        if not torch.is_grad_enabled():
-            self.__dict__["_bias_cache"] = (key, bias)
-        return bias
+        if cached is None or cached[0] != key:
+            cached = (key, table[:, self.attention_bias_idxs].to(dtype)[None])
+            self.__dict__["_bias_cache"] = cached
+        return cached[1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, N, C)
         b, n, _ = x.shape
