@@ -90,6 +90,18 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
+def prewarm_decoder(checkpoint: str | None, model_type: str) -> str:
+    """Export the ONNX decoder graphs into the app's cache now, as an earlier start of the app
+    would have, so that every measured click is in steady state; returns the decoder the app's
+    worker will run ("onnx" or "torch")."""
+    from annotator.engine import Predictor, load_model
+    from annotator.engine.onnx.decoder_cache import default_cache_dir
+
+    predictor = Predictor(load_model(checkpoint, model_type=model_type))
+    ready = predictor.prepare_decoder(default_cache_dir(), isolated=True, block=True)
+    return "onnx" if ready else "torch"
+
+
 def measure_window(images: list[str], clicks: int, load) -> dict:
     """Drive the real MainWindow: point-tool clicks as Qt mouse events on the canvas, timed to
     the overlay repainted on screen (offscreen platform); D -> next pre-encoded image ready."""
@@ -207,7 +219,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--no-window", action="store_true", help="skip the MainWindow part")
+    ap.add_argument(
+        "--decoder",
+        choices=("auto", "onnx", "torch"),
+        default=None,
+        help="the worker's decoder (sets ANNOTATOR_DECODER; default: as the app, auto)",
+    )
     args = ap.parse_args(argv)
+    if args.decoder:
+        os.environ["ANNOTATOR_DECODER"] = args.decoder
     if len(args.images) < 2:
         ap.error("need at least two images")
 
@@ -218,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         return engine_loader(ckpt, mtype, device)
 
     load.display_name = Path(ckpt).name if ckpt else BUNDLED_NAME
+    decoder = prewarm_decoder(ckpt, mtype)
     client = ModelClient(
         load,
         cache=EmbeddingCache(disk_dir=None),  # measure real encodes, not last run's disk cache
@@ -285,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         "model": {"name": info.name, "type": info.model_type, "device": info.device},
         "images": [Path(p).name for p in images],
         "cpu_threads": os.cpu_count(),
+        "decoder": decoder,
         "encode_s_first": round(encode_s, 3),
         "ui_stall_ms": {
             "during_open_encode": round(stall_open * 1000, 1),
@@ -341,7 +363,10 @@ def main(argv: list[str] | None = None) -> int:
                 "",
             ),
         ]
-    print(f"model: {info.name} ({info.model_type}) on {info.device}; {len(images)} images")
+    print(
+        f"model: {info.name} ({info.model_type}) on {info.device}, decoder {decoder}; "
+        f"{len(images)} images"
+    )
     width = max(len(r[0]) for r in rows)
     for name, value, target in rows:
         print(f"  {name:<{width}}  {value:>10}  {target}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -250,6 +251,20 @@ class Predictor:
         if clamp is not None:  # SAM 2 clamps the logits it returns, after upsampling the masks
             low_res = low_res.clamp(-clamp, clamp)
         return masks, scores.float(), low_res
+
+    def prepare_decoder(
+        self, cache_dir: Path | None = None, isolated: bool = False, block: bool = True
+    ) -> bool:
+        """Build the ONNX Runtime decoder sessions now rather than at the first predict (see
+        ``OnnxDecoder.prepare``: graphs cached in ``cache_dir``, exported by a child process
+        with ``isolated``, not waited for without ``block``). True when clicks will run in ONNX
+        Runtime; False with ``decoder="torch"`` or where ONNX Runtime cannot run this model."""
+        if self.decoder == "torch":
+            return False
+        from annotator.engine.onnx.runtime import onnx_decoder
+
+        dec = onnx_decoder(self.model)
+        return dec is not None and dec.prepare(cache_dir, isolated, block)
 
     def _onnx_decode(
         self, p: _Prompts, cache: dict[str, Any] | None

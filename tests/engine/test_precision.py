@@ -93,3 +93,47 @@ def test_the_device_is_named_in_words():
     assert device_name(torch.device("mps")) == "Apple GPU (MPS)"
     if torch.cuda.is_available():
         assert device_name("cuda").endswith(("(CUDA)", "(ROCm)"))
+
+
+def _ground_truth() -> list[tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]]:
+    """Per sample photo: (image, [(XYXY box of the object, (H, W) bool GT mask)]), from the
+    hand-drawn tests/data/sample_gt.json (9 objects on 4 photos)."""
+    from pycocotools import mask as mask_utils
+
+    data = json.loads((SAMPLES.parent / "tests" / "data" / "sample_gt.json").read_text())
+    out = []
+    for im in data["images"]:
+        h, w = im["height"], im["width"]
+        objects = []
+        for a in (a for a in data["annotations"] if a["image_id"] == im["id"]):
+            seg = a["segmentation"]
+            rle = mask_utils.frPyObjects(seg, h, w) if isinstance(seg, list) else seg
+            rle = mask_utils.merge(rle) if isinstance(rle, list) else rle
+            mask = mask_utils.decode(rle).astype(bool)
+            rows, cols = np.nonzero(mask)
+            box = np.array([cols.min(), rows.min(), cols.max() + 1, rows.max() + 1], float)
+            objects.append((box, mask))
+        out.append((read_image(SAMPLES / im["file_name"]), objects))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured: mean IoU 0.770 in fp32, 0.753 with the bf16 encoder (loss 0.017 > 0.005)",
+)
+def test_bf16_encoder_loses_at_most_0005_mean_iou_against_the_ground_truth():
+    """The issue's other bar: mean IoU against the ground truth (bundled weights, the sample
+    photos' hand-drawn masks, each object's box as the prompt) drops by <= 0.005 in bf16."""
+    gt = _ground_truth()
+    samples = [(image, [box for box, _ in objects]) for image, objects in gt]
+    masks = [mask for _, objects in gt for _, mask in objects]
+    fp32 = _masks(Predictor(load_model(device="cpu", dtype="float32")), samples)
+    model = load_model(device="cpu", dtype="float32")
+    apply_precision(model, Precision(torch.bfloat16, torch.float32, "auto"))
+    bf16 = _masks(Predictor(model), samples)
+    iou_fp32 = np.mean([_iou(m, g) for m, g in zip(fp32, masks, strict=True)])
+    iou_bf16 = np.mean([_iou(m, g) for m, g in zip(bf16, masks, strict=True)])
+    assert len(masks) == 9
+    assert iou_fp32 > 0.6  # the model does segment these objects
+    assert iou_fp32 - iou_bf16 <= 0.005, (iou_fp32, iou_bf16)

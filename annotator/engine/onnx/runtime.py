@@ -9,10 +9,13 @@ export fails, :meth:`OnnxDecoder.decode` returns None and the predictor runs tor
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import logging
 import os
 import threading
 import weakref
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,13 +41,11 @@ def default_mode() -> str:
     return mode if mode in MODES else "auto"
 
 
+@functools.cache
 def onnxruntime_available() -> bool:
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether onnx and onnxruntime are installed (looked up, not imported: importing onnx
+    holds the GIL for about a second, and the app's model thread asks this at load)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("onnx", "onnxruntime"))
 
 
 def eligible(model: Sam) -> bool:
@@ -91,6 +92,52 @@ class OnnxDecoder:
         self._threads: dict[bool, threading.Thread] = {}
         self._failed: str | None = None
         self._lock = threading.Lock()
+        self._cache_dir: Path | None = None  # where graphs are read from and written to
+        self._child: Any = None  # the export process (subprocess.Popen) while it runs
+
+    def prepare(
+        self, cache_dir: Path | None = None, isolated: bool = False, block: bool = True
+    ) -> bool:
+        """Build both sessions ahead of the clicks.
+
+        Graphs come from ``cache_dir`` (see :mod:`.decoder_cache`) when cached there, else are
+        exported and cached: with ``isolated`` by a child process (this process's threads keep
+        the GIL; the export holds it for seconds), else on this thread. ``block=False`` returns
+        at once while the child exports: until it is done :meth:`decode` returns None (torch
+        runs), then the sessions are built from the cache. True when both sessions are ready.
+        """
+        from .decoder_cache import all_cached, start_export_child
+
+        model = self._model()
+        if model is None or self._failed is not None:
+            return False
+        self._cache_dir = cache_dir
+        if isolated and cache_dir is not None and not all_cached(model, cache_dir):
+            child = start_export_child(model, cache_dir)
+            if child is not None:
+                self._child = child
+                weakref.finalize(self, _stop_child, child)
+                if not block:
+                    return False
+        return all(self.session(m, wait=True) is not None for m in (False, True))
+
+    def _child_done(self, wait: bool) -> bool:
+        """False while the export child still runs (and ``wait`` is False); once it has
+        exited, True, with ``failed`` set if it left no graphs for these weights."""
+        child = self._child
+        if child is None:
+            return True
+        if not wait and child.poll() is None:
+            return False
+        child.wait()
+        self._child = None
+        from .decoder_cache import all_cached
+
+        model = self._model()
+        if model is not None and self._cache_dir and not all_cached(model, self._cache_dir):
+            self._failed = f"the ONNX export process exited with status {child.returncode}"
+            _log.warning("ONNX Runtime decoder unavailable, using torch (%s)", self._failed)
+        return True
 
     @property
     def failed(self) -> str | None:
@@ -98,19 +145,30 @@ class OnnxDecoder:
         return self._failed
 
     def _build(self, with_mask: bool) -> None:
-        from .export import prompt_decoder_bytes
-
         model = self._model()
         if model is None:
             return
         try:
-            with _EXPORT_LOCK, torch.inference_mode(False):
-                session = _session(prompt_decoder_bytes(model, with_mask=with_mask))
+            session = _session(self._graph(model, with_mask))
         except Exception as exc:  # any export or load failure means: stay on torch
             self._failed = f"{type(exc).__name__}: {exc}"
             _log.warning("ONNX Runtime decoder unavailable, using torch (%s)", self._failed)
             return
         self._sessions[with_mask] = session
+
+    def _graph(self, model: Sam, with_mask: bool) -> bytes:
+        """The serialised graph: from the disk cache, else exported (and cached)."""
+        from .decoder_cache import graph_key, read_graph, write_graph
+        from .export import prompt_decoder_bytes
+
+        key = graph_key(model, with_mask) if self._cache_dir is not None else ""
+        data = read_graph(self._cache_dir, key) if key else None
+        if data is None:
+            with _EXPORT_LOCK, torch.inference_mode(False):
+                data = prompt_decoder_bytes(model, with_mask=with_mask)
+            if key:
+                write_graph(self._cache_dir, key, data)
+        return data
 
     def session(self, with_mask: bool, wait: bool):
         """The session, building it (now with ``wait``, else in the background) if needed."""
@@ -119,6 +177,8 @@ class OnnxDecoder:
         session = self._sessions.get(with_mask)
         if session is not None:
             return session
+        if not self._child_done(wait) or self._failed is not None:
+            return None
         if wait:  # build here, on the caller's thread (once, whoever asks first)
             with self._lock:
                 thread = self._threads.get(with_mask)
@@ -166,6 +226,13 @@ class OnnxDecoder:
             feeds["image_embeddings"] = _f32(features)
         low_res, scores = session.run(None, feeds)
         return torch.from_numpy(low_res), torch.from_numpy(scores)
+
+
+def _stop_child(child: Any) -> None:
+    """End an export process that outlives its decoder (the model was dropped, or exit)."""
+    if child.poll() is None:
+        child.kill()
+        child.wait()
 
 
 def _f32(t: torch.Tensor) -> np.ndarray:

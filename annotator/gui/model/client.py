@@ -86,13 +86,15 @@ def engine_loader(
 ) -> Any:
     """Build a Predictor with the engine; runs in the worker thread."""
     from annotator.engine import Predictor, load_model
+    from annotator.engine.onnx.decoder_cache import default_cache_dir as default_onnx_cache_dir
 
     model = load_model(checkpoint, model_type=model_type, device=device, dtype=dtype)
-    # The torch decoder, not ONNX Runtime: building the ONNX session (trace, export, session
-    # creation) holds the GIL for long stretches, and the window stalled 1.6 s during the first
-    # clicks (benchmarks/gui_latency.py: longest UI stall 1599 ms with "auto", 9.7 ms with torch,
-    # for click p50 75 vs 79 ms). The CLIs keep "auto".
-    return Predictor(model, decoder="torch")
+    predictor = Predictor(model)  # decoder from ANNOTATOR_DECODER, "auto" by default
+    # ONNX Runtime's decoder graphs come from the disk cache, or a child process exports them
+    # (exporting in this process held the GIL and stalled the window 1.6 s during the first
+    # clicks); torch decodes until they are ready.
+    predictor.prepare_decoder(default_onnx_cache_dir(), isolated=True, block=False)
+    return predictor
 
 
 def _read_image(path: str) -> np.ndarray:
