@@ -29,17 +29,28 @@ def test_auto_follows_the_hardware_and_explicit_dtypes_cast_everything():
     assert Precision(torch.float32, torch.float32, "auto").label == "fp32 (auto)"
 
 
-def test_auto_is_the_default_and_keeps_everything_but_the_encoder_float32():
+def test_auto_keeps_litemedsam_float32_because_bf16_misses_its_quality_bar():
+    """The bundled model's bf16 encoder loses 0.017 mean IoU against the ground truth (see the
+    xfail below), more than the 0.005 bar, so "auto" keeps that family in float32."""
     model = load_model(device="cpu")
-    assert model.precision == resolve_precision("auto", CPU)
+    assert model.precision == Precision(torch.float32, torch.float32, "auto")
+    assert model.precision.label == "fp32 (auto)"
+    assert next(model.image_encoder.layers.parameters()).dtype == torch.float32
+    for other in ("vit_b", "vit_t", "sam2.1_hiera_t"):
+        assert resolve_precision("auto", CPU, other) == resolve_precision("auto", CPU)
+
+
+def test_auto_is_the_default_and_keeps_everything_but_the_encoder_float32():
+    model = load_model(device="cpu", dtype="float32")
+    apply_precision(model, resolve_precision("auto", CPU))  # as auto does for SAM / MobileSAM
     assert model.image_encoder.neck[0].weight.dtype == torch.float32
     assert model.mask_decoder.iou_token.weight.dtype == torch.float32
     body = next(model.image_encoder.layers.parameters())
-    assert body.dtype == model.precision.encoder
+    assert body.dtype == resolve_precision("auto", CPU).encoder
     fp32 = load_model(device="cpu", dtype="float32")
     assert fp32.precision.label == "fp32"
-    if model.precision.encoder != torch.float32:  # their embeddings must not share a cache entry
-        assert fp32.model_id != model.model_id
+    bf16 = load_model(device="cpu", dtype="bfloat16")
+    assert bf16.model_id != fp32.model_id  # their embeddings must not share a cache entry
 
 
 def _sample_boxes() -> list[tuple[np.ndarray, list[np.ndarray]]]:

@@ -75,7 +75,7 @@ def load_model(
             f"model_type {model_type!r} unknown; expected 'auto' or one of {', '.join(MODEL_TYPES)}"
         )
     dev = resolve_device(device)
-    precision = resolve_precision(dtype, dev)
+    resolve_precision(dtype, dev)  # a bad dtype fails before the file is read
     path = checkpoint_file(checkpoint)
     sd, stated = read_checkpoint(path)
     warn_non_finite(sd, path)
@@ -90,6 +90,7 @@ def load_model(
         raise ModelTypeMismatchError(
             path, f"model_type={model_type!r} but the weights are {spec.model_type} ({shape})"
         )
+    precision = resolve_precision(dtype, dev, spec.model_type)
     with torch.device("meta"):
         model = build_network(spec)
     check_keys(model, sd, path)

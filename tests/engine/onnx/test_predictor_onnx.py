@@ -142,9 +142,14 @@ def test_gpu_or_bfloat16_models_keep_torch(lite_pair):
 def test_the_default_precision_keeps_the_onnx_decoder_path():
     """Precision "auto" keeps the prompt encoder and decoder float32, so a bf16 encoder does
     not send every click back to torch."""
-    from annotator.engine import load_model
+    import torch
 
-    model = load_model(None, device="cpu")  # auto: a bf16 encoder where the CPU has bf16
+    from annotator.engine import load_model
+    from annotator.engine.precision import Precision, apply_precision
+
+    # What "auto" gives a family it runs in bf16 (LiteMedSAM itself stays float32 in auto).
+    model = load_model(None, device="cpu", dtype="float32")
+    apply_precision(model, Precision(torch.bfloat16, torch.float32, "auto"))
     assert runtime.eligible(model)
     image = sample_image("coffee")
     box = np.array([40.0, 30.0, 300.0, 260.0])
