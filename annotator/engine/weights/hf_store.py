@@ -26,7 +26,12 @@ from annotator.engine.weights.hub import (
     hub_offline,
     repo_cache_folder,
 )
-from annotator.engine.weights.store import ModelNotInstalledError, ModelStoreError, models_dir
+from annotator.engine.weights.store import (
+    ModelNotInstalledError,
+    ModelStoreError,
+    models_dir,
+    read_manifest,
+)
 
 HF_MANIFEST = "hf_models.json"
 # transformers model_type -> what the engine builds from it
@@ -54,12 +59,7 @@ class HfModel:
 def hf_models(directory: Path | None = None) -> dict[str, HfModel]:
     """The recorded hub downloads, by name."""
     manifest = (models_dir() if directory is None else directory) / HF_MANIFEST
-    try:
-        raw = json.loads(manifest.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        raise ModelStoreError(f"{manifest}: unreadable list of hub models ({exc})") from None
+    raw = read_manifest(manifest, "hub models")
     out = {}
     for name, item in raw.items():
         out[name] = HfModel(

@@ -159,16 +159,21 @@ def list_models(
     return [model_status(info, directory) for info in models.values()]
 
 
-def local_models(directory: Path | None = None) -> dict[str, LocalModel]:
-    """Checkpoints registered with ``add_checkpoint``, by name."""
-    directory = models_dir() if directory is None else directory
-    manifest = directory / LOCAL_MANIFEST
+def read_manifest(manifest: Path, what: str) -> dict:
+    """A models-folder manifest (JSON object by name); {} when there is none yet. A file that
+    cannot be read or parsed raises ModelStoreError naming it and ``what`` it lists."""
     try:
-        raw = json.loads(manifest.read_text(encoding="utf-8"))
+        return json.loads(manifest.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
-        raise ModelStoreError(f"{manifest}: unreadable list of added models ({exc})") from None
+        raise ModelStoreError(f"{manifest}: unreadable list of {what} ({exc})") from None
+
+
+def local_models(directory: Path | None = None) -> dict[str, LocalModel]:
+    """Checkpoints registered with ``add_checkpoint``, by name."""
+    directory = models_dir() if directory is None else directory
+    raw = read_manifest(directory / LOCAL_MANIFEST, "added models")
     out = {}
     for name, item in raw.items():
         out[name] = LocalModel(
