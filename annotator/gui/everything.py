@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QPushButton
 
-from annotator.gui.session.events import ProposalsChanged
+from annotator.gui.session.events import ImageChanged, ProposalsChanged
 from annotator.gui.widgets.overlays import hex_to_rgb, outline_path
 from annotator.gui.widgets.proposals_bar import ProposalBar
 
@@ -38,6 +38,7 @@ class SegmentEverything:
         self.cancel_button.hide()
         win.status.addPermanentWidget(self.cancel_button)
         win.session.events.connect(ProposalsChanged, lambda _e: self.refresh())
+        win.session.events.connect(ImageChanged, lambda _e: self._image_changed())
         client = win.client
         client.everythingProgress.connect(self._on_progress)
         client.everythingReady.connect(self._on_ready)
@@ -92,6 +93,13 @@ class SegmentEverything:
     @staticmethod
     def _outline(mask) -> QPainterPath:
         return outline_path(mask)
+
+    def _image_changed(self) -> None:
+        """Proposals belong to one image and cost nothing to make again: another image drops
+        them, and stops a run (the client drops its result too)."""
+        if self.running:
+            self.cancel()
+        self.proposals.reject()
 
     def _stopped(self) -> None:
         self.cancel_button.hide()

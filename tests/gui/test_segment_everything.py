@@ -75,6 +75,16 @@ def test_esc_rejects_the_proposals_and_adds_nothing(qtbot, make_window):
     assert not win.session.proposals.active
 
 
+def test_another_image_drops_the_proposals(qtbot, make_window):
+    win, _client = make_window()
+    win.everything.start()
+    wait_proposals(qtbot, win)
+    first = win.session.current
+    qtbot.keyClick(win.canvas, Qt.Key.Key_D)
+    qtbot.waitUntil(lambda: win.session.current != first)
+    assert not win.everything.bar.isVisible() and win.session.annotations() == []
+
+
 def test_cancel_in_the_status_bar_stops_the_run(qtbot, make_window):
     win, client = make_window(delay_ms=300)
     win.everything.start()
