@@ -57,6 +57,10 @@ def build_actions(win: MainWindow) -> dict[str, QAction]:
         win.session.selecting.copy_to_next,
     )  # fmt: skip
     a["one"] = _act(win, "&1:1 pixels", "Ctrl+1", win.canvas.one_to_one)
+    a["everything"] = _act(
+        win, "Segment &everything", "Ctrl+E", win.everything.start,
+        "Masks for everything in the image, as proposals to keep or drop",
+    )  # fmt: skip
     for i in range(9):
         a[f"cat{i + 1}"] = _act(
             win,
@@ -107,7 +111,8 @@ def build_menus(win: MainWindow, a: dict[str, QAction], model_menu: QMenu) -> No
     for key in (*edit_keys, None, "done", "accept_on_switch", "label_popup"):
         edit.addSeparator() if key is None else edit.addAction(a[key])
     tools = bar.addMenu("&Tools")
-    for key in ("point", "box", "brush", "eraser", "polygon", None, "smaller", "bigger"):
+    for key in ("point", "box", "brush", "eraser", "polygon", None, "everything", None,
+                "smaller", "bigger"):  # fmt: skip
         tools.addSeparator() if key is None else tools.addAction(a[key])
     view = bar.addMenu("&View")
     for key in ("fit", "one", "zoom_in", "zoom_out", None, "next", "prev", "unfinished"):

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QVBoxLayout, QWid
 
 from annotator.gui.actions import build_actions, build_menus
 from annotator.gui.drop import DropOpener
+from annotator.gui.everything import SegmentEverything
 from annotator.gui.label_flow import LabelFlow
 from annotator.gui.mask_editing import MaskEditing
 from annotator.gui.model.requests import PromptSet
@@ -90,6 +91,7 @@ class MainWindow(QMainWindow):
         self.editing = MaskEditing(self)
         self.labels = LabelFlow(self)
         self.panel_menus = PanelMenus(self)
+        self.everything = SegmentEverything(self)
         self.actions_by_name = build_actions(self)
         # What the loaded model runs on, and what the next load asks for: the menus check the
         # former, so a failed switch (cuda on a CPU-only machine) leaves them telling the truth.
@@ -213,7 +215,11 @@ class MainWindow(QMainWindow):
         self._update_hint()
 
     def accept(self) -> int | None:
-        """Enter (see MaskEditing.accept)."""
+        """Enter (see MaskEditing.accept); with segment-everything proposals shown and no
+        object in progress, accepts the kept proposals."""
+        if self.session.proposals.active and self.session.prompts.is_empty:
+            ids = self.everything.accept()
+            return ids[-1] if ids else None
         return self.editing.accept()
 
     def brush_size(self, delta: int) -> None:
@@ -230,7 +236,14 @@ class MainWindow(QMainWindow):
         self.status.showMessage(f"Brush radius {self.tools['brush'].radius} px", 2000)
 
     def clear_prompts(self) -> None:
-        """Esc: drop the object in progress and any gesture (undoable)."""
+        """Esc: stop segment everything, reject its proposals, or drop the object in progress
+        and any gesture (undoable)."""
+        if self.everything.running:
+            self.everything.cancel()
+            return
+        if self.session.proposals.active:
+            self.session.proposals.reject()
+            return
         if not self.session.prompts.is_empty:
             self.canvas.tool.cancel()
         self.session.editor.clear()

@@ -22,6 +22,7 @@ from annotator.gui.session.events import (
     ImageStatusChanged,
     ProjectChanged,
     PromptsChanged,
+    ProposalsChanged,
     SelectionChanged,
     VisibilityChanged,
 )
@@ -51,6 +52,7 @@ class SessionView:
         ev.connect(SelectionChanged, lambda _e: self._mark("selection", "committed"))
         ev.connect(VisibilityChanged, lambda _e: self._mark("committed"))
         ev.connect(PromptsChanged, lambda _e: self._mark("current"))
+        ev.connect(ProposalsChanged, lambda _e: self._mark("committed"))
         ev.connect(ImageStatusChanged, lambda _e: self._mark("images"))
         ev.connect(DirtyChanged, lambda _e: self._mark("title"))
         ev.on_flush(self.flush)
@@ -116,7 +118,8 @@ class SessionView:
             )
             for a in s.visible_annotations()
         ]
-        self.win.canvas.set_committed(layers)
+        everything = getattr(self.win, "everything", None)  # segment-everything proposals
+        self.win.canvas.set_committed(layers + (everything.layers() if everything else []))
 
     def refresh_current(self) -> None:
         s = self.session

@@ -1,5 +1,5 @@
-"""The main toolbar (issue 15): the tools, zoom, undo / redo, accept and the done marks, as the
-window's own actions (so toolbar, menus and keys stay one thing)."""
+"""The main toolbar (issue 15): the tools and segment everything, zoom, undo / redo, accept and
+the done marks, as the window's own actions (so toolbar, menus and keys stay one thing)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from annotator.gui.main_window import MainWindow
 
 GROUPS = (
-    ("point", "box", "brush", "eraser", "polygon"),
+    ("point", "box", "brush", "eraser", "polygon", "everything"),
     ("zoom_in", "zoom_out", "fit", "one"),
     ("undo", "redo", "commit", "clear"),
     ("done", "unfinished", "prev", "next"),

@@ -25,7 +25,7 @@ import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
 from annotator.engine.embedding_cache import EmbeddingCache
-from annotator.gui.model.mailbox import DecodeJob, LoadJob, Mailbox, OpenImage
+from annotator.gui.model.mailbox import DecodeJob, EverythingJob, LoadJob, Mailbox, OpenImage
 from annotator.gui.model.requests import LoadedModel, MaskResult, PromptSet
 from annotator.gui.model.worker import ModelWorker
 
@@ -122,6 +122,8 @@ class ModelClient(QObject):
     errorOccurred = Signal(str)  # message for the user; the worker keeps working
     imagePrefetched = Signal(str)  # image_key pre-encoded (or already cached) in the background
     idle = Signal()  # the worker finished its queue (loads, encodes, decodes, prefetch)
+    everythingProgress = Signal(int, int)  # points done, points in all (current request only)
+    everythingReady = Signal(object)  # EverythingResult of the latest request, current image
 
     _wake = Signal()
 
@@ -147,6 +149,7 @@ class ModelClient(QObject):
         self._current_key: str | None = None
         self._current_shape: tuple[int, int] | None = None
         self._accept_id: int | None = None  # the only request whose result is delivered
+        self._everything: EverythingJob | None = None  # the segment-everything run wanted
         self._model_info: LoadedModel | None = None
         self._stopped = False
         self._shut_down = False
@@ -168,6 +171,8 @@ class ModelClient(QObject):
         w.imagePrefetched.connect(self.imagePrefetched)
         w.errorOccurred.connect(self._on_error)
         w.idle.connect(self.idle)
+        w.everythingProgress.connect(self._on_everything_progress)
+        w.everythingReady.connect(self._on_everything_ready)
         _LIVE[self._thread] = self._worker
         _BOXES[self._thread] = self._box
         box, thread = self._box, self._thread
@@ -215,6 +220,7 @@ class ModelClient(QObject):
         self._current_key = image_key
         self._current_shape = (int(image.shape[0]), int(image.shape[1]))
         self._accept_id = None
+        self.cancel_everything()
         with self._box.lock:
             self._box.current = OpenImage(image_key, image, self._generation)
             self._box.pending = None
@@ -257,6 +263,34 @@ class ModelClient(QObject):
         with self._box.lock:
             self._box.pending = None
 
+    def request_everything(self, points_per_side: int = 32) -> int:
+        """Segment everything on the current image (after any pending decode), reusing its
+        embedding; everythingProgress while it runs, then everythingReady. Replaces (cancels)
+        a run already wanted; returns the request id."""
+        if self._current_key is None:
+            raise RuntimeError("request_everything() before open_image()")
+        self.cancel_everything()
+        self._next_id += 1
+        job = EverythingJob(self._next_id, self._generation, points_per_side)
+        self._everything = job
+        with self._box.lock:
+            self._box.everything = job
+        self._wake.emit()
+        return job.request_id
+
+    def cancel_everything(self) -> None:
+        """Stop the segment-everything run: it ends at its next point batch, nothing arrives."""
+        job, self._everything = self._everything, None
+        if job is not None:
+            job.cancel.set()
+            with self._box.lock:
+                if self._box.everything is job:
+                    self._box.everything = None
+
+    @property
+    def everything_running(self) -> bool:
+        return self._everything is not None
+
     @property
     def awaiting_mask(self) -> bool:
         """True from ``request_mask`` until its result is delivered, or it is made stale (by
@@ -280,7 +314,8 @@ class ModelClient(QObject):
                 and b.ready_generation != b.current.generation
                 and b.failed_generation != b.current.generation
             )
-            return b.working or b.load is not None or b.pending is not None or unready
+            pending = b.pending is not None or b.everything is not None
+            return b.working or b.load is not None or pending or unready
 
     @property
     def model_info(self) -> LoadedModel | None:
@@ -325,8 +360,22 @@ class ModelClient(QObject):
             self._accept_id = None
             self.maskReady.emit(result)
 
+    @Slot(int, int, int)
+    def _on_everything_progress(self, request_id: int, done: int, total: int) -> None:
+        if self._everything is not None and request_id == self._everything.request_id:
+            self.everythingProgress.emit(done, total)
+
+    @Slot(object)
+    def _on_everything_ready(self, result) -> None:
+        job = self._everything
+        if job is not None and result.request_id == job.request_id:
+            self._everything = None
+            if result.image_key == self._current_key:
+                self.everythingReady.emit(result)
+
     @Slot(str)
     def _on_error(self, message: str) -> None:
         # whatever failed, a result still in flight is no longer shown (the window's old rule)
         self._accept_id = None
+        self._everything = None
         self.errorOccurred.emit(message)

@@ -47,6 +47,16 @@ class DecodeJob:
 
 
 @dataclass
+class EverythingJob:
+    """Segment everything on the image of ``generation``; ``cancel`` stops it between batches."""
+
+    request_id: int
+    generation: int
+    points_per_side: int = 32
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
 class Mailbox:
     """State shared by the client (writer), the worker and the prefetcher, guarded by ``lock``."""
 
@@ -55,6 +65,7 @@ class Mailbox:
     load: LoadJob | None = None
     current: OpenImage | None = None
     pending: DecodeJob | None = None
+    everything: EverythingJob | None = None  # after the pending decode; one at a time
     prefetch: list[tuple[str, str]] = field(default_factory=list)  # (image_key, path)
     ready_generation: int = -1  # generation whose imageReady has been emitted
     failed_generation: int = -1  # generation whose encode failed (reported; not retried)

@@ -30,7 +30,12 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from annotator.engine.devices import device_name
 from annotator.engine.embedding_cache import EmbeddingCache, image_content_hash
 from annotator.engine.image_state import ImageState
-from annotator.gui.model.mailbox import DecodeJob, LoadJob, Mailbox, OpenImage
+from annotator.gui.model.everything import (
+    EverythingCancelled,
+    EverythingResult,
+    generate_everything,
+)
+from annotator.gui.model.mailbox import DecodeJob, EverythingJob, LoadJob, Mailbox, OpenImage
 from annotator.gui.model.prefetcher import BackgroundPrefetcher, cuda_stream, on_stream
 from annotator.gui.model.requests import LoadedModel, MaskResult
 
@@ -62,6 +67,8 @@ class ModelWorker(QObject):
     imageReady = Signal(str, int, float)  # image_key, generation, encode seconds (0.0 = cache)
     maskReady = Signal(object)  # MaskResult
     imagePrefetched = Signal(str)  # image_key now in the cache
+    everythingProgress = Signal(int, int, int)  # request id, points done, points in all
+    everythingReady = Signal(object)  # EverythingResult
     errorOccurred = Signal(str)
     idle = Signal()  # nothing left to do (after the last unit of a burst)
 
@@ -132,7 +139,12 @@ class ModelWorker(QObject):
                 job, box.pending = box.pending, None
                 if job is not None and job.generation != current.generation:
                     job = None  # for an image that is no longer open
-            box.working = needs_ready or job is not None
+            everything = None
+            if current is not None and not needs_ready and job is None:
+                everything, box.everything = box.everything, None
+                if everything is not None and everything.generation != current.generation:
+                    everything = None
+            box.working = needs_ready or job is not None or everything is not None
         if needs_ready:
             with on_stream(self._fg_stream):
                 self._make_ready(current)
@@ -140,6 +152,10 @@ class ModelWorker(QObject):
         if job is not None:
             with on_stream(self._fg_stream):
                 self._decode(current, job)
+            return True
+        if everything is not None:
+            with on_stream(self._fg_stream):
+                self._everything(current, everything)
             return True
         with box.lock:
             serial = box.background is None
@@ -201,13 +217,7 @@ class ModelWorker(QObject):
 
     def _decode(self, current: OpenImage, job: DecodeJob) -> None:
         try:
-            content_hash = self._hash_of(current)
-            if self._holding != content_hash:  # a prefetch encode replaced it
-                state = self._cache.get(self._model_id, content_hash)
-                if state is None:
-                    self._encode(content_hash, current.image)
-                else:
-                    self._restore(content_hash, state)
+            self._hold(current)
             p = job.prompts
             t0 = time.perf_counter()
             masks, scores, low_res = self._predictor.predict(
@@ -230,6 +240,30 @@ class ModelWorker(QObject):
                 low_res_logits=np.asarray(low_res, dtype=np.float32),
                 decode_seconds=seconds,
                 prompts=p,
+            )
+        )
+
+    def _everything(self, current: OpenImage, job: EverythingJob) -> None:
+        def progress(done: int, total: int) -> None:
+            if job.cancel.is_set():
+                raise EverythingCancelled
+            self.everythingProgress.emit(job.request_id, done, total)
+
+        try:
+            self._hold(current)  # the generator reuses the embedding clicks use
+            t0 = time.perf_counter()
+            masks, scores, stability, warning = generate_everything(
+                self._predictor, current.image, progress, job.points_per_side
+            )
+            seconds = time.perf_counter() - t0
+        except EverythingCancelled:
+            return  # the client already forgot the request
+        except Exception as exc:
+            self._report(f"Could not segment everything on {current.key}: {_describe(exc)}", exc)
+            return
+        self.everythingReady.emit(
+            EverythingResult(
+                job.request_id, current.key, masks, scores, stability, seconds, warning
             )
         )
 
@@ -278,6 +312,16 @@ class ModelWorker(QObject):
         if bg is not None:
             bg.stop()
         self._fg_stream = None
+
+    def _hold(self, current: OpenImage) -> None:
+        """Make the predictor hold the current image's embedding (a prefetch may replace it)."""
+        content_hash = self._hash_of(current)
+        if self._holding != content_hash:
+            state = self._cache.get(self._model_id, content_hash)
+            if state is None:
+                self._encode(content_hash, current.image)
+            else:
+                self._restore(content_hash, state)
 
     def _hash_of(self, current: OpenImage) -> str:
         if self._current_hash is None or self._current_hash[0] != current.generation:

@@ -176,3 +176,8 @@ def _key(event: object) -> object:
     except TypeError:
         return id(event)
     return event
+
+
+@dataclass(frozen=True)
+class ProposalsChanged:
+    """The segment-everything proposals of the current image were offered, toggled or closed."""

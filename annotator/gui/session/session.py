@@ -40,6 +40,7 @@ from annotator.gui.session.project_io import (
     set_done,
 )
 from annotator.gui.session.prompt_state import PromptSession, PromptSnapshot
+from annotator.gui.session.proposals import Proposals
 from annotator.gui.session.selection import SelectionCommands
 from annotator.io.autosave import Autosaver
 from annotator.io.document import Annotation, Document
@@ -71,6 +72,7 @@ class AppSession:
         self.selection: tuple[int, ...] = ()  # selected annotation ids, the primary last
         self.selecting = SelectionCommands(self)  # commands on them (selection.py)
         self.categories = CategoryCommands(self)  # delete with masks, merge, move
+        self.proposals = Proposals(self)  # segment-everything masks to keep or drop
         self.hidden: set[int] = set()
         self.category_id: int | None = None
         self.model_name = ""

@@ -32,6 +32,9 @@ the object in progress again; Enter writes it back.</li>
 <li><b>Done marks</b>: Ctrl+D marks the image done (● in the image list, "37 / 500 done" in the
 status bar); N jumps to the next unfinished image, D / A to the next / previous one.</li>
 </ol>
+<p><b>Segment everything</b> (Ctrl+E, or the toolbar) proposes masks for the whole image;
+click a thumbnail to keep or drop it, Enter adds the kept ones (one Ctrl+Z takes them back),
+Esc rejects them. It needs a SAM or MobileSAM model: the bundled LiteMedSAM takes boxes only.</p>
 <p><b>Autosave</b> keeps every change (and the objects not accepted yet) in a file beside the
 project a few seconds after each edit and on every image switch; after a crash the app offers
 it back. Ctrl+S saves the project itself. <b>Hidden masks</b> (H, or the check box in the mask

@@ -16,24 +16,14 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QThread, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QFileDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
     QMenu,
     QMessageBox,
     QProgressDialog,
-    QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
+from annotator.engine.weights.hub import HubError
 from annotator.engine.weights.registry import ModelInfo, RegistryError, known_models
-from annotator.engine.weights.resolve import resolve_checkpoint
 from annotator.engine.weights.store import (
     ModelStatus,
     ModelStoreError,
@@ -42,84 +32,22 @@ from annotator.engine.weights.store import (
     models_dir,
     models_dir_source,
 )
+from annotator.gui.widgets.hf_download import HfDownloadWorker, HfTarget, ask_repo, parse_repo
+from annotator.gui.widgets.load_checkpoint import LoadCheckpointDialog
 from annotator.gui.widgets.model_download import DownloadWorker, keep_until_finished
 
 log = logging.getLogger(__name__)
 
 OnLoad = Callable[[str | None, str], None]
 
-MODEL_TYPE_CHOICES = (
-    ("auto", "Detect from the file"),
-    ("vit_h", "SAM ViT-H"),
-    ("vit_l", "SAM ViT-L"),
-    ("vit_b", "SAM ViT-B"),
-    ("vit_t", "MobileSAM (ViT-T)"),
-    ("lite_medsam", "LiteMedSAM"),
-)
-
 
 def _mb(nbytes: int) -> str:
     return f"{nbytes / 1e9:.1f} GB" if nbytes >= 1e9 else f"{nbytes / 1e6:.0f} MB"
 
 
-class LoadCheckpointDialog(QDialog):
-    """Pick a checkpoint file (or type a model name) and its architecture."""
-
-    def __init__(self, parent: QWidget | None, directory: Path | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Load checkpoint")
-        self._directory = directory
-        self.path_edit = QLineEdit()
-        self.path_edit.setPlaceholderText("checkpoint file, or a model name such as sam_vit_b")
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.path_edit)
-        row.addWidget(browse)
-        self.type_combo = QComboBox()
-        for key, label in MODEL_TYPE_CHOICES:
-            self.type_combo.addItem(label, key)
-        self.error_label = QLabel()
-        self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #b00020")
-        form = QFormLayout()
-        form.addRow("Checkpoint:", row)
-        form.addRow("Model type:", self.type_combo)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.error_label)
-        layout.addWidget(buttons)
-        self.checkpoint: str | None = None
-        self.model_type = "auto"
-
-    def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self,
-            "Checkpoint file",
-            "",
-            "Checkpoints (*.pth *.pt *.pth.tar *.safetensors);;All files (*)",
-        )
-        if path:
-            self.path_edit.setText(path)
-
-    def accept(self) -> None:
-        text = self.path_edit.text().strip()
-        if not text:
-            self.error_label.setText("Choose a checkpoint file.")
-            return
-        try:
-            resolved = resolve_checkpoint(text, directory=self._directory)
-        except (ModelStoreError, RegistryError) as exc:
-            self.error_label.setText(str(exc))  # stay open: the user fixes the entry
-            return
-        self.checkpoint = None if resolved is None else str(resolved)
-        self.model_type = str(self.type_combo.currentData())
-        super().accept()
+def _title(info: ModelInfo | HfTarget) -> str:
+    size = f" ({_mb(info.size)})" if info.size else ""
+    return f"Downloading {info.architecture}{size}…"
 
 
 class ModelsMenu(QMenu):
@@ -152,10 +80,11 @@ class ModelsMenu(QMenu):
         self._timeout = timeout
         self._thread: QThread | None = None
         self._worker: DownloadWorker | None = None
-        self._downloading: ModelInfo | None = None
+        self._downloading: ModelInfo | HfTarget | None = None
         self._progress_text = self._warning_text = ""
         self.progress_dialog: QProgressDialog | None = None
         self.load_dialog: LoadCheckpointDialog | None = None
+        self.hf_dialog: QWidget | None = None
         self.message_box: QMessageBox | None = None
         self.setToolTipsVisible(True)
         self.aboutToShow.connect(self.rebuild)
@@ -189,6 +118,10 @@ class ModelsMenu(QMenu):
         load = self.addAction("Load checkpoint file…")
         load.setObjectName("load-file")
         load.triggered.connect(self.open_load_dialog)
+        hf = self.addAction("Download from Hugging Face…")
+        hf.setObjectName("download-hf")
+        hf.setEnabled(self._downloading is None)
+        hf.triggered.connect(self.open_hf_dialog)
         folder = self.addAction("Models folder…")
         folder.setObjectName("models-folder")
         folder.triggered.connect(self.show_models_folder)
@@ -239,12 +172,27 @@ class ModelsMenu(QMenu):
         return self._downloading is not None
 
     def start_download(self, info: ModelInfo) -> None:
-        if self._downloading is not None:
-            return  # one at a time; the menu greys the others out
+        if self._downloading is None:  # one at a time; the menu greys the others out
+            self._run(info, DownloadWorker(info, self._directory, self._url_base, self._timeout))
+
+    def open_hf_dialog(self) -> QWidget:
+        self.hf_dialog = ask_repo(self.parentWidget(), self.start_hf_download)
+        return self.hf_dialog
+
+    def start_hf_download(self, repo: str) -> None:
+        """Download ``owner/name[@revision]`` from the hub in the background, then load it."""
+        try:
+            target = parse_repo(repo)
+        except HubError as exc:
+            self._show_message(QMessageBox.Icon.Warning, "Not a Hugging Face model", str(exc))
+            return
+        if self._downloading is None:
+            self._run(target, HfDownloadWorker(target, self._directory, self._timeout))
+
+    def _run(self, info: ModelInfo | HfTarget, worker: DownloadWorker) -> None:
         self._downloading = info
         self._progress_text = self._warning_text = ""
-        title = f"Downloading {info.architecture} ({_mb(info.size)})…"
-        dialog = QProgressDialog(title, "Cancel", 0, 1000, self.parentWidget())
+        dialog = QProgressDialog(_title(info), "Cancel", 0, 1000, self.parentWidget())
         dialog.setWindowTitle("Downloading model")
         dialog.setWindowModality(Qt.WindowModality.NonModal)
         dialog.setAutoClose(False)
@@ -253,8 +201,9 @@ class ModelsMenu(QMenu):
         dialog.setValue(0)
         self.progress_dialog = dialog
 
+        if not info.size:
+            dialog.setRange(0, 0)  # the hub download reports no byte progress: a busy bar
         thread = QThread(self)
-        worker = DownloadWorker(info, self._directory, self._url_base, self._timeout)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.progressed.connect(self._on_progress)
@@ -293,7 +242,7 @@ class ModelsMenu(QMenu):
     def _update_label(self) -> None:
         if self.progress_dialog is not None and self._downloading is not None:
             info = self._downloading
-            lines = [f"Downloading {info.architecture} ({_mb(info.size)})…"]
+            lines = [_title(info)]
             lines += [t for t in (self._progress_text, self._warning_text) if t]
             self.progress_dialog.setLabelText("\n".join(lines))
 
@@ -316,7 +265,7 @@ class ModelsMenu(QMenu):
         info = self._finish()
         self.downloadCancelled.emit(info.name)
 
-    def _finish(self) -> ModelInfo:
+    def _finish(self) -> ModelInfo | HfTarget:
         info = self._downloading
         assert info is not None  # signals only come from the running download
         self._downloading = None

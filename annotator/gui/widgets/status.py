@@ -57,9 +57,17 @@ class StatusBar(QStatusBar):
         self._update_elapsed()
         self._tick.start()
 
+    def set_busy_progress(self, what: str, done: int, total: int) -> None:
+        """A determinate busy bar: "<what> done/total… 1.2 s" (start_busy first)."""
+        self._what = f"{what} {done}/{total}"
+        self.busy.setRange(0, max(total, 1))
+        self.busy.setValue(done)
+        self._update_elapsed()
+
     def ready(self, seconds: float | None = None, what: str = "encoded") -> None:
         self._tick.stop()
         self._started = None
+        self.busy.setRange(0, 0)
         self.busy.hide()
         self.encode.setText("Ready" if not seconds else f"Ready ({what} in {seconds:.1f} s)")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from annotator.gui.model.everything import EverythingResult
 from annotator.gui.model.requests import LoadedModel, MaskResult
 from tests.gui.fakes.masks import answer, synthetic_masks
 
@@ -22,6 +23,8 @@ class FakeClient(QObject):
     imageReady = Signal(str, float)
     maskReady = Signal(object)
     errorOccurred = Signal(str)
+    everythingProgress = Signal(int, int)
+    everythingReady = Signal(object)
 
     def __init__(self, delay_ms: int = 5, prompt_hint: str = "points_and_boxes") -> None:
         super().__init__()
@@ -33,6 +36,7 @@ class FakeClient(QObject):
         self.decoded: list = []
         self.fail_next = False
         self._next = 0
+        self._everything: int | None = None
         self._accept: int | None = None  # like ModelClient: only the latest result is delivered
         self.shut_down = False
 
@@ -78,6 +82,42 @@ class FakeClient(QObject):
         )
         self.decoded.append(prompts)
         self.maskReady.emit(MaskResult(rid, key, masks, scores, low, 0.002, prompts))
+
+    def request_everything(self, points_per_side: int = 32) -> int:
+        """Like the worker: progress, then three disjoint rectangles as proposals (an
+        ``everything_masks`` list set by a test replaces them)."""
+        self._next += 1
+        rid = self._everything = self._next
+        key = self.key
+        self.everythingProgress.emit(0, 4)
+        QTimer.singleShot(self.delay_ms, lambda: self._everything_answer(rid, key))
+        return rid
+
+    def _everything_answer(self, rid: int, key: str) -> None:
+        if rid != self._everything or key != self.key:
+            return  # cancelled, or another image
+        self._everything = None
+        h, w = self.shape
+        masks = getattr(self, "everything_masks", None)
+        if masks is None:
+            masks = np.zeros((3, h, w), bool)
+            for i in range(3):
+                masks[i, 10 + 60 * i : 50 + 60 * i, 20:80] = True
+        masks = np.asarray(masks, bool)
+        n = len(masks)
+        self.everythingProgress.emit(4, 4)
+        warning = "box prompts" if self.prompt_hint == "boxes" else None
+        scores = np.linspace(0.95, 0.9, n).astype(np.float32)
+        self.everythingReady.emit(
+            EverythingResult(rid, key, masks, scores, scores.copy(), 0.01, warning)
+        )
+
+    def cancel_everything(self) -> None:
+        self._everything = None
+
+    @property
+    def everything_running(self) -> bool:
+        return self._everything is not None
 
     def cancel_mask(self) -> None:
         self._accept = None
