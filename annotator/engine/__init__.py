@@ -2,7 +2,8 @@
 Pure PyTorch, no Qt.
 
 Sub-packages: ``modeling`` (the networks, ``nn.Module``s only), ``weights`` (catalogue, store,
-download, ``load_model``), ``amg`` (segment everything); ``box_batch`` gives masks for many
+download, ``load_model``), ``amg`` (segment everything), ``sequence`` (propagation through
+videos and frame folders); ``box_batch`` gives masks for many
 boxes at once. The public names below load lazily (PEP 562) so that torch-free modules of this
 package, such as the model registry used by ``annotator models list``, import without pulling
 in torch.
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from .modeling.architectures import MODEL_TYPES
     from .modeling.sam import Sam
     from .predictor import Predictor
+    from .sequence import SequencePredictor
     from .weights.load import load_model
 
 _EXPORTS = {
@@ -32,6 +34,7 @@ _EXPORTS = {
     "CheckpointError": ".errors",
     "ImageState": ".image_state",
     "Predictor": ".predictor",
+    "SequencePredictor": ".sequence",
     "MODEL_TYPES": ".modeling.architectures",
     "Sam": ".modeling.sam",
 }
@@ -45,6 +48,7 @@ __all__ = [
     "ImageState",
     "Predictor",
     "Sam",
+    "SequencePredictor",
     "load_model",
     "predict_boxes",
 ]

@@ -1,8 +1,11 @@
 """SAM 2's memory modules (``memory_attention``, ``memory_encoder``), key for key as Meta's.
 
-The image predictor does not use them; they are here so that official checkpoints load with a
-strict state-dict match. The memory encoder runs; memory attention (RoPE attention over past
-frames) is run by the video path, which builds on these modules.
+Memory attention conditions a frame's (B, h*w, 256) features on the memory bank: 4 layers of
+RoPE self-attention, cross-attention to the memories (64-channel keys/values: past frames'
+encoded masks, RoPE'd frame by frame, then the object pointers, not RoPE'd) and a ReLU MLP,
+pre-norm, as Meta's ``MemoryAttentionLayer`` with the SAM 2.1 config (positions added to the
+cross-attention keys only, 0.1 x the frame's positions added at the input). The memory
+encoder fuses the frame's features with a mask into a (B, 64, h, w) memory.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from torch import Tensor, nn
 from annotator.engine.modeling.common import LayerNorm2d
 
 from .image_encoder import PositionEmbeddingSine
+from .rope import AxialRope
 
 
 class MemoryAttentionProjections(nn.Module):
@@ -30,6 +34,27 @@ class MemoryAttentionProjections(nn.Module):
         self.k_proj = nn.Linear(kv, embedding_dim)
         self.v_proj = nn.Linear(kv, embedding_dim)
         self.out_proj = nn.Linear(embedding_dim, embedding_dim)
+        self.rope = AxialRope(embedding_dim // num_heads)
+
+    def forward(
+        self, q: Tensor, k: Tensor, v: Tensor, grid_tokens: int, num_k_exclude_rope: int = 0
+    ) -> Tensor:
+        """q (B, Nq, C); k, v (B, Nk, C_kv) -> (B, Nq, C). q and the first
+        Nk - ``num_k_exclude_rope`` keys (whole frames of ``grid_tokens``) get RoPE."""
+        q, k, v = self.q_proj(q), self.k_proj(k), self.v_proj(v)
+        q = self.rope.rotate(q, grid_tokens)
+        n_rope = k.shape[1] - num_k_exclude_rope
+        if n_rope > 0:
+            k_rope = self.rope.rotate(k[:, :n_rope], grid_tokens)
+            k = torch.cat([k_rope, k[:, n_rope:]], dim=1) if num_k_exclude_rope else k_rope
+        nh = self.num_heads
+
+        def heads(x: Tensor) -> Tensor:
+            return x.view(x.shape[0], x.shape[1], nh, -1).transpose(1, 2)
+
+        out = F.scaled_dot_product_attention(heads(q), heads(k), heads(v))
+        out = out.transpose(1, 2).reshape(q.shape[0], q.shape[1], -1)
+        return self.out_proj(out)
 
 
 class MemoryAttentionLayer(nn.Module):
@@ -47,6 +72,15 @@ class MemoryAttentionLayer(nn.Module):
         self.norm2 = nn.LayerNorm(d_model)
         self.norm3 = nn.LayerNorm(d_model)
 
+    def forward(self, tgt: Tensor, memory: Tensor, pos: Tensor, num_ptr_tokens: int) -> Tensor:
+        n = tgt.shape[1]
+        x = self.norm1(tgt)
+        tgt = tgt + self.self_attn(x, x, x, n)
+        x = self.norm2(tgt)
+        tgt = tgt + self.cross_attn_image(x, memory + pos, memory, n, num_ptr_tokens)
+        x = self.norm3(tgt)
+        return tgt + self.linear2(F.relu(self.linear1(x)))
+
 
 class MemoryAttention(nn.Module):
     """``num_layers`` memory-attention layers and a final LayerNorm."""
@@ -56,6 +90,21 @@ class MemoryAttention(nn.Module):
         self.d_model = d_model
         self.layers = nn.ModuleList(MemoryAttentionLayer(d_model) for _ in range(num_layers))
         self.norm = nn.LayerNorm(d_model)
+
+    def forward(
+        self,
+        curr: Tensor,
+        curr_pos: Tensor,
+        memory: Tensor,
+        memory_pos: Tensor,
+        num_ptr_tokens: int,
+    ) -> Tensor:
+        """curr (B, h*w, C) frame features, curr_pos (B or 1, h*w, C); memory / memory_pos
+        (B, M, 64) with the last ``num_ptr_tokens`` rows object pointers -> (B, h*w, C)."""
+        out = curr + 0.1 * curr_pos
+        for layer in self.layers:
+            out = layer(out, memory, memory_pos, num_ptr_tokens)
+        return self.norm(out)
 
 
 class MaskDownSampler(nn.Module):

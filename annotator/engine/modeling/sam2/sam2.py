@@ -89,6 +89,18 @@ class Sam2(nn.Module):
             if m is not self and hasattr(m, "make_buffers"):
                 m.make_buffers()
 
+    def set_image_size(self, size: int) -> None:
+        """Run on ``size`` x ``size`` inputs instead of 1024 (a multiple of 128, as Meta's
+        ``image_size``; no weight depends on it). For quick checks on small inputs."""
+        if size % 128:
+            raise ValueError(f"image size must be a multiple of 128, got {size}")
+        e = size // 16
+        pe = self.sam_prompt_encoder
+        self.img_size = size
+        pe.input_image_size, pe.image_embedding_size = (size, size), (e, e)
+        pe.mask_input_size = (4 * e, 4 * e)
+        pe._dense_pe_cache = None
+
     def make_transform(self) -> ResizeSquare:
         return ResizeSquare(self.img_size)
 
