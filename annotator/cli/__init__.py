@@ -1,6 +1,7 @@
 """The `annotator` command line: one module per sub-command, each registering itself below.
 
-``gui``, ``amg`` (writers in ``amg_outputs``), ``segment``, ``import_`` (``annotator import``),
+``gui``, ``amg`` (writers in ``amg_outputs``), ``segment``, ``track`` (prompts in
+``track_prompts``, its output in ``track_output``), ``import_`` (``annotator import``),
 ``export``, ``export_onnx``, ``evaluate`` and ``models``; ``_common`` holds what they share
 (model options, image listing, prefetch, the failure report).
 """
@@ -17,7 +18,7 @@ from annotator import __version__
 # Each module exposes `register(subparsers)`, which adds its sub-command and sets
 # `func(args) -> int` as the handler. Imports stay lazy so `annotator --help` is fast.
 COMMAND_MODULES: tuple[str, ...] = (
-    "gui", "amg", "segment", "import_", "export", "export_onnx", "evaluate", "models",
+    "gui", "amg", "segment", "track", "import_", "export", "export_onnx", "evaluate", "models",
 )  # fmt: skip
 
 

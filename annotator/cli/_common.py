@@ -24,9 +24,15 @@ DTYPE_HELP = (
 )
 
 
-def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """--checkpoint, --model-type, --device and --dtype, the same for every sub-command."""
-    parser.add_argument("--checkpoint", metavar="PATH", help=CHECKPOINT_HELP)
+def add_model_options(
+    parser: argparse.ArgumentParser, default_checkpoint: str | None = None
+) -> None:
+    """--checkpoint, --model-type, --device and --dtype, the same for every sub-command
+    (`default_checkpoint`: a known model name used when --checkpoint is not given)."""
+    help_text = CHECKPOINT_HELP
+    if default_checkpoint is not None:
+        help_text = CHECKPOINT_HELP.replace("the bundled LiteMedSAM", default_checkpoint)
+    parser.add_argument("--checkpoint", metavar="PATH", default=default_checkpoint, help=help_text)
     parser.add_argument(
         "--model-type", default="auto", choices=("auto", *MODEL_TYPES), help=MODEL_TYPE_HELP
     )
@@ -53,6 +59,22 @@ def load_predictor(args: argparse.Namespace, checkpoint: str | object | None = .
         dtype=args.dtype,
     )
     return Predictor(model)
+
+
+def load_sequence_predictor(args: argparse.Namespace) -> Any:
+    """The engine SequencePredictor for the model options; a checkpoint that is not SAM 2.1
+    raises ValueError naming it (only SAM 2.1 has the memory that propagation needs)."""
+    from annotator.engine import SequencePredictor, load_model
+    from annotator.engine.modeling.sam2 import Sam2
+
+    model = load_model(
+        args.checkpoint, model_type=args.model_type, device=args.device, dtype=args.dtype
+    )
+    if not isinstance(model, Sam2):
+        kind = getattr(model, "model_type", type(model).__name__)
+        raise ValueError(f"{args.checkpoint or 'the default model'} is a {kind} model; "
+                         "tracking needs a SAM 2.1 checkpoint (sam2.1_hiera_*)")  # fmt: skip
+    return SequencePredictor(model)
 
 
 def model_name(predictor: Any) -> str:

@@ -1,5 +1,6 @@
 """``annotator export``: send a project's masks out to training pipelines (COCO, YOLO, PNG
-masks, SA-1B), optionally split by image."""
+masks, SA-1B; for videos DAVIS / YouTube-VOS palette PNGs and MOTChallenge boxes), optionally
+split by image (the frames of a video stay together)."""
 
 from __future__ import annotations
 
@@ -36,8 +37,10 @@ def _tolerance_arg(value: str) -> float:
 def register(subparsers: Any) -> None:
     exp = subparsers.add_parser(
         "export",
-        help="export a project for training (COCO, YOLO, PNG masks, SA-1B)",
-        description="Export a project's masks in a training format, optionally split by image.",
+        help="export a project for training (COCO, YOLO, PNG masks, SA-1B, DAVIS, MOT)",
+        description="Export a project's masks in a training format, optionally split by image "
+        "(by video for sequence projects). davis: Annotations/<video>/<frame>.png palette PNGs "
+        "indexed by track id; mot: <video>/gt/gt.txt boxes with track ids.",
     )
     exp.add_argument("project", type=Path, help="project JSON")
     exp.add_argument("--format", required=True, choices=FORMATS)
@@ -47,7 +50,10 @@ def register(subparsers: Any) -> None:
         help="split by image into sub-folders, e.g. train=0.8,val=0.2",
     )  # fmt: skip
     exp.add_argument("--seed", type=int, default=0, help="seed of the split shuffle (default 0)")
-    exp.add_argument("--copy-images", action="store_true", help="copy images next to the labels")
+    exp.add_argument(
+        "--copy-images", action="store_true",
+        help="copy images next to the labels (davis, mot: frames as JPEG, decoded from videos)",
+    )  # fmt: skip
     exp.add_argument(
         "--tolerance", type=_tolerance_arg, default=DEFAULT_TOLERANCE, metavar="PX",
         help=f"polygon simplification in pixels (coco-polygons, yolo; default {DEFAULT_TOLERANCE})",

@@ -1,10 +1,13 @@
-"""`annotator gui [PATH]`: the desktop app."""
+"""`annotator gui [PATH]`: the desktop app. A video file, or a frame folder with
+``--sequence``, opens as a sequence project (`open_sequence`)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-from annotator.cli._common import add_model_options
+from annotator.cli._common import add_model_options, error
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -13,9 +16,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="open the desktop annotation app",
         description="Open the desktop app on an image, a folder or a project JSON "
         "(default: the bundled sample_data/ folder). The project file defaults to "
-        "annotations.json in the folder.",
+        "annotations.json in the folder. A video file (mp4, avi, mov, mkv...) opens as a "
+        "sequence: its frames are extracted next to it (clip.mp4 -> clip/00000.jpg...) "
+        "and the project is clip.json.",
     )
-    p.add_argument("path", nargs="?", help="image, folder or project .json to open")
+    p.add_argument("path", nargs="?", help="image, folder, video or project .json to open")
+    p.add_argument(
+        "--sequence", action="store_true",
+        help="open a folder of frames as one sequence (frames with video and frame_index)",
+    )  # fmt: skip
     add_model_options(p)
     p.add_argument(
         "--images-root", metavar="DIR", default=None,
@@ -24,9 +33,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run)
 
 
+def open_sequence(path: Path) -> Path:
+    """The project file the app opens for a video file (frames extracted first, resumably)
+    or a frame folder; created with every frame when it does not exist yet."""
+    from annotator.io.sequence_frames import extract_frames, sequence_project
+
+    if path.is_dir():
+        project = path / "annotations.json"
+    else:
+        from tqdm import tqdm
+
+        with tqdm(unit="frame", desc=f"extracting {path.name}", file=sys.stderr) as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(1)
+
+            extract_frames(path, progress)
+        project = path.with_suffix(".json")
+    sequence_project(path, project)
+    return project
+
+
 def _run(args: argparse.Namespace) -> int:
     from annotator.gui.app import run_app
+    from annotator.io.frames import is_video_file
 
+    path = args.path
+    if path is not None and (args.sequence or is_video_file(path)):
+        try:
+            path = str(open_sequence(Path(path)))
+        except (ValueError, OSError) as exc:  # FrameSourceError, ProjectLoadError
+            return error(str(exc))
     return run_app(
-        args.path, args.checkpoint, args.model_type, args.device, args.dtype, args.images_root
+        path, args.checkpoint, args.model_type, args.device, args.dtype, args.images_root
     )

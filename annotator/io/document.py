@@ -32,6 +32,7 @@ from annotator.io.records import (
     provenance_values,
     utc_now,
 )
+from annotator.io.sequence import check_frame_keys, frame_taken
 from annotator.io.undo_stack import UndoStack
 
 __all__ = [
@@ -64,6 +65,7 @@ class Document(ChangeTracking):
         self.autosave_path: Path | None = None  # ...and its path (a save removes it)
         self._images: dict[int, ImageRecord] = {}
         self._by_file: dict[str, int] = {}
+        self._by_frame: dict[tuple[str, int], int] = {}  # (video, frame_index) -> image id
         self._categories: dict[int, Category] = {}
         self._anns: dict[int, Annotation] = {}
         self._by_image: dict[int, dict[int, None]] = {}  # ordered set of ann ids per image
@@ -77,10 +79,14 @@ class Document(ChangeTracking):
     # ----- images ------------------------------------------------------------------------------
     def add_image(self, file_name: str, width: int, height: int, **extra: Any) -> int:
         """Register an image (path relative to images_root) and return its id; an already
-        registered file_name returns the existing id. Not an undo step (it adds no labels)."""
+        registered file_name returns the existing id. Not an undo step (it adds no labels).
+        A sequence frame passes video= and frame_index= (see sequence.py for their rules)."""
         name = check_file_name(file_name)
         if name in self._by_file:
             return self._by_file[name]
+        frame = check_frame_keys(name, extra)
+        if frame is not None and frame in self._by_frame:
+            raise ValueError(f"image {name!r}: {frame_taken(frame, self._by_frame[frame])}")
         if int(width) <= 0 or int(height) <= 0:
             raise ValueError(f"image {name!r} has invalid size {width}x{height}")
         too_large = size_limit_problem(int(width), int(height))
@@ -90,6 +96,8 @@ class Document(ChangeTracking):
         record = ImageRecord(image_id, name, int(width), int(height), dict(extra))
         self._images[image_id] = record
         self._by_file[name] = image_id
+        if frame is not None:
+            self._by_frame[frame] = image_id
         self._by_image[image_id] = {}
         self._changed(frozenset({image_id}))
         return image_id
@@ -105,6 +113,10 @@ class Document(ChangeTracking):
 
     def image_by_file_name(self, file_name: str) -> ImageRecord | None:
         image_id = self._by_file.get(file_name.replace("\\", "/"))
+        return None if image_id is None else self._images[image_id]
+
+    def image_by_frame(self, video: str, frame_index: int) -> ImageRecord | None:
+        image_id = self._by_frame.get((video, frame_index))
         return None if image_id is None else self._images[image_id]
 
     def image_path(self, image_id: int) -> Path:
@@ -373,6 +385,9 @@ class Document(ChangeTracking):
         for image in records.images:
             doc._images[image.id] = image
             doc._by_file[image.file_name] = image.id
+            frame = check_frame_keys(image.file_name, image.extra)
+            if frame is not None:
+                doc._by_frame[frame] = image.id
             doc._by_image[image.id] = {}
         for category in records.categories:
             doc._categories[category.id] = category

@@ -12,6 +12,7 @@ import numpy as np
 
 from annotator.io.checks import safe_relative
 from annotator.io.masks import Rle, decode_mask
+from annotator.io.sequence import TRACK_KEY, check_track_id
 
 PROVENANCE_KEYS = (
     "predicted_iou", "stability_score", "point_coords", "point_labels", "box", "model",
@@ -76,11 +77,15 @@ class Annotation:
 
 
 def provenance_values(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Provenance keys as stored: JSON-able, None dropped; COCO's own keys refused."""
+    """Provenance keys as stored: JSON-able, None dropped; COCO's own keys refused, and a
+    track_id that is not a positive integer (sequence.py)."""
     clash = CORE_ANN_KEYS & set(values)
     if clash:
         raise ValueError(f"provenance cannot override COCO keys {sorted(clash)}")
-    return {k: jsonable(v) for k, v in values.items() if v is not None}
+    out = {k: jsonable(v) for k, v in values.items() if v is not None}
+    if TRACK_KEY in out:
+        check_track_id(out[TRACK_KEY])
+    return out
 
 
 def jsonable(value: Any) -> Any:

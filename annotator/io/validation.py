@@ -15,6 +15,13 @@ from typing import Any
 
 from annotator.io.checks import is_int, is_number, safe_relative, size_limit_problem
 from annotator.io.masks import batch_area_bbox, rle_pixel_counts
+from annotator.io.sequence import (
+    TRACK_KEY,
+    frame_keys_problem,
+    frame_of,
+    frame_taken,
+    track_id_problem,
+)
 
 MAX_PROBLEMS = 20  # enough to see a pattern; a broken file could otherwise yield thousands
 
@@ -89,6 +96,7 @@ def _check_ids(col: _Collector, section: str, items: list[Any], required: tuple)
 def _check_images(col: _Collector, images: list[Any], images_root: Path | None) -> dict:
     by_id = _check_ids(col, "images", images, ("id", "file_name", "width", "height"))
     seen_names: dict[str, int] = {}
+    seen_frames: dict[tuple[str, int], int] = {}
     index_of = {id(item): i for i, item in enumerate(images)}
     for image_id, image in list(by_id.items()):
         place = f"images[{index_of[id(image)]}]"
@@ -111,7 +119,23 @@ def _check_images(col: _Collector, images: list[Any], images_root: Path | None) 
             )
         else:
             seen_names[normal] = image_id
+        _check_frame(col, place, image, seen_frames)
     return by_id
+
+
+def _check_frame(col: _Collector, place: str, image: Mapping, seen: dict) -> None:
+    """The sequence keys of one image (sequence.py); `seen`: (video, frame_index) -> image id."""
+    problem = frame_keys_problem(image)
+    if problem is not None:
+        col.add(f"{place}.{problem[0]}", problem[1])
+        return
+    frame = frame_of(image)
+    if frame is None:
+        return
+    if frame in seen:
+        col.add(place, frame_taken(frame, seen[frame]))
+    else:
+        seen[frame] = image["id"]
 
 
 def _check_annotation(col: _Collector, place: str, ann: Mapping, images: dict, cats: dict) -> bool:
@@ -160,6 +184,8 @@ def _check_annotation(col: _Collector, place: str, ann: Mapping, images: dict, c
     area = ann.get("area")
     if area is not None and (not is_number(area) or area < 0):
         col.add(f"{place}.area", f"must be a non-negative number, got {area!r}")
+    if TRACK_KEY in ann and track_id_problem(ann[TRACK_KEY]) is not None:
+        col.add(f"{place}.{TRACK_KEY}", str(track_id_problem(ann[TRACK_KEY])))
     if ann.get("iscrowd") not in (None, 0, 1):
         col.add(f"{place}.iscrowd", f"must be 0 or 1, got {ann.get('iscrowd')!r}")
     return ok

@@ -20,7 +20,7 @@ def _sub_parsers() -> dict[str, object]:
 
 def test_each_sub_command_module_registers_its_command():
     assert set(_sub_parsers()) == {
-        "gui", "amg", "segment", "import", "export", "export-onnx", "evaluate", "models"
+        "gui", "amg", "segment", "track", "import", "export", "export-onnx", "evaluate", "models"
     }  # fmt: skip
     assert len(COMMAND_MODULES) == len(_sub_parsers())
 

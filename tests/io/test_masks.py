@@ -156,3 +156,19 @@ def test_a_short_or_corrupt_rle_string_is_refused_not_decoded_into_garbage(count
     # pycocotools itself decodes "02" on a 2x2 mask into uninitialised memory.
     with pytest.raises(ValueError, match="corrupt compressed RLE"):
         decode_mask({"size": [2, 2], "counts": counts})
+
+
+def test_rle_pixel_counts_over_many_chunks_matches_one_string_at_a_time(monkeypatch):
+    from annotator.io import masks
+
+    monkeypatch.setattr(masks, "RLE_CHECK_CHUNK", 64)  # many passes, cut at string boundaries
+    rng = np.random.default_rng(0)
+    strings = []
+    for i in range(60):
+        mask = rng.random((20, 30)) < 0.3
+        counts = encode_mask(mask)["counts"]
+        strings.append(counts[: len(counts) // 2] if i % 7 == 3 else counts)  # some truncated
+    strings += ["", "0", "a"]
+    expected = [rle_pixel_count(c) for c in strings]
+    assert masks.rle_pixel_counts(strings).tolist() == expected
+    assert expected.count(600) > 40 and -1 in expected

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import os
-import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -140,12 +139,6 @@ def check_images_exist(coco: dict[str, Any], images_root: Path, *, required: boo
             check_declared_size(file, im["width"], im["height"])
         except ImageReadError as exc:
             raise FormatError(file, f"images[{i}]", exc.reason) from None
-
-
-def copy_image(images_root: Path, file_name: str, dest: Path) -> None:
-    """Copies one image (keeping its times) to ``dest``, creating folders as needed."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(images_root / file_name, dest)
 
 
 def output_names(coco: dict[str, Any], suffix: str) -> dict[int, str]:

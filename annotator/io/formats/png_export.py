@@ -52,7 +52,8 @@ def _encode_png_uint16(image: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
-def _encode_palette_png(index: np.ndarray, palette: list[tuple[int, int, int]]) -> bytes:
+def encode_palette_png(index: np.ndarray, palette: list[tuple[int, int, int]]) -> bytes:
+    """An 8-bit palette PNG of a (H, W) uint8 index image; palette[i] is the RGB of index i."""
     try:
         from PIL import Image  # lazy: only this export needs Pillow
     except ImportError as exc:
@@ -105,7 +106,7 @@ def export_png(coco: dict[str, Any], out: Path) -> list[str]:
             semantic[mask] = class_value[ann["category_id"]]
         for folder, data in (
             ("instances", _encode_png_uint16(instances)),
-            ("semantic", _encode_palette_png(semantic, palette)),
+            ("semantic", encode_palette_png(semantic, palette)),
         ):
             target = out / folder / names[im["id"]]
             target.parent.mkdir(parents=True, exist_ok=True)

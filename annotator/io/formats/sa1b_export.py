@@ -27,9 +27,9 @@ from annotator.atomic import atomic_write_text
 from annotator.io.formats.common import (
     Tally,
     annotations_by_image,
-    copy_image,
     output_names,
 )
+from annotator.io.formats.frame_images import FrameJpegs
 from annotator.io.masks import decode_mask
 
 UNSCORED = 1.0  # predicted_iou / stability_score of masks the model did not score
@@ -95,6 +95,7 @@ def export_sa1b(
     tally = Tally()
     names = output_names(coco, ".json")
     by_image = annotations_by_image(coco)
+    frames = FrameJpegs(images_root)  # copies files; decodes the frames of video files
     for im in coco["images"]:
         anns = by_image[im["id"]]
         unscored = [
@@ -110,5 +111,5 @@ def export_sa1b(
         target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(target, json.dumps(sa1b_record(im, anns)))
         if copy_images:
-            copy_image(images_root, im["file_name"], target.with_name(Path(im["file_name"]).name))
+            frames.copy(im, target.with_name(Path(im["file_name"]).name))
     return tally.lines()

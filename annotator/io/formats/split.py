@@ -1,11 +1,16 @@
-"""Dataset splits by image: parse ``train=0.8,val=0.2`` and assign images deterministically."""
+"""Dataset splits by image: parse ``train=0.8,val=0.2`` and assign images deterministically;
+the frames of one video always go to the same part (neighbouring frames in train and val would
+leak the answers)."""
 
 from __future__ import annotations
 
 import math
 import random
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from annotator.io.sequence import frame_of
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -73,3 +78,19 @@ def assign_split(
         out[name] = sorted(ids[start : start + count])
         start += count
     return out
+
+
+def assign_split_by_video(
+    images: Iterable[Mapping[str, Any]], parts: Sequence[tuple[str, float]], seed: int
+) -> dict[str, list[int]]:
+    """`assign_split` of COCO images whose units are the videos (all their frames together) and
+    the images that are not frames; the fractions count units. A project without videos is
+    split exactly as `assign_split` splits its image ids."""
+    units: dict[int, list[int]] = {}
+    first_of: dict[str, int] = {}
+    for image in sorted(images, key=lambda im: im["id"]):
+        frame = frame_of(image)
+        unit = image["id"] if frame is None else first_of.setdefault(frame[0], image["id"])
+        units.setdefault(unit, []).append(image["id"])
+    chosen = assign_split(units, parts, seed)
+    return {name: sorted(i for u in ids for i in units[u]) for name, ids in chosen.items()}
