@@ -1,8 +1,9 @@
-"""Generate the README screenshots: the main window with annotations, and the candidate choice.
+"""Generate the README screenshots: the main window (toolbar, annotations), the candidate
+choice, polygon editing of an accepted mask, and the label pop-up.
 
 Runs the real app (bundled LiteMedSAM, model worker thread) on a copy of sample_data/ under
-Xvfb, drives it through the window's own slots, and saves
-docs/images/main_window.png and docs/images/candidates.png.
+Xvfb, drives it through the window's own slots, and saves docs/images/main_window.png,
+candidates.png, polygon_editing.png and label_popup.png.
 
     python scripts/screenshots.py            # starts Xvfb itself when there is no display
     python scripts/screenshots.py --out DIR  # somewhere else
@@ -98,6 +99,7 @@ def shoot(out: Path, checkpoint: str | None, model_type: str) -> int:
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication(sys.argv[:1])
     work = Path(tempfile.mkdtemp(prefix="annotator-shots-"))
+    os.environ["ANNOTATOR_SETTINGS"] = str(work / "settings.ini")  # not the user's settings
     for image in (ROOT / "sample_data").glob("*.jpg"):
         shutil.copy(image, work / image.name)
     client = ModelClient()
@@ -137,6 +139,30 @@ def shoot(out: Path, checkpoint: str | None, model_type: str) -> int:
     settle(app)
     win.grab().save(str(out / "main_window.png"))
 
+    # polygon editing: the helmet reopened with the polygon tool (its vertices shown), one
+    # vertex pulled out
+    win.clear_prompts()
+    helmet = win.session.doc.annotations()[0].id
+    win.session.select(helmet)
+    win.editing.brush("polygon")
+    ring = max(win.tools["polygon"].rings, key=lambda r: len(r.points))
+    ring.points[0] = ring.points[0] + (-25, -20)
+    win.tools["polygon"]._finish()  # what releasing the dragged vertex does
+    settle(app)
+    win.grab().save(str(out / "polygon_editing.png"))
+    win.accept()  # written back
+
+    # the label pop-up after accepting a new mask, "fl" typed
+    win.labels.set_enabled(True)
+    win.set_tool("box")
+    win.session.editor.set_box((110, 180, 250, 330))
+    wait_until(app, shown, 180, "box for the pop-up")
+    win.accept()
+    win.labels.popup.edit.setText("fl")
+    settle(app)
+    win.grab().save(str(out / "label_popup.png"))
+    win.labels.popup.hide()
+
     win.clear_prompts()
     name, (x, y) = CANDIDATE_CLICK
     win.files.show_image(name)
@@ -150,7 +176,7 @@ def shoot(out: Path, checkpoint: str | None, model_type: str) -> int:
     win.close()
     client.shutdown()
     shutil.rmtree(work, ignore_errors=True)
-    print(f"wrote {out / 'main_window.png'} and {out / 'candidates.png'}")
+    print(f"wrote main_window, candidates, polygon_editing and label_popup .png to {out}")
     return 0
 
 

@@ -6,17 +6,26 @@ go back to the session. See docs/adr/0004-app-session-and-view.md.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QVBoxLayout, QWidget
 
 from annotator.gui.actions import build_actions, build_menus
+from annotator.gui.drop import DropOpener
+from annotator.gui.label_flow import LabelFlow
+from annotator.gui.mask_editing import MaskEditing
 from annotator.gui.model.requests import PromptSet
+from annotator.gui.panel_menus import PanelMenus
 from annotator.gui.project_files import ProjectFiles
 from annotator.gui.session import AppSession
 from annotator.gui.session.events import DecodeCancelled, DecodeRequested, ImageChanged, Message
 from annotator.gui.session_view import SessionView
-from annotator.gui.tools import BoxTool, BrushTool, PointTool, Tool
+from annotator.gui.settings import AppSettings
+from annotator.gui.toolbar import build_toolbar
+from annotator.gui.tools import BoxTool, BrushTool, PointTool, PolygonTool, Tool
+from annotator.gui.view_options import ViewOptions
 from annotator.gui.widgets import dialogs
 from annotator.gui.widgets.candidates import CandidateBar
 from annotator.gui.widgets.canvas import Canvas
@@ -29,6 +38,7 @@ PLACEMENT_MENUS = (
 )
 BOXES_HINT = "This model works from boxes: drag a box (B)"
 PREFETCH_AHEAD = 2
+TOOL_NAMES = ("point", "box", "brush", "eraser", "polygon")
 
 
 class MainWindow(QMainWindow):
@@ -41,12 +51,13 @@ class MainWindow(QMainWindow):
         self.prompt_hint = "points_and_boxes"
 
         self.canvas = Canvas()
-        self.candidates = CandidateBar()
+        # Floats over the canvas's top-left corner: showing it never moves the image under the
+        # pointer (it used to push the canvas down by its height).
+        self.candidates = CandidateBar(self.canvas)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.candidates)
         layout.addWidget(self.canvas, 1)
         self.setCentralWidget(central)
         self.mask_list = MaskListPanel()
@@ -61,6 +72,8 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self.view = SessionView(self)
         self.files = ProjectFiles(self)
+        self.settings = AppSettings(self)
+        self.view_options = ViewOptions(self)
 
         editor = session.editor
         prompts = session.prompts
@@ -71,8 +84,12 @@ class MainWindow(QMainWindow):
             "eraser": BrushTool(
                 lambda: prompts.current_mask, editor.apply_edit, (1, 1), erase=True
             ),
+            "polygon": PolygonTool(lambda: prompts.current_mask, editor.apply_edit, (1, 1)),
         }
-        self.tool_name = "point"
+        self.tool_name = self.prompt_tool = "point"
+        self.editing = MaskEditing(self)
+        self.labels = LabelFlow(self)
+        self.panel_menus = PanelMenus(self)
         self.actions_by_name = build_actions(self)
         # What the loaded model runs on, and what the next load asks for: the menus check the
         # former, so a failed switch (cuda on a CPU-only machine) leaves them telling the truth.
@@ -81,14 +98,17 @@ class MainWindow(QMainWindow):
         self._last_load: tuple[str | None, str] = (None, "auto")
         self.model_menu = self._build_model_menu()
         build_menus(self, self.actions_by_name, self.model_menu)
+        self.toolbar = build_toolbar(self)
+        DropOpener(self)
 
         self.canvas.toolEvent.connect(self._on_tool_event)
         self.canvas.hovered.connect(self._on_hover)
         self.canvas.selectAt.connect(session.select_at)
-        self.mask_list.selected.connect(session.select)
+        self.canvas.extendSelectAt.connect(session.selecting.toggle_at)
+        self.mask_list.selectionChanged.connect(session.selecting.set)
         self.mask_list.visibilityChanged.connect(session.set_visible)
-        self.mask_list.deleteRequested.connect(session.delete)
-        self.mask_list.categoryRequested.connect(session.set_annotation_category)
+        self.mask_list.deleteRequested.connect(session.delete_selected)
+        self.mask_list.relabelRequested.connect(session.selecting.relabel)
         self.categories.currentChanged.connect(session.set_category)
         self.categories.addRequested.connect(session.add_category)
         self.categories.renameRequested.connect(session.rename_category)
@@ -108,10 +128,11 @@ class MainWindow(QMainWindow):
         client.maskReady.connect(self._on_mask_ready)
         client.errorOccurred.connect(self._on_worker_error)
 
+        self._autosave_seen: object = None
         self._autosave_timer = QTimer(self, interval=500, timeout=self._autosave_tick)
         self._autosave_timer.start()
         self.set_tool("point")
-        self.resize(1280, 820)
+        self.settings.restore_window()  # last geometry and docks, or ~90% of the screen
         self.view.update_title()
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -181,12 +202,25 @@ class MainWindow(QMainWindow):
     # -- tools ----------------------------------------------------------------------------
     def set_tool(self, name: str) -> None:
         self.tool_name = name
-        for key in ("point", "box", "brush", "eraser"):
+        if name in ("point", "box"):
+            self.prompt_tool = name
+        for key in TOOL_NAMES:
             self.actions_by_name[key].setChecked(key == name)
         self.canvas.set_tool(self.tools[name])
         self._update_hint()
 
+    def accept(self) -> int | None:
+        """Enter (see MaskEditing.accept)."""
+        return self.editing.accept()
+
     def brush_size(self, delta: int) -> None:
+        """[ ]: the brush radius; with the polygon tool, its tolerance (coarser / finer)."""
+        if self.tool_name == "polygon":
+            tool = self.tools["polygon"]
+            tool.tolerance = tool.tolerance - 0.25 * delta
+            self.canvas.refresh_tool()
+            self.status.showMessage(f"Polygon tolerance {tool.tolerance:.2f} px", 2000)
+            return
         for key in ("brush", "eraser"):
             tool = self.tools[key]
             tool.radius = int(np.clip(tool.radius + delta, 1, 200))
@@ -216,7 +250,8 @@ class MainWindow(QMainWindow):
     def show_help(self) -> None:
         from annotator.gui.widgets.help_dialog import HelpDialog
 
-        HelpDialog(self.actions_by_name.values(), self).exec()
+        menus = [(m.title(), m.actions()) for m in self.menuBar().findChildren(QMenu)]
+        HelpDialog([*menus, ("Other keys", self.actions_by_name.values())], self).exec()
 
     # -- session events that reach the model ---------------------------------------------------
     def _on_image_changed(self, event: ImageChanged) -> None:
@@ -240,6 +275,7 @@ class MainWindow(QMainWindow):
         self.session.model_name = info.name
         self.prompt_hint = info.prompt_hint
         self.placement = dict(self._requested)
+        self.settings.model_loaded(*self._last_load, self.placement["dtype"])
         self.status.set_model(info.name, info.device, info.precision)
         self.status.ready()
         if self.prompt_hint == "boxes" and self.session.prompts.is_empty:
@@ -270,14 +306,21 @@ class MainWindow(QMainWindow):
         dialogs.show_error(self, "Model error", message)
 
     def _autosave_tick(self) -> None:
-        if self.session.autosaver is not None:
-            self.session.autosaver.maybe_flush()
+        autosaver = self.session.autosaver
+        if autosaver is not None:
+            self.session.pending.sync()  # objects in progress are part of the autosave
+            autosaver.maybe_flush()
+            written = autosaver.doc.autosave_state  # also written on image switches
+            if written is not None and written is not self._autosave_seen:
+                self.status.set_autosaved(time.strftime("%H:%M"))
+            self._autosave_seen = written
 
     def closeEvent(self, event) -> None:
         if not self.files.confirm_discard("closing"):
             event.ignore()
             return
         self._autosave_timer.stop()
+        self.settings.save_window()
         self.session.close()
         stop_downloads = getattr(self.model_menu, "shutdown", None)  # the fallback menu has none
         if stop_downloads is not None:

@@ -11,8 +11,15 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog
 
-from annotator.gui.session.project_io import export_refusal, folder_is_empty, open_project
-from annotator.gui.widgets import dialogs
+from annotator.gui.session.import_merge import merge_import
+from annotator.gui.session.project_io import (
+    LAST_IMAGE_KEY,
+    export_refusal,
+    folder_is_empty,
+    next_unfinished,
+    open_project,
+)
+from annotator.gui.widgets import dialogs, export_dialog
 from annotator.io.coco_store import ProjectChangedOnDiskError, save_project
 from annotator.io.document import Document
 from annotator.io.images import ImageReadError
@@ -53,6 +60,8 @@ class ProjectFiles:
             dialogs.show_error(self.win, "Cannot open", str(exc))
             return False
         self.session.adopt(opened.doc, opened.images)
+        self.win.labels.project_opened()
+        self.win.settings.opened(path)
         if opened.recovered:
             kept = len(opened.kept_recoveries)
             also = f"; {kept} more autosave(s) kept, offered next time" if kept else ""
@@ -65,9 +74,12 @@ class ProjectFiles:
                 + (f" and {more} more" if more > 0 else ""),
                 12000,
             )
-        order = self.session.images  # the first readable image, or the one asked for
-        if opened.first in order:
-            i = order.index(opened.first)
+        order = self.session.images  # the first readable image, the one asked for, or the
+        first = opened.first  # one where the user stopped last time
+        if first is None and opened.doc.extra.get(LAST_IMAGE_KEY) in order:
+            first = opened.doc.extra[LAST_IMAGE_KEY]
+        if first in order:
+            i = order.index(first)
             order = order[i:] + order[:i]
         for name in order:
             if self.show_image(name, report=name == opened.first):
@@ -79,7 +91,7 @@ class ProjectFiles:
         path, _ = QFileDialog.getOpenFileName(
             self.win,
             "Open image or project",
-            str(doc.images_root) if doc else "",
+            str(doc.images_root) if doc else self.win.settings.last_folder(),
             "Images and projects (*.jpg *.jpeg *.png *.tif *.tiff *.bmp *.webp *.json);;"
             "All files (*)",
         )
@@ -87,7 +99,9 @@ class ProjectFiles:
             self.open_path(path)
 
     def ask_open_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self.win, "Open folder")
+        path = QFileDialog.getExistingDirectory(
+            self.win, "Open folder", self.win.settings.last_folder()
+        )
         if path:
             self.open_path(path)
 
@@ -113,12 +127,21 @@ class ProjectFiles:
         else:
             self.show_image(name)
 
+    def next_unfinished(self) -> None:
+        """N: the next image not marked done."""
+        name = next_unfinished(self.session.image_rows(), self.session.current)
+        if name is None:
+            self._message("Every image is marked done", 4000)
+        else:
+            self.show_image(name)
+
     # -- saving ----------------------------------------------------------------------------
     def save(self, path: str | Path | None = None) -> bool:
         """Ctrl+S. Never overwrites a project that changed on disk without asking."""
         doc = self.session.doc
         if doc is None:
             return False
+        self.session.pending.sync()  # objects not accepted yet are saved with the project
         try:
             written = save_project(doc, path)
         except ProjectChangedOnDiskError as exc:
@@ -147,7 +170,9 @@ class ProjectFiles:
         return bool(path) and self.save(path)
 
     def confirm_discard(self, what: str) -> bool:
-        """Ask before `what` drops unsaved changes; True if it may go ahead."""
+        """Ask before `what` drops unsaved changes (objects in progress included); True if it
+        may go ahead."""
+        self.session.pending.sync()
         doc = self.session.doc
         if doc is None or not doc.dirty:
             return True
@@ -160,57 +185,90 @@ class ProjectFiles:
         return False
 
     # -- import / export -------------------------------------------------------------------
-    def export_annotations(self, fmt: str) -> None:
+    def export_annotations(self, fmt: str = "coco") -> None:
+        """File ▸ Export: the options dialog, then a dataset in a new folder (a YOLO export
+        copies the images by default, so its data.yaml points at files that are there)."""
         from annotator.io.formats.export import export_project
 
         doc = self.session.doc
         if doc is None:
             return
-        out = QFileDialog.getExistingDirectory(self.win, f"Export {fmt} into folder")
-        if not out:
+        stem = doc.path.stem if doc.path is not None else "dataset"
+        start = doc.path.parent if doc.path is not None else doc.images_root
+        opts = export_dialog.ask_export_options(self.win, fmt, start, f"{stem}-{fmt}")
+        if opts is None:
             return
-        folder = Path(out)
+        folder = opts.folder
         refusal = export_refusal(folder, doc.path)
         if refusal is not None:  # never over the open project, confirmed or not
             dialogs.show_error(self.win, "Export refused", refusal)
             return
         if not folder_is_empty(folder) and not dialogs.confirm_nonempty_export(self.win, folder):
-            self._message(f"Not exported: {out} is not empty", 6000)
+            self._message(f"Not exported: {folder} is not empty", 6000)
             return
         try:
-            report = export_project(doc.to_coco(), doc.images_root, folder, fmt)
+            report = export_project(
+                doc.to_coco(), doc.images_root, folder, opts.fmt, split=opts.split,
+                copy_images=opts.copy_images, tolerance=opts.tolerance,
+            )  # fmt: skip
         except (OSError, ValueError) as exc:
             dialogs.show_error(self.win, "Export failed", str(exc))
             return
-        n = sum(report.annotations.values())
-        extra = f" ({len(report.warnings)} warnings)" if report.warnings else ""
-        summary = f"Exported {n} masks as {fmt} to {out}{extra}"
+        n, images = sum(report.annotations.values()), sum(report.images.values())
+        parts = ", ".join(f"{k} {v}" for k, v in report.images.items() if k)
+        summary = f"Exported {n} masks on {images} images as {opts.fmt} to {folder}"
+        summary += f" ({parts})" if parts else ""
         self._message(summary, 8000)
         lines = [f"note: {x}" for x in report.notes] + [f"warning: {x}" for x in report.warnings]
         if lines:
-            dialogs.show_export_report(self.win, summary, lines)
+            dialogs.show_report(self.win, "Export finished", summary, lines)
 
-    def import_annotations(self, fmt: str) -> None:
-        """Import COCO or LabelMe annotations as a new project over the same images root."""
+    def _read_import(self, fmt: str) -> tuple[str, Document, list[str]] | None:
+        """Ask for the source and read it over the project's images root: (source, its
+        document, the importer's warnings), or None (cancelled or failed, with a message)."""
         from annotator.io.formats.coco_import import import_coco
         from annotator.io.formats.labelme_import import import_labelme
 
-        old = self.session.doc
-        if old is None or not self.confirm_discard("importing"):
-            return
         if fmt == "coco":
             source, _ = QFileDialog.getOpenFileName(self.win, "Import COCO", "", "JSON (*.json)")
         else:
             source = QFileDialog.getExistingDirectory(self.win, "Import LabelMe folder")
         if not source:
-            return
-        root = old.images_root
+            return None
+        root = self.session.doc.images_root
         try:
             result = (import_coco if fmt == "coco" else import_labelme)(source, root)
-            doc = Document.from_coco(result.coco, root)
+            return source, Document.from_coco(result.coco, root), result.warnings
         except (OSError, ValueError) as exc:
             dialogs.show_error(self.win, "Import failed", str(exc))
+            return None
+
+    def import_annotations(self, fmt: str) -> None:
+        """Import COCO or LabelMe annotations into the open project: a merge, one undo step."""
+        if self.session.doc is None:
             return
+        read = self._read_import(fmt)
+        if read is None:
+            return
+        source, imported, warnings = read
+        summary = merge_import(self.session, imported, Path(source).name)
+        if summary is not None and warnings:
+            dialogs.show_report(
+                self.win, "Import finished", f"Imported: {summary.text()}", warnings
+            )
+
+    def replace_with_import(self, fmt: str) -> None:
+        """The explicit other choice: the import becomes the project (after a confirmation);
+        the next save writes it over the project file."""
+        old = self.session.doc
+        if old is None or not dialogs.confirm_replace_project(self.win, old.path):
+            return
+        if not self.confirm_discard("replacing the project"):
+            return
+        read = self._read_import(fmt)
+        if read is None:
+            return
+        source, doc, _warnings = read
         doc.path = old.path
         doc.disk_state = old.disk_state
         doc.mark_dirty()
@@ -221,4 +279,6 @@ class ProjectFiles:
         )
         if self.session.images:
             self.show_image(self.session.images[0])
-        self._message(f"Imported {len(doc.annotations())} masks from {source}", 8000)
+        self._message(
+            f"Replaced the project with {len(doc.annotations())} masks from {source}", 8000
+        )

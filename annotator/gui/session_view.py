@@ -25,6 +25,7 @@ from annotator.gui.session.events import (
     SelectionChanged,
     VisibilityChanged,
 )
+from annotator.gui.session.project_io import progress
 from annotator.gui.widgets.overlays import OutlineCache, hex_to_rgb
 from annotator.io.document import Annotation
 
@@ -40,6 +41,7 @@ class SessionView:
         self.session = window.session
         self.outlines = OutlineCache()
         self._stale: set[str] = set()
+        self._editing: int | None = None  # the reopened annotation, drawn as the current object
         ev = self.session.events
         ev.connect(ProjectChanged, self._on_project)
         ev.connect(ImageChanged, self._on_image)
@@ -72,11 +74,14 @@ class SessionView:
         """Redraw what the events since the last flush made stale."""
         stale, self._stale = self._stale, set()
         s, w = self.session, self.win
+        if s.prompts.state.source != self._editing:  # reopened / written back: not drawn twice
+            self._editing = s.prompts.state.source
+            stale |= {"committed", "masks"}
         if s.doc is not None:
             if "masks" in stale:
-                w.mask_list.set_rows(s.annotations(), s.doc.categories(), s.hidden, s.selected)
+                w.mask_list.set_rows(s.annotations(), s.doc.categories(), s.hidden, s.selection)
             elif "selection" in stale:
-                w.mask_list.select(s.selected)
+                w.mask_list.select(s.selection)
             if "categories" in stale:
                 w.categories.set_categories(s.doc.categories(), s.current_category())
             if "committed" in stale or "categories" in stale:
@@ -84,7 +89,9 @@ class SessionView:
             if "current" in stale or "categories" in stale:
                 self.refresh_current()
             if "images" in stale:
-                w.image_list.set_images(s.image_rows(), s.current)
+                rows = s.image_rows()
+                w.image_list.set_images(rows, s.current)
+                w.status.set_progress(*progress(rows))
         self.update_title()
 
     def update_title(self) -> None:
@@ -104,7 +111,7 @@ class SessionView:
             (
                 s.masks.mask(a),
                 cats.get(a.category_id, "#808080"),
-                a.id == s.selected,
+                a.id in s.selection,
                 self.outline(a),
             )
             for a in s.visible_annotations()
@@ -117,6 +124,7 @@ class SessionView:
         color = s.category_color()
         self.win.canvas.set_current(s.prompts.current_mask, color)
         self.win.canvas.set_prompts(np.array(p.points).reshape(-1, 2), np.array(p.labels), p.box)
+        self.win.canvas.refresh_tool()  # the polygon tool traces the new mask
         c = p.candidates
         show = c is not None and p.edited is None and len(c.scores) > 1
         self.win.candidates.set_candidates(

@@ -38,14 +38,29 @@ def answers(monkeypatch):
     return asked, replies
 
 
+@pytest.fixture(autouse=True)
+def _own_settings(monkeypatch, tmp_path_factory):
+    """Every gui test has its own settings file (never the user's) and, unless it asks for
+    it (make_window(label_popup=True)), no label pop-up on accept."""
+    from annotator.gui import label_flow
+
+    settings = tmp_path_factory.mktemp("settings") / "annotator.ini"
+    monkeypatch.setenv("ANNOTATOR_SETTINGS", str(settings))
+    monkeypatch.setattr(label_flow, "NEW_PROJECTS_ASK", False)
+
+
 @pytest.fixture
-def make_window(qtbot, folder, answers):
-    """make(path=None, autosave_delay_s=0.05, **FakeClient options) -> (window, client): a
-    shown window on `folder` (or `path`) whose fake model has loaded."""
+def make_window(qtbot, folder, answers, monkeypatch):
+    """make(path=None, autosave_delay_s=0.05, label_popup=False, **FakeClient options) ->
+    (window, client): a shown window on `folder` (or `path`) whose fake model has loaded.
+    label_popup: whether a new project asks for the label on accept (the app's default is
+    yes; the tests of other features accept with the current category)."""
+    from annotator.gui import label_flow
     from annotator.gui.main_window import MainWindow
     from tests.gui.fakes.client import FakeClient
 
-    def make(path=None, autosave_delay_s=0.05, **kw):
+    def make(path=None, autosave_delay_s=0.05, label_popup=False, **kw):
+        monkeypatch.setattr(label_flow, "NEW_PROJECTS_ASK", label_popup)
         client = FakeClient(**kw)
         win = MainWindow(client, autosave_delay_s=autosave_delay_s)
         qtbot.addWidget(win)

@@ -269,9 +269,12 @@ def test_switching_images_autosaves_at_once(qtbot, make_window, folder):
     assert sidecar.exists() and len(json.loads(sidecar.read_text())["annotations"]) == 1
 
 
-def test_importing_starts_a_fresh_project_state(qtbot, make_window, folder, monkeypatch):
-    """Nothing of the replaced project carries over: not its undo steps, nor hidden ids
-    (which the imported annotations reuse), nor its autosaver."""
+def test_replacing_by_an_import_starts_a_fresh_project_state(
+    qtbot, make_window, folder, monkeypatch, answers
+):
+    """Replace is an explicit, confirmed choice. Nothing of the replaced project carries
+    over: not its undo steps, nor hidden ids (which the imported annotations reuse), nor its
+    autosaver."""
     from PySide6.QtWidgets import QFileDialog
 
     from annotator.io.masks import encode_mask
@@ -304,7 +307,10 @@ def test_importing_starts_a_fresh_project_state(qtbot, make_window, folder, monk
     monkeypatch.setattr(
         QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(source), ""))
     )
-    win.files.import_annotations("coco")
+    win.files.replace_with_import("coco")  # the default answer is Cancel: nothing happens
+    assert "Replace the project?" in answers[0] and len(win.session.doc.annotations()) == 1
+    answers[1]["Replace the project?"] = QMessageBox.StandardButton.Yes
+    win.files.replace_with_import("coco")
 
     assert [c.name for c in win.session.doc.categories()] == ["cup"]
     imported = [a.id for a in win.session.doc.annotations()]

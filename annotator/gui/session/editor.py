@@ -55,6 +55,9 @@ class ObjectEditor:
         """A brush/eraser stroke finished: the edited (H, W) bool mask becomes the result."""
         if self._s.image is None:
             return
+        if self.prompts.is_empty and not mask.any():
+            self._s.events.emit(Message("Nothing to erase: no object in progress", 3000))
+            return
         self._s.journal.record_prompt()
         self.prompts.apply_edit(mask)
         self.cancel_decode()  # a decode still in flight must not overwrite the edit
@@ -99,6 +102,28 @@ class ObjectEditor:
         self.cancel_decode()
         self._changed()
 
+    def reopen(self, ann_id: int) -> bool:
+        """Double-click, or select + Enter / E: make accepted annotation `ann_id` the object in
+        progress again (one undo step). Refused, with a message, while another object is in
+        progress."""
+        s = self._s
+        if s.doc is None or s.image_id is None or s.prompts.state.source == ann_id:
+            return False
+        if not self.prompts.is_empty:
+            s.events.emit(Message("Accept (Enter) or clear (Esc) the object in progress first"))
+            return False
+        ann = s.doc.annotation(ann_id)
+        with s.events.burst():
+            s.journal.record_prompt()
+            self.prompts.reopen(ann_id, s.masks.mask(ann))
+            self.cancel_decode()
+            s.select(None)
+            s.events.emit(
+                Message("Editing the mask: brush, eraser or clicks; Enter writes it back", 6000)
+            )
+            self._changed()
+        return True
+
     def cycle(self, step: int = 1) -> None:
         self.prompts.cycle(step)
         self._changed()
@@ -122,9 +147,11 @@ class ObjectEditor:
         if self.decoding:
             s.events.emit(Message("Still computing the mask; press Enter again", 3000))
             return None
+        state = self.prompts.state
+        if state.source is not None and state.source in {a.id for a in s.annotations()}:
+            return self._write_back(state, mask)
         with s.events.burst():
             category = s.current_category()  # may recreate the default category: its own step
-            state = self.prompts.state
             with s.journal.carrying(state):
                 ann_id = s.doc.add_annotation(
                     s.image_id,
@@ -141,3 +168,23 @@ class ObjectEditor:
             self._changed()
             s.select(ann_id)
         return ann_id
+
+    def _write_back(self, state, mask: np.ndarray) -> int:
+        """Enter on a reopened annotation: its new mask replaces the old, one undo step."""
+        s = self._s
+        with s.events.burst():
+            prov = self.prompts.model_scores()
+            with s.journal.carrying(state):
+                s.doc.replace_annotation(
+                    state.source,
+                    mask,
+                    **prov,
+                    point_coords=[list(p) for p in state.points] or None,
+                    point_labels=list(state.labels) or None,
+                    box=list(state.box) if state.box is not None else None,
+                    edited=True if state.edited is not None else None,
+                )
+            self.prompts.clear()
+            self._changed()
+            s.select(state.source)
+        return state.source

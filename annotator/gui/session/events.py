@@ -51,7 +51,10 @@ class CurrentCategoryChanged:
 
 @dataclass(frozen=True)
 class SelectionChanged:
+    """ann_id: the primary selected mask (the last one picked) or None; ids: all selected."""
+
     ann_id: int | None
+    ids: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)

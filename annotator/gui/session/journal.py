@@ -1,4 +1,4 @@
-"""The app's one undo/redo journal, over prompt edits and document changes alike.
+"""The app's undo/redo journal, over prompt edits and document changes alike, per image.
 
 A step is either a :class:`PromptStep` (the :class:`PromptSnapshot` from before a prompt change)
 or a :class:`DocStep` (one document :class:`~annotator.io.commands.Command`, plus the prompt
@@ -7,9 +7,12 @@ prompts). The document hands its finished commands here (``Document.set_recorder
 keeping a stack of its own, so there is one history and one limit. Undo pushes the state it
 leaves onto the redo stack, so redo restores exactly what was on screen.
 
-The journal is global to the project, not per image: switching images drops the prompt steps
-(they belong to the image left behind) but keeps every document step, so Ctrl+Z can undo an
-edit made on another image. See docs/adr/0003-undo-model.md.
+Undo is per image (docs/adr/0003-undo-model.md): every step has a *scope*, the image it
+changed (prompt steps: the image shown), or ``None`` for a project-wide step (a category
+change, an import, anything touching several images). Ctrl+Z takes the latest step of the image
+shown; steps of other images are left for when the user is back there (steps on different
+images commute: each touches only its own image's annotations). A project-wide step is a
+barrier: it is undone only when no later step of another image depends on it.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from annotator.gui.session.prompt_state import PromptSession, PromptSnapshot
-from annotator.io.commands import Command
-from annotator.io.undo_stack import UNDO_LIMIT, UndoStack
+from annotator.io.commands import Command, Compound, PutCategory
+from annotator.io.undo_stack import UNDO_LIMIT
 
 JOURNAL_LIMIT = UNDO_LIMIT  # steps kept; prompt snapshots hold full-size masks: bounds memory
+
+Scope = int | None  # an image id, or None: the whole project
 
 
 class StepTarget(Protocol):
@@ -37,37 +42,77 @@ class StepTarget(Protocol):
 class PromptStep:
     snapshot: PromptSnapshot
 
+    @property
+    def label(self) -> str:
+        return "prompt change"
+
 
 @dataclass(frozen=True)
 class DocStep:
     command: Command
     snapshot: PromptSnapshot | None = None
 
+    @property
+    def label(self) -> str:
+        return self.command.label
+
 
 Step = PromptStep | DocStep
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """Undo (or redo) of the image shown stops at a project-wide `step`: steps of other images
+    (`later`, their image ids) came after it and may depend on it."""
+
+    step: Step
+    later: frozenset[int]
+
+
+def changes_categories(command: Command) -> bool:
+    if isinstance(command, Compound):
+        return any(changes_categories(c) for c in command.commands)
+    return isinstance(command, PutCategory)
+
+
+def command_scope(command: Command) -> Scope:
+    """The one image a command changes; None (project-wide) for several, or for any category
+    change: steps of every image may depend on a category."""
+    ids = command.image_ids()
+    return next(iter(ids)) if len(ids) == 1 and not changes_categories(command) else None
 
 
 class Journal:
     def __init__(self, prompts: PromptSession, limit: int = JOURNAL_LIMIT) -> None:
         self.prompts = prompts
-        self._steps: UndoStack[Step] = UndoStack(limit)
+        self.limit = limit
+        #: the image shown (the session sets it on every switch): prompt steps belong to it
+        self.scope: Scope = None
+        self._undo: list[tuple[Scope, Step]] = []
+        self._redo: list[tuple[Scope, Step]] = []
         self._carry: PromptSnapshot | None = None
 
     @property
     def can_undo(self) -> bool:
-        return self._steps.can_undo
+        return isinstance(self._pick(self._undo), int)
 
     @property
     def can_redo(self) -> bool:
-        return self._steps.can_redo
+        return isinstance(self._pick(self._redo), int)
+
+    def elsewhere(self) -> frozenset[int]:
+        """Image ids (other than the one shown) that have steps to undo."""
+        return frozenset(s for s, _ in self._undo if s is not None and s != self.scope)
 
     def record_prompt(self) -> None:
         """Call before changing the prompts."""
-        self._push(PromptStep(self.prompts.state))
+        self._push(self.scope, PromptStep(self.prompts.state))
 
     def record_command(self, command: Command) -> None:
         """The document's recorder: one finished document step (a command or a batch)."""
-        self._push(DocStep(command, self._carry))
+        scope = command_scope(command)
+        carry = self._carry if scope == self.scope else None
+        self._push(scope, DocStep(command, carry))
 
     @contextlib.contextmanager
     def carrying(self, snapshot: PromptSnapshot) -> Iterator[None]:
@@ -79,20 +124,43 @@ class Journal:
         finally:
             self._carry = None
 
-    def _push(self, step: Step) -> None:
-        self._steps.push(step)
+    def _push(self, scope: Scope, step: Step) -> None:
+        """A new step: nothing of its image (nor anything project-wide) is left to redo; a
+        project-wide step leaves nothing to redo at all."""
+        self._undo.append((scope, step))
+        del self._undo[: -self.limit]
+        self._redo = [
+            (s, st) for s, st in self._redo if scope is not None and s is not None and s != scope
+        ]
 
-    def undo(self, target: StepTarget) -> Step | None:
-        """Undo the latest step; returns it, or None when there is nothing to undo."""
-        step = self._steps.undo(self._swap)
-        if isinstance(step, DocStep):
-            target.revert_step(step.command)
-        return step
+    def _pick(self, entries: list[tuple[Scope, Step]]) -> int | Blocked | None:
+        """Index of the latest entry the image shown may take: its own, or a project-wide one
+        with nothing after it; Blocked at a project-wide one with other images' steps after it;
+        None when there is none."""
+        for i in range(len(entries) - 1, -1, -1):
+            scope, step = entries[i]
+            if scope == self.scope and (scope is not None or i == len(entries) - 1):
+                return i
+            if scope is None:
+                later = frozenset(s for s, _ in entries[i + 1 :] if s is not None)
+                return i if not later else Blocked(step, later)
+        return None
 
-    def redo(self, target: StepTarget) -> Step | None:
-        step = self._steps.redo(self._swap)
+    def undo(self, target: StepTarget) -> Step | Blocked | None:
+        """Undo the image's latest step; returns it, Blocked, or None when there is none."""
+        return self._move(self._undo, self._redo, target.revert_step)
+
+    def redo(self, target: StepTarget) -> Step | Blocked | None:
+        return self._move(self._redo, self._undo, target.apply_step)
+
+    def _move(self, source, dest, run) -> Step | Blocked | None:
+        picked = self._pick(source)
+        if not isinstance(picked, int):
+            return picked
+        scope, step = source.pop(picked)
+        dest.append((scope, self._swap(step)))
         if isinstance(step, DocStep):
-            target.apply_step(step.command)
+            run(step.command)
         return step
 
     def _swap(self, step: Step) -> Step:
@@ -104,8 +172,3 @@ class Journal:
         if isinstance(step, PromptStep):
             return PromptStep(here)
         return DocStep(step.command, here)
-
-    def forget_prompts(self) -> None:
-        """On image switch: prompt steps belong to the image left behind; document steps stay
-        (without their snapshots, which would bring that image's object onto this one)."""
-        self._steps.keep(lambda s: DocStep(s.command) if isinstance(s, DocStep) else None)

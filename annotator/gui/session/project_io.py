@@ -149,3 +149,21 @@ def image_status(doc: Document, name: str, done: set[str]) -> ImageStatus:
     if record is not None and doc.annotations_for(record.id):
         return ImageStatus.IN_PROGRESS
     return ImageStatus.UNTOUCHED
+
+
+LAST_IMAGE_KEY = "annotator_last_image"  # top-level project key: where the user stopped
+
+
+def progress(rows: list[tuple[str, ImageStatus]]) -> tuple[int, int]:
+    """(done, total) images, e.g. (37, 500) for "37 / 500 done"."""
+    return sum(status is ImageStatus.DONE for _, status in rows), len(rows)
+
+
+def next_unfinished(rows: list[tuple[str, ImageStatus]], current: str | None) -> str | None:
+    """N: the first image after `current` (wrapping around) not marked done and readable."""
+    names = [n for n, _ in rows]
+    start = names.index(current) + 1 if current in names else 0
+    for name, status in rows[start:] + rows[:start]:
+        if name != current and status not in (ImageStatus.DONE, ImageStatus.UNREADABLE):
+            return name
+    return None

@@ -72,6 +72,8 @@ class PromptSnapshot:
     edited: np.ndarray | None = None
     #: logits the next request starts from when no candidate is on screen yet
     mask_input: np.ndarray | None = None
+    #: the accepted annotation reopened for editing (Enter writes the mask back to it)
+    source: int | None = None
 
 
 class PromptSession:
@@ -124,7 +126,11 @@ class PromptSession:
         """(1, 256, 256) float32 logits the next decode refines from, or None."""
         s = self.state
         if s.edited is not None:
-            return mask_to_logits(s.edited)
+            # An edit refines only an object that has something behind it (prompts, or an
+            # accepted mask reopened); a stray stroke on nothing must not steer the next one.
+            if (self.has_prompts or s.source is not None) and s.edited.any():
+                return mask_to_logits(s.edited)
+            return s.mask_input
         if s.candidates is not None:
             return s.candidates.low_res[s.chosen][None].astype(np.float32)
         return s.mask_input
@@ -169,6 +175,11 @@ class PromptSession:
 
     def clear(self) -> None:
         self.state = PromptSnapshot()
+
+    def reopen(self, ann_id: int, mask: np.ndarray) -> None:
+        """An accepted annotation's (H, W) bool mask becomes the object in progress: brushes
+        edit it, clicks refine it (it is their mask input), Enter writes it back."""
+        self.state = PromptSnapshot(edited=mask.astype(bool, copy=True), source=ann_id)
 
     def apply_result(self, masks: np.ndarray, scores: np.ndarray, low_res: np.ndarray) -> None:
         """Show the model's answer; the best-scoring candidate is chosen first."""

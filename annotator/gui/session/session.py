@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from annotator.gui.session.category_commands import CategoryCommands
 from annotator.gui.session.editor import ObjectEditor
 from annotator.gui.session.events import (
     AnnotationsChanged,
@@ -27,10 +28,19 @@ from annotator.gui.session.events import (
     SelectionChanged,
     VisibilityChanged,
 )
-from annotator.gui.session.journal import DocStep, Journal, Step
+from annotator.gui.session.history import History
+from annotator.gui.session.journal import Journal, Step
 from annotator.gui.session.mask_cache import DecodedMasks
-from annotator.gui.session.project_io import ImageStatus, done_images, image_status, set_done
+from annotator.gui.session.pending import PendingObjects
+from annotator.gui.session.project_io import (
+    LAST_IMAGE_KEY,
+    ImageStatus,
+    done_images,
+    image_status,
+    set_done,
+)
 from annotator.gui.session.prompt_state import PromptSession, PromptSnapshot
+from annotator.gui.session.selection import SelectionCommands
 from annotator.io.autosave import Autosaver
 from annotator.io.document import Annotation, Document
 from annotator.io.images import ImageReadError, read_image
@@ -49,6 +59,7 @@ class AppSession:
         self.prompts = PromptSession()
         self.journal = Journal(self.prompts)
         self.editor = ObjectEditor(self)
+        self.history = History(self)
         self.masks = DecodedMasks()
         self.autosave_delay_s = autosave_delay_s
         self.doc: Document | None = None
@@ -57,11 +68,16 @@ class AppSession:
         self.current: str | None = None
         self.image_id: int | None = None
         self.image: np.ndarray | None = None
-        self.selected: int | None = None
+        self.selection: tuple[int, ...] = ()  # selected annotation ids, the primary last
+        self.selecting = SelectionCommands(self)  # commands on them (selection.py)
+        self.categories = CategoryCommands(self)  # delete with masks, merge, move
         self.hidden: set[int] = set()
         self.category_id: int | None = None
         self.model_name = ""
-        self._parked: dict[str, PromptSnapshot] = {}  # in-progress objects of other images
+        self.parked: dict[str, PromptSnapshot] = {}  # in-progress objects of other images
+        self.pending = PendingObjects(self)  # ...kept in the project file (pending.py)
+        #: Edit ▸ Accept on next image: D / A accept the object in progress instead of parking it
+        self.accept_on_switch = False
         self.unreadable: set[str] = set()  # images that failed to open: marked, skipped on D/A
 
     # -- the project ------------------------------------------------------------------------
@@ -79,12 +95,13 @@ class AppSession:
         self.current = self.image_id = self.image = None
         self.prompts.clear()
         self.editor.cancel_decode()
-        self._parked.clear()
+        self.parked.clear()
         self.unreadable.clear()
         self.masks.clear()  # annotation ids are reused by the next project
         self.hidden.clear()
-        self.selected = None
+        self.selection = ()
         self.category_id = None
+        self.pending.load()
         self.events.emit(ProjectChanged())
 
     def close(self) -> None:
@@ -140,11 +157,14 @@ class AppSession:
             self.events.emit(ImageStatusChanged())
         with self.events.burst():
             if self.current is not None:
-                self._parked[self.current] = self.prompts.state
+                if self.accept_on_switch and self.prompts.current_mask is not None:
+                    self.editor.accept()
+                if not self.prompts.is_empty:
+                    self.parked[self.current] = self.prompts.state
+                self.pending.sync()
                 if self.autosaver is not None:
                     self.autosaver.flush()
-            self.journal.forget_prompts()
-            self.prompts.restore(self._parked.pop(name, PromptSnapshot()))
+            self.prompts.restore(self.parked.pop(name, PromptSnapshot()))
             self.editor.cancel_decode()
             if record is None:
                 height, width = image.shape[:2]  # read_image's shape is the EXIF-rotated size
@@ -156,8 +176,10 @@ class AppSession:
                     self.doc.mark_clean()
             else:
                 self.image_id = record.id
+            self.journal.scope = self.image_id  # undo is per image (ADR 0003)
+            self.doc.extra[LAST_IMAGE_KEY] = name  # reopens here; saved with the next change
             self.current, self.image = name, image
-            self.selected = None
+            self.selection = ()
             self.events.emit(ImageChanged(name, image))
             if self.prompts.has_prompts and self.prompts.state.candidates is None:
                 self.editor.decode()
@@ -206,7 +228,10 @@ class AppSession:
         return self.doc.annotations_for(self.image_id)
 
     def visible_annotations(self) -> list[Annotation]:
-        return [a for a in self.annotations() if a.id not in self.hidden]
+        """Shown on the canvas: not hidden, and not the one reopened for editing (it is drawn
+        as the object in progress)."""
+        editing = self.prompts.state.source
+        return [a for a in self.annotations() if a.id not in self.hidden and a.id != editing]
 
     def annotation_at(self, x: float, y: float) -> Annotation | None:
         """Topmost visible annotation covering image pixel (x, y), or None."""
@@ -217,9 +242,15 @@ class AppSession:
                 return ann
         return None
 
+    @property
+    def selected(self) -> int | None:
+        """The primary selected annotation (the last one picked), or None."""
+        return self.selection[-1] if self.selection else None
+
     def select(self, ann_id: int | None) -> None:
-        self.selected = ann_id
-        self.events.emit(SelectionChanged(ann_id))
+        """Select only `ann_id` (None: nothing)."""
+        self.selection = () if ann_id is None else (ann_id,)
+        self.events.emit(SelectionChanged(ann_id, frozenset(self.selection)))
 
     def select_at(self, x: float, y: float) -> None:
         ann = self.annotation_at(x, y)
@@ -249,12 +280,12 @@ class AppSession:
     def delete(self, ann_id: int) -> None:
         with self.events.burst():
             if self._doc_change(lambda: self.doc.delete_annotation(ann_id)):
-                if self.selected == ann_id:
-                    self.select(None)
+                if ann_id in self.selection:
+                    self.selecting.set(i for i in self.selection if i != ann_id)
 
     def delete_selected(self) -> None:
-        if self.selected is not None:
-            self.delete(self.selected)
+        """Delete: every selected mask, one undo step."""
+        self.selecting.delete()
 
     def set_annotation_category(self, ann_id: int, category_id: int) -> None:
         if self.doc is not None and self.doc.annotation(ann_id).category_id != category_id:
@@ -285,8 +316,14 @@ class AppSession:
         return self.category_id
 
     def category_color(self) -> str:
+        """The object in progress's colour: a reopened mask's own category, else the current."""
         if self.doc is None or not self.doc.categories():
             return DEFAULT_COLOR
+        source = self.prompts.state.source
+        if source is not None and source in {a.id for a in self.annotations()}:
+            category = self.doc.annotation(source).category_id
+            if category in {c.id for c in self.doc.categories()}:
+                return self.doc.category(category).color
         return self.doc.category(self.current_category()).color
 
     def set_category(self, category_id: int) -> None:
@@ -299,30 +336,9 @@ class AppSession:
         if index < len(cats):
             self.set_category(cats[index].id)
 
-    # -- undo / redo ------------------------------------------------------------------------
+    # -- undo / redo (per image, ADR 0003; history.py) ----------------------------------------
     def undo(self) -> Step | None:
-        return self._history(self.journal.undo, "Undo")
+        return self.history.move("Undo")
 
     def redo(self) -> Step | None:
-        return self._history(self.journal.redo, "Redo")
-
-    def _history(self, move: Callable[[Document], Step | None], what: str) -> Step | None:
-        if self.doc is None:
-            return None
-        with self.events.burst():
-            self.editor.cancel_decode()
-            step = move(self.doc)
-            if step is None:
-                self.events.emit(Message(f"Nothing to {what.lower()}", 2000))
-                return None
-            if isinstance(step, DocStep) and not step.command.image_ids():
-                self.events.emit(CategoriesChanged())
-            s = self.prompts.state
-            if s.candidates is None and s.edited is None and self.prompts.has_prompts:
-                self.editor.decode()  # its result was not on screen yet when it was recorded
-            if self.selected is not None and self.selected not in {
-                a.id for a in self.doc.annotations()
-            }:
-                self.select(None)
-            self.events.emit(PromptsChanged())
-        return step
+        return self.history.move("Redo")

@@ -8,5 +8,15 @@ from annotator.gui.tools.base import BaseTool, Button, PointerEvent, Tool
 from annotator.gui.tools.box_tool import BoxTool
 from annotator.gui.tools.brush_tool import BrushTool
 from annotator.gui.tools.point_tool import PointTool
+from annotator.gui.tools.polygon_tool import PolygonTool
 
-__all__ = ["BaseTool", "BoxTool", "BrushTool", "Button", "PointTool", "PointerEvent", "Tool"]
+__all__ = [
+    "BaseTool",
+    "BoxTool",
+    "BrushTool",
+    "Button",
+    "PointTool",
+    "PointerEvent",
+    "PolygonTool",
+    "Tool",
+]

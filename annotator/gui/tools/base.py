@@ -38,8 +38,9 @@ class Tool(Protocol):
     ``name`` and ``hint`` appear in the status bar. The canvas draws ``preview`` (a box being
     dragged, XYXY image pixels) over the object's box, a brush cursor of ``radius`` image pixels
     when it is not None, and the window shows ``working`` ((H, W) bool, a stroke in progress)
-    as the current mask while it is not None. ``image_size`` is (width, height), set by the
-    window on every image switch.
+    as the current mask while it is not None. ``outline`` (a list of (N, 2) xy vertex arrays,
+    or None) is drawn as polygons with vertex handles. ``image_size`` is (width, height), set
+    by the window on every image switch.
     """
 
     name: str
@@ -54,6 +55,9 @@ class Tool(Protocol):
 
     @property
     def working(self) -> np.ndarray | None: ...
+
+    @property
+    def outline(self) -> list[np.ndarray] | None: ...
 
     def press(self, ev: PointerEvent) -> None: ...
     def drag(self, ev: PointerEvent) -> None: ...
@@ -72,6 +76,7 @@ class BaseTool:
     preview: tuple[float, float, float, float] | None = None
     radius: int | None = None
     working: np.ndarray | None = None
+    outline: list[np.ndarray] | None = None
 
     def press(self, ev: PointerEvent) -> None:
         """A button went down."""

@@ -33,13 +33,18 @@ def thumbnail(image: np.ndarray, mask: np.ndarray, color: tuple[int, int, int]) 
     return QIcon(QPixmap.fromImage(qimg.copy()))
 
 
+OVERLAY_MARGIN = 8  # px from the parent's top-left corner
+
+
 class CandidateBar(QWidget):
-    """Shown while several candidates exist; click one, or press Tab to cycle."""
+    """Shown while several candidates exist; click one, or press Tab to cycle. Given a parent
+    (the canvas) it floats over the parent's top-left corner instead of taking layout space."""
 
     chosen = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAutoFillBackground(True)  # opaque over the image, in the window's colours
         self._layout = QHBoxLayout(self)
         self._layout.setContentsMargins(4, 2, 4, 2)
         self._label = QLabel("Candidates (Tab cycles):")
@@ -74,4 +79,7 @@ class CandidateBar(QWidget):
             b.clicked.connect(lambda _=False, i=i: self.chosen.emit(i))
             self._layout.insertWidget(1 + i, b)
             self.buttons.append(b)
+        self.adjustSize()
+        self.move(OVERLAY_MARGIN, OVERLAY_MARGIN)
         self.show()
+        self.raise_()

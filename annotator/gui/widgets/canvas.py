@@ -7,10 +7,11 @@ canvas what to draw. Wheel zooms around the cursor, middle-drag or Space+drag pa
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainterPath, QPen
+from PySide6.QtGui import QColor, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsPathItem
 
 from annotator.gui.tools import Button, PointerEvent, Tool
@@ -77,6 +78,10 @@ class Canvas(pg.GraphicsView):
     toolEvent = Signal()
     #: Ctrl+click at (x, y) image coordinates: select the mask there
     selectAt = Signal(float, float)
+    #: Ctrl+Shift+click: add the mask there to the selection, or take it out
+    extendSelectAt = Signal(float, float)
+    #: left double-click at (x, y) image coordinates (its first click went to the tool)
+    doubleClicked = Signal(float, float)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent, background="#202124")
@@ -102,6 +107,11 @@ class Canvas(pg.GraphicsView):
         self.box_handles = pg.ScatterPlotItem(
             size=2 * HANDLE_PX - 2, symbol="s", pen=pg.mkPen("#202124"), brush="#ffd54f"
         )
+        self.poly_path = QGraphicsPathItem()
+        self.poly_path.setPen(_pen("#ffd54f", 1.5))
+        self.poly_vertices = pg.ScatterPlotItem(
+            size=HANDLE_PX, symbol="s", pen=pg.mkPen("#202124"), brush="#ffd54f"
+        )
         self.brush_cursor = QGraphicsPathItem()
         self.brush_cursor.setPen(_pen("#ffffff", 1.2, Qt.PenStyle.DashLine))
         for z, item in enumerate(
@@ -116,6 +126,8 @@ class Canvas(pg.GraphicsView):
                 self.box_curve,
                 self.box_handles,
                 self.points_item,
+                self.poly_path,
+                self.poly_vertices,
                 self.brush_cursor,
             ]
         ):
@@ -125,6 +137,10 @@ class Canvas(pg.GraphicsView):
         self.hover_path.setPen(_pen("#ffffff", 2.5))
         self.selected_path.setPen(_pen("#ffffff", 1.5, Qt.PenStyle.DashLine))
         self.shape: tuple[int, int] = (0, 0)  # (H, W)
+        self._raw: np.ndarray | None = None  # the image as read; shown through the levels
+        self.brightness, self.contrast = 0.0, 1.0
+        self.opacity = 1.0  # mask fill opacity factor (View ▸ Mask opacity)
+        self.outline_only = False  # committed masks as outlines, no fill
         self._box: tuple[float, float, float, float] | None = None
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
@@ -132,13 +148,37 @@ class Canvas(pg.GraphicsView):
     def set_image(self, image: np.ndarray) -> None:
         """image: (H, W, 3) uint8 RGB."""
         self.shape = image.shape[:2]
-        self.image_item.setImage(image, autoLevels=False, levels=None)
+        self._raw = image
+        self._show_image()
         for item in (self.committed_item, self.current_item):
             item.clear()
         for path in (self.committed_path, self.hover_path, self.selected_path, self.current_path):
             path.setPath(outline_path(None))
         self.set_prompts(np.zeros((0, 2)), np.zeros(0), None)
         self.fit()
+
+    def _show_image(self) -> None:
+        image = self._raw
+        if image is None:
+            return
+        if self.brightness or self.contrast != 1.0:  # display only: the model sees the file
+            image = cv2.convertScaleAbs(image, alpha=self.contrast, beta=self.brightness)
+        self.image_item.setImage(image, autoLevels=False, levels=None)
+
+    def set_levels(self, brightness: float | None = None, contrast: float | None = None) -> None:
+        """Image brightness (grey levels added) and contrast (factor), for display only."""
+        if brightness is not None:
+            self.brightness = float(brightness)
+        if contrast is not None:
+            self.contrast = float(contrast)
+        self._show_image()
+
+    def set_mask_opacity(self, opacity: float) -> None:
+        """0-1, scales the masks' fill (redrawn by the next set_committed / set_current)."""
+        self.opacity = min(max(float(opacity), 0.0), 1.0)
+
+    def _alpha(self, alpha: int) -> int:
+        return round(alpha * self.opacity)
 
     def set_committed(self, layers: list[tuple[np.ndarray, str, bool, QPainterPath]]) -> None:
         """layers: (mask (H, W) bool, "#rrggbb", selected, its outline_path) for every visible
@@ -152,13 +192,22 @@ class Canvas(pg.GraphicsView):
         for _, _, _, outline in layers:
             outlines.addPath(outline)
         self.committed_path.setPath(outlines)
-        overlay = rgba_overlay(
-            self.shape,
-            [(m, c, SELECTED_ALPHA if sel else COMMITTED_ALPHA) for m, c, sel, _ in layers],
-        )
+        if self.outline_only:
+            overlay = None
+        else:
+            overlay = rgba_overlay(
+                self.shape,
+                [
+                    (m, c, self._alpha(SELECTED_ALPHA if sel else COMMITTED_ALPHA))
+                    for m, c, sel, _ in layers
+                ],
+            )
         _show_overlay(self.committed_item, overlay)
-        selected = [outline for _, _, sel, outline in layers if sel]
-        self.selected_path.setPath(selected[0] if selected else outline_path(None))
+        selected = outline_path(None)
+        for _, _, sel, outline in layers:
+            if sel:
+                selected.addPath(outline)
+        self.selected_path.setPath(selected)
 
     def set_current(self, mask: np.ndarray | None, color: str) -> None:
         """The object in progress: translucent fill in the category colour plus an outline."""
@@ -166,7 +215,8 @@ class Canvas(pg.GraphicsView):
             self.current_item.clear()
             self.current_path.setPath(outline_path(None))
             return
-        _show_overlay(self.current_item, rgba_overlay(self.shape, [(mask, color, CURRENT_ALPHA)]))
+        layer = (mask, color, self._alpha(CURRENT_ALPHA))
+        _show_overlay(self.current_item, rgba_overlay(self.shape, [layer]))
         self.current_path.setPen(_pen(QColor(color).lighter(150).name(), 2.0))
         self.current_path.setPath(outline_path(mask))
 
@@ -204,6 +254,7 @@ class Canvas(pg.GraphicsView):
             self.tool.cancel()
         self.tool = tool
         self.brush_cursor.setPath(outline_path(None))
+        self.refresh_tool()
 
     # -- view ---------------------------------------------------------------------------
     def fit(self) -> None:
@@ -211,6 +262,11 @@ class Canvas(pg.GraphicsView):
         h, w = self.shape
         if h and w:
             self.vb.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
+
+    def zoom(self, factor: float) -> None:
+        """Zoom in (factor > 1) or out around the view's centre."""
+        if self.shape[0]:
+            self.vb.scaleBy((1.0 / factor, 1.0 / factor))
 
     def one_to_one(self) -> None:
         """One image pixel per screen pixel, centred where the view is now."""
@@ -245,7 +301,8 @@ class Canvas(pg.GraphicsView):
             return
         if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
             p = self.image_item.mapFromScene(ev.scenePos())
-            self.selectAt.emit(float(p.x()), float(p.y()))
+            extend = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            (self.extendSelectAt if extend else self.selectAt).emit(float(p.x()), float(p.y()))
             return
         if self.tool is None:
             return
@@ -268,7 +325,19 @@ class Canvas(pg.GraphicsView):
     def _after_tool(self) -> None:
         preview = self.tool.preview if self.tool is not None else None
         self._draw_box(preview if preview is not None else self._box)
+        self.refresh_tool()
         self.toolEvent.emit()
+
+    def refresh_tool(self) -> None:
+        """Draw the active tool's polygons and their vertices (the polygon tool's), if any."""
+        rings = self.tool.outline if self.tool is not None else None
+        path = QPainterPath()
+        for ring in rings or ():
+            path.addPolygon(QPolygonF([QPointF(float(x), float(y)) for x, y in ring]))
+            path.closeSubpath()
+        self.poly_path.setPath(path)
+        pts = np.concatenate(rings) if rings else np.zeros((0, 2))
+        self.poly_vertices.setData(pos=pts)
 
     def _on_mouse_moved(self, scene_pos) -> None:
         p = self.image_item.mapFromScene(scene_pos)
@@ -280,6 +349,15 @@ class Canvas(pg.GraphicsView):
             path.addEllipse(QPointF(p.x(), p.y()), radius, radius)
             self.brush_cursor.setPath(path)
         self.hovered.emit(float(p.x()), float(p.y())) if inside else self.hovered.emit(-1.0, -1.0)
+
+    def mouseDoubleClickEvent(self, ev):
+        """Qt delivers a double-click's second press here; pyqtgraph's scene would drop it."""
+        if ev.button() != Qt.MouseButton.LeftButton or not self.shape[0]:
+            super().mouseDoubleClickEvent(ev)
+            return
+        ev.accept()
+        p = self.image_item.mapFromScene(self.mapToScene(ev.position().toPoint()))
+        self.doubleClicked.emit(float(p.x()), float(p.y()))
 
     def keyPressEvent(self, ev):
         if ev.key() == Qt.Key.Key_Space and not ev.isAutoRepeat():

@@ -66,9 +66,23 @@ def confirm_nonempty_export(parent: QWidget | None, out: Path) -> bool:
     return answer == SB.Yes
 
 
-def show_export_report(parent: QWidget | None, summary: str, lines: list[str]) -> None:
-    """What an export wrote, with its notes and warnings (one per line)."""
-    QMessageBox.information(parent, "Export finished", "\n".join([summary, "", *lines]))
+def show_report(parent: QWidget | None, title: str, summary: str, lines: list[str]) -> None:
+    """What an export or import did, with every note and warning listed (one per line)."""
+    QMessageBox.information(parent, title, "\n".join([summary, "", *lines]))
+
+
+def confirm_replace_project(parent: QWidget | None, project: Path | None) -> bool:
+    """True if the user really wants the import to replace the whole open project."""
+    answer = QMessageBox.question(
+        parent,
+        "Replace the project?",
+        f"The import will replace every image record, category and mask of\n{project}\n"
+        "(the file changes when you save). To add the import to the project instead, use "
+        "Import ▸ Add …. Replace the project?",
+        SB.Yes | SB.Cancel,
+        SB.Cancel,
+    )
+    return answer == SB.Yes
 
 
 def show_error(parent: QWidget | None, title: str, message: str) -> None:
@@ -99,3 +113,16 @@ def ask_images_root(parent: QWidget | None, project: Path, recorded: Path) -> Pa
         folder = QFileDialog.getExistingDirectory(parent, "Images folder", str(recorded.parent))
         return Path(folder) if folder else None
     return None
+
+
+def confirm_delete_category(parent: QWidget | None, name: str, masks: int) -> bool:
+    """True if the user agrees to delete category `name` together with its `masks` masks."""
+    answer = QMessageBox.question(
+        parent,
+        "Delete category?",
+        f"Delete the category “{name}” and its {masks} mask(s) on every image?\n"
+        "(Edit ▸ Undo brings them back; to keep the masks, merge the category instead.)",
+        SB.Yes | SB.Cancel,
+        SB.Cancel,
+    )
+    return answer == SB.Yes

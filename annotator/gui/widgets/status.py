@@ -20,8 +20,14 @@ class StatusBar(QStatusBar):
         self.busy.setMaximumHeight(14)
         self.busy.hide()
         self.decode = QLabel("")
+        self.progress = QLabel("")  # "37 / 500 done"
+        self.autosaved = QLabel("")  # "Autosaved 14:05"
+        self.zoom = QLabel("")  # "150%"
         self.addWidget(self.hint, 1)
-        for w in (self.model, self.busy, self.encode, self.decode):
+        for w in (
+            self.zoom, self.progress, self.autosaved, self.model, self.busy, self.encode,
+            self.decode,
+        ):  # fmt: skip
             self.addPermanentWidget(w)
         self._started: float | None = None
         self._what = ""
@@ -29,6 +35,16 @@ class StatusBar(QStatusBar):
 
     def set_hint(self, text: str) -> None:
         self.hint.setText(text)
+
+    def set_progress(self, done: int, total: int) -> None:
+        self.progress.setText(f"{done} / {total} done" if total else "")
+
+    def set_zoom(self, percent: float) -> None:
+        self.zoom.setText(f"{percent:.0f}%")
+
+    def set_autosaved(self, when: str) -> None:
+        """when: "hh:mm" of the last autosave."""
+        self.autosaved.setText(f"Autosaved {when}")
 
     def set_model(self, name: str, device: str, precision: str = "") -> None:
         self.model.setText(" · ".join(part for part in (name, device, precision) if part))

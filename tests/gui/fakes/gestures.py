@@ -34,3 +34,25 @@ def wait_result(qtbot, win):
     qtbot.waitUntil(
         lambda: not session.editor.decoding and session.prompts.current_mask is not None
     )
+
+
+def double_click(qtbot, win, x, y):
+    """A double-click as a real mouse delivers it: a click, then Qt's double-click press and
+    its release (QTest's own mouseDClick sends no event the canvas sees)."""
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QMouseEvent
+
+    click(qtbot, win, x, y)
+    vp = win.canvas.viewport()
+    pos = QPointF(view_pos(win, x, y))
+    left = Qt.MouseButton.LeftButton
+    for kind, buttons in (
+        (QEvent.Type.MouseButtonDblClick, left),
+        (QEvent.Type.MouseButtonRelease, Qt.MouseButton.NoButton),
+    ):
+        event = QMouseEvent(
+            kind, pos, QPointF(vp.mapToGlobal(pos.toPoint())), left, buttons,
+            Qt.KeyboardModifier.NoModifier,
+        )  # fmt: skip
+        QApplication.sendEvent(vp, event)
+    QApplication.processEvents()

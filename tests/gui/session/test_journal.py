@@ -1,10 +1,10 @@
-"""The one undo journal: prompt snapshots and document commands in one order."""
+"""The undo journal: prompt snapshots and document commands in one order, per image."""
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from annotator.gui.session.journal import JOURNAL_LIMIT, DocStep, Journal, PromptStep
+from annotator.gui.session.journal import JOURNAL_LIMIT, Blocked, DocStep, Journal, PromptStep
 from annotator.gui.session.prompt_state import PromptSession
 from annotator.io.document import Document
 
@@ -22,6 +22,10 @@ def result(h=40, w=60, c=3, best=1):
 @dataclass(frozen=True)
 class Cmd:
     label: str = "cmd"
+    images: frozenset = frozenset()
+
+    def image_ids(self):
+        return self.images
 
 
 class FakeDoc:
@@ -54,9 +58,6 @@ def test_journal_undoes_prompts_and_commits_in_order():
     assert isinstance(h.redo(doc), PromptStep) and len(s.state.points) == 2
     assert isinstance(h.redo(doc), DocStep) and doc.log == ["undo", "redo"] and s.is_empty
     assert h.redo(doc) is None
-    h.forget_prompts()
-    assert isinstance(h.undo(doc), DocStep) and s.is_empty  # the switch dropped the snapshot
-    assert h.undo(doc) is None
 
 
 def test_journal_keeps_at_most_its_limit_of_steps():
@@ -87,3 +88,59 @@ def test_a_document_with_a_recorder_keeps_no_stack_of_its_own():
     h.redo(doc)
     h.redo(doc)
     assert doc.category(cat).name == "kitten"
+
+
+def on(image_id, label="add mask"):
+    return Cmd(label, frozenset({image_id}))
+
+
+def test_undo_takes_the_latest_step_of_the_image_shown():
+    s, doc = PromptSession(), FakeDoc()
+    h = Journal(s)
+    h.scope = 1
+    h.record_command(on(1, "add mask on 1"))
+    h.scope = 2
+    h.record_command(on(2, "add mask on 2"))
+    h.scope = 1
+    assert h.undo(doc).label == "add mask on 1"
+    assert h.undo(doc) is None and h.elsewhere() == {2}
+    h.scope = 2
+    assert h.redo(doc) is None  # image 1's undone step is redone on image 1 only
+    assert h.undo(doc).label == "add mask on 2"
+    h.scope = 1
+    assert h.redo(doc).label == "add mask on 1"
+
+
+def test_a_project_wide_step_is_a_barrier_for_other_images_later_steps():
+    s, doc = PromptSession(), FakeDoc()
+    h = Journal(s)
+    h.scope = 1
+    h.record_command(on(1, "add mask on 1"))
+    h.record_command(Cmd("add category cat"))  # no image: project-wide
+    h.scope = 2
+    h.record_command(on(2, "add mask on 2"))  # may use the new category
+    h.scope = 1
+    blocked = h.undo(doc)
+    assert isinstance(blocked, Blocked) and blocked.later == {2}
+    assert blocked.step.label == "add category cat" and doc.log == []
+    h.scope = 2
+    assert h.undo(doc).label == "add mask on 2"
+    assert h.undo(doc).label == "add category cat"  # now on top: undone from any image
+    h.scope = 1
+    assert h.undo(doc).label == "add mask on 1"
+
+
+def test_a_new_step_drops_only_its_own_images_redo():
+    s, doc = PromptSession(), FakeDoc()
+    h = Journal(s)
+    h.scope = 1
+    h.record_command(on(1))
+    h.scope = 2
+    h.record_command(on(2))
+    h.undo(doc)
+    h.scope = 1
+    h.undo(doc)
+    h.record_command(on(1, "another"))
+    assert h.redo(doc) is None
+    h.scope = 2
+    assert h.redo(doc) is not None

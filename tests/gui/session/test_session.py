@@ -99,7 +99,7 @@ def test_a_click_asks_the_model_and_enter_accepts_its_mask(session, rec):
     assert ann.provenance["point_labels"] == [1, 1]
     assert session.prompts.is_empty and session.selected == ann_id
     assert rec.of(AnnotationsChanged) == [AnnotationsChanged(frozenset({session.image_id}))]
-    assert rec.of(SelectionChanged) == [SelectionChanged(ann_id)]
+    assert rec.of(SelectionChanged) == [SelectionChanged(ann_id, frozenset({ann_id}))]
     assert rec.of(PromptsChanged) and rec.flushes == 1  # one command, one redraw
     assert session.doc.dirty
     assert session.editor.accept() is None  # nothing left to accept
@@ -155,21 +155,24 @@ def test_switching_images_parks_the_object_in_progress(session, rec):
     session.open_image(first)
     assert session.prompts.state is parked  # the object and its mask came back
     assert len(rec.of(DecodeRequested)) == requests  # its mask was on screen: no decode
-    assert session.undo() is None  # prompt steps belong to the image left behind
     session.open_image(second)
     assert session.prompts.state.points == ((100.0, 100.0),)
     assert len(rec.of(DecodeRequested)) == requests + 1  # no mask yet: asked again
     assert [status for _, status in session.image_rows()] == [ImageStatus.UNTOUCHED] * 2
 
 
-def test_undo_is_global_across_images(session, rec):
+def test_undo_is_per_image(session, rec):
     first, second = session.images
     object_at(session, rec, 200, 150)
     session.editor.accept()
     session.open_image(second)
     assert dict(session.image_rows())[first] is ImageStatus.IN_PROGRESS
-    session.undo()  # the commit on the first image, from the second
-    assert session.doc.annotations() == [] and session.prompts.is_empty
+    assert session.undo() is None  # the commit on the first image stays
+    assert len(session.doc.annotations()) == 1
+    assert "chelsea.jpg" in rec.of(Message)[-1].text
+    session.open_image(first)
+    assert session.undo().label == "add mask"  # back there, it is undone with its object
+    assert session.doc.annotations() == [] and len(session.prompts.state.points) == 1
 
 
 def test_delete_and_undo_delete(session, rec):
