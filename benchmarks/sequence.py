@@ -150,7 +150,7 @@ def memory_series(lengths: list[int], image_size: int) -> list[dict]:
     rows = []
     for n in lengths:
         cmd = [sys.executable, __file__, "--child", str(n), "--memory-image-size", str(image_size)]
-        cmd += ["--checkpoint", str(ckpt)]
+        cmd += ["--checkpoint", str(ckpt), "--threads", str(torch.get_num_threads())]
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
         rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
@@ -170,9 +170,12 @@ def main() -> None:
     ap.add_argument("--checkpoint", default=None, help="a SAM 2.1 Hiera-T checkpoint")
     ap.add_argument("--skip-time", action="store_true")
     ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (both sides)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.threads:  # on a shared, oversubscribed CPU one thread avoids OpenMP spin-waits
+        torch.set_num_threads(args.threads)
     if args.child is not None:
         peak_memory_child(args.child, args.memory_image_size, args.checkpoint)
         return

@@ -15,7 +15,9 @@ frame).
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,19 +147,22 @@ class SpillFolder:
     """A temporary folder for spilled outputs, removed with the predictor's state."""
 
     def __init__(self) -> None:
-        self._dir: tempfile.TemporaryDirectory | None = None
+        self._dir: Path | None = None
+        self._cleanup: weakref.finalize | None = None
         self._n = 0
 
     def path(self) -> Path:
         if self._dir is None:
-            self._dir = tempfile.TemporaryDirectory(prefix="annotator-seq-")
+            self._dir = Path(tempfile.mkdtemp(prefix="annotator-seq-"))
+            # Removed with the predictor too (garbage collection or exit), silently.
+            self._cleanup = weakref.finalize(self, shutil.rmtree, self._dir, True)
         self._n += 1
-        return Path(self._dir.name) / f"{self._n}.pt"
+        return self._dir / f"{self._n}.pt"
 
     def clear(self) -> None:
-        if self._dir is not None:
-            self._dir.cleanup()
-        self._dir = None
+        if self._cleanup is not None:
+            self._cleanup()
+        self._dir = self._cleanup = None
 
 
 def spill_behind(track: ObjectTrack, frame: int, reverse: bool, spill: SpillFolder) -> None:

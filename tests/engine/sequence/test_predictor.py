@@ -88,6 +88,7 @@ def test_feature_cache_stays_within_budget(model):
         FeatureCache(-1)
 
 
+@pytest.mark.slow
 def test_spilled_memories_give_the_same_results(model):
     """A correction far behind the propagation front reads spilled memories back; the masks
     match those of a run where nothing was spilled (spill disabled by patching)."""
