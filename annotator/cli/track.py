@@ -32,6 +32,16 @@ def _count(value: str) -> int:
     return number
 
 
+def _frames(value: str) -> list[int]:
+    try:
+        frames = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a list of frames like 0,40") from None
+    if not frames or min(frames) < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a list of frames like 0,40")
+    return frames
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     track = subparsers.add_parser(
         "track",
@@ -52,6 +62,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     track.add_argument(
         "--output", "-o", required=True, metavar="OUT.json", help="the project to write"
     )
+    track.add_argument(
+        "--key-frames", type=_frames, metavar="F,F,...",
+        help="use only these frames of PROJECT as prompts (default: the frames with masks no "
+        "propagation made, e.g. fixed by hand; else every annotated frame)",
+    )  # fmt: skip
     way = track.add_mutually_exclusive_group()
     way.add_argument("--reverse", action="store_true", help="propagate backward in time")
     way.add_argument("--both", action="store_true", help="forward, then backward from --start")
@@ -147,7 +162,7 @@ def cmd_track(args: argparse.Namespace) -> int:
 
     from annotator.cli.segment import check_output
     from annotator.cli.track_output import TrackOutputError, TrackParts
-    from annotator.cli.track_prompts import PromptsError, read_prompts
+    from annotator.cli.track_prompts import PromptsError, read_prompts, select_key_frames
     from annotator.engine.errors import CheckpointError
     from annotator.io.coco_store import sha256_hex
     from annotator.io.frames import FrameSourceError, open_frames
@@ -158,6 +173,7 @@ def cmd_track(args: argparse.Namespace) -> int:
         source = open_frames(input_path)
         layout = frame_layout(input_path, source)
         prompts = read_prompts(Path(args.prompts), list(source.names), layout.video)
+        prompts = select_key_frames(Path(args.prompts), prompts, args.key_frames)
     except (FrameSourceError, PromptsError, OSError) as exc:
         return error(str(exc))
     n = len(source)
@@ -173,6 +189,7 @@ def cmd_track(args: argparse.Namespace) -> int:
         "max_frames": args.max_frames,
         "directions": ["backward" if r else "forward" for r, _ in passes],
         "prompts_sha256": sha256_hex(Path(args.prompts).read_bytes()),
+        "key_frames": prompts.key_frames,
         "checkpoint": args.checkpoint, "model_type": args.model_type, "dtype": args.dtype,
     }  # fmt: skip
     parts = TrackParts(out)

@@ -22,6 +22,7 @@ from annotator.atomic import atomic_write_text
 from annotator.io.coco_store import save_project, sha256_hex
 from annotator.io.document import Document
 from annotator.io.masks import decode_mask, encode_mask, mask_area
+from annotator.io.records import PROPAGATED_KEY
 from annotator.io.sequence_frames import FrameLayout
 
 
@@ -130,9 +131,9 @@ class TrackParts:
                     if rle is None or mask_area(rle) == 0:
                         continue
                     object_id = int(key)
+                    extra = {"object_score": entry["score"], "model": model, PROPAGATED_KEY: True}
                     doc.add_annotation(image, category_of[object_id], rle, track_id=object_id,
-                                       object_score=entry["score"], model=model,
-                                       propagated=True)  # fmt: skip
+                                       **extra)  # fmt: skip
         recorded = self._recorded() or {}
         if self.out.exists() and not self._may_replace:
             if recorded.get("output_sha256") != sha256_hex(self.out.read_bytes()):

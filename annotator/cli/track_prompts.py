@@ -7,6 +7,10 @@ annotations have only a ``bbox`` (boxes). Its images are matched to frames by ``
 frame file's name, or a video frame's ``<stem>_<index>`` name). Objects are matched by
 ``track_id``; an annotation without one is an object of its own (a fresh id). Images without
 annotations need not match any frame.
+
+The key frames are the frames asked for (``--key-frames``), else those holding a mask that no
+propagation made (no ``propagated`` flag), else every annotated frame: feeding a tracked
+project back in with ``--key-frames 0,40`` re-propagates from the frames fixed by hand.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import numpy as np
 
 from annotator.io.checks import is_int, is_number
 from annotator.io.coco_store import ProjectLoadError, load_project
+from annotator.io.records import PROPAGATED_KEY
 from annotator.io.sequence import FRAME_KEY, TRACK_KEY, VIDEO_KEY, next_track_id
 
 
@@ -36,6 +41,7 @@ class KeyPrompt:
     category_id: int
     mask: np.ndarray | None = None
     box: tuple[float, float, float, float] | None = None
+    propagated: bool = False  # made by an earlier propagation (its ``propagated`` flag)
 
 
 @dataclass(frozen=True)
@@ -161,17 +167,19 @@ def _collect(
         if object_id is None:
             object_id, fresh = fresh, fresh + 1
         key = (frame_of[ann["image_id"]], object_id)
+        propagated = bool(ann.get(PROPAGATED_KEY))
         if mask_prompts:
             mask = decode_mask(ann["segmentation"])
             if key in merged:  # two pieces of one object on one frame: one mask
                 mask = mask | merged[key].mask  # type: ignore[operator]
-            merged[key] = KeyPrompt(object_id, key[0], ann["category_id"], mask=mask)
+                propagated = propagated and merged[key].propagated
+            merged[key] = KeyPrompt(object_id, key[0], ann["category_id"], mask, None, propagated)
         elif key in merged:
             raise PromptsError(f"{path}: annotations[{i}] is a second box of object "
                                f"{object_id} on frame {key[0]}")  # fmt: skip
         else:
             box = _box(path, f"annotations[{i}]", ann.get("bbox"))
-            merged[key] = KeyPrompt(object_id, key[0], ann["category_id"], box=box)
+            merged[key] = KeyPrompt(object_id, key[0], ann["category_id"], None, box, propagated)
     if not merged:
         raise PromptsError(f"{path}: no annotation on a frame of the input: nothing to track")
     prompts = [merged[k] for k in sorted(merged)]
@@ -182,3 +190,18 @@ def _collect(
             categories.append({"id": p.category_id, "name": f"class {p.category_id}"})
             known.add(p.category_id)
     return Prompts(categories, prompts)
+
+
+def select_key_frames(path: Path, prompts: Prompts, key_frames: list[int] | None) -> Prompts:
+    """Only the prompts on the key frames (see the module docstring); PromptsError when the
+    frames asked for hold none."""
+    if key_frames is not None:
+        chosen = set(key_frames)
+        kept = [p for p in prompts.prompts if p.frame_index in chosen]
+        if not kept:
+            raise PromptsError(f"{path}: no annotation on the key frames {sorted(chosen)}")
+        return Prompts(prompts.categories, kept)
+    by_hand = {p.frame_index for p in prompts.prompts if not p.propagated}
+    if not by_hand:
+        return prompts
+    return Prompts(prompts.categories, [p for p in prompts.prompts if p.frame_index in by_hand])

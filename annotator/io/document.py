@@ -29,10 +29,11 @@ from annotator.io.records import (
     ImageRecord,
     check_color,
     check_file_name,
+    edited_provenance,
     provenance_values,
     utc_now,
 )
-from annotator.io.sequence import check_frame_keys, frame_taken
+from annotator.io.sequence import check_frame_keys, frame_of, frame_taken
 from annotator.io.undo_stack import UndoStack
 
 __all__ = [
@@ -237,7 +238,7 @@ class Document(ChangeTracking):
         if category_id is not None:
             self.category(category_id)
             changes["category_id"] = category_id
-        prov = {**old.provenance, **provenance_values(provenance), "updated": utc_now()}
+        prov = edited_provenance(old.provenance, provenance, mask_changed=mask is not None)
         new = dataclasses.replace(old, provenance=prov, **changes)
         label = "edit mask" if mask is not None else "change category"
         self.execute(PutAnnotation(label, old, new))
@@ -385,10 +386,8 @@ class Document(ChangeTracking):
         for image in records.images:
             doc._images[image.id] = image
             doc._by_file[image.file_name] = image.id
-            frame = check_frame_keys(image.file_name, image.extra)
-            if frame is not None:
-                doc._by_frame[frame] = image.id
             doc._by_image[image.id] = {}
+        doc._by_frame = {f: im.id for im in records.images if (f := frame_of(im.extra))}
         for category in records.categories:
             doc._categories[category.id] = category
         for ann in records.annotations:

@@ -19,6 +19,8 @@ PROVENANCE_KEYS = (
     "created", "updated",
 )  # fmt: skip
 """Per-annotation keys (beyond COCO's) recording how a mask was made; COCO readers ignore them."""
+PROPAGATED_KEY = "propagated"
+"""Provenance flag of a mask a propagation made (`annotator track`, the app's propagate)."""
 CORE_ANN_KEYS = frozenset(
     {"id", "image_id", "category_id", "segmentation", "area", "bbox", "iscrowd"}
 )
@@ -86,6 +88,18 @@ def provenance_values(values: Mapping[str, Any]) -> dict[str, Any]:
     if TRACK_KEY in out:
         check_track_id(out[TRACK_KEY])
     return out
+
+
+def edited_provenance(
+    old: Mapping[str, Any], changes: Mapping[str, Any], mask_changed: bool
+) -> dict[str, Any]:
+    """The provenance after an edit: `changes` over `old`, ``updated`` now. A new mask drops
+    the ``propagated`` flag unless the edit sets it: a mask fixed by hand is no longer one a
+    propagation made (re-propagation leaves it alone; `annotator track` prompts from it)."""
+    prov = {**old, **provenance_values(changes), "updated": utc_now()}
+    if mask_changed and PROPAGATED_KEY not in changes:
+        prov.pop(PROPAGATED_KEY, None)
+    return prov
 
 
 def jsonable(value: Any) -> Any:

@@ -148,8 +148,23 @@ def test_track_a_frame_folder_writes_every_frame_and_object(
     assert sorted(parts) == list(range(FRAMES))
     for part in parts.values():  # every object on every frame: a mask, or null where absent
         assert sorted(part["objects"]) == ["4", "5"]
+    # Fix frame 2 by hand (the square, track 4), then propagate again from frames 0 and 2.
+    frame2 = doc.image_by_frame("clip", 2)
+    fixed = {a.provenance["track_id"]: a.id for a in doc.annotations_for(frame2.id)}
+    if 4 in fixed:
+        doc.replace_annotation(fixed[4], mask=square(2))
+    else:
+        doc.add_annotation(frame2.id, 1, square(2), track_id=4)
+    save_project(doc)
+    again = tmp_path / "again.json"
+    assert track(str(clip), "--prompts", str(out), "--output", str(again), "--key-frames", "0,2",
+                 checkpoint=checkpoint) == 0  # fmt: skip
+    redone = load_project(again)
+    masks = {a.provenance["track_id"]: a.mask
+             for a in redone.annotations_for(redone.image_by_frame("clip", 2).id)}  # fmt: skip
+    assert iou(masks[4], square(2)) > 0.9  # the fixed frame steers the new propagation
     export = tmp_path / "davis"
-    assert main(["export", str(out), "--format", "davis", "--output", str(export)]) == 0
+    assert main(["export", str(again), "--format", "davis", "--output", str(export)]) == 0
     with Image.open(export / "Annotations" / "clip" / "00000.png") as png:
         label = np.array(png)
     assert iou(label == 4, square(0)) > 0.9 and iou(label == 5, corner()) > 0.9
@@ -232,6 +247,23 @@ def test_box_prompts_on_a_video_file(tmp_path, checkpoint, small_inputs):
                  "--copy-images"]) == 0  # fmt: skip
     decoded = cv2.imread(str(export / "walk" / "img1" / "000002.jpg"))
     assert decoded.shape == (H, W, 3)  # decoded from the video: the frame had no file
+
+
+def test_key_frames_are_the_hand_made_ones_unless_asked(tmp_path):
+    from annotator.cli.track_prompts import read_prompts, select_key_frames
+
+    doc = Document(tmp_path)
+    for i in range(3):
+        image = doc.add_image(f"{i:05d}.png", W, H, video="clip", frame_index=i)
+        doc.add_annotation(image, 1, square(i), track_id=4, propagated=i != 1)
+    path = save_project(doc, tmp_path / "tracked.json")
+    names = [f"{i:05d}.png" for i in range(3)]
+    prompts = read_prompts(path, names, "clip")
+    assert prompts.key_frames == [0, 1, 2]
+    assert select_key_frames(path, prompts, None).key_frames == [1]  # made by hand
+    assert select_key_frames(path, prompts, [0, 2]).key_frames == [0, 2]
+    with pytest.raises(ValueError, match=r"no annotation on the key frames \[7\]"):
+        select_key_frames(path, prompts, [7])
 
 
 def test_bad_prompts_and_outputs_are_refused_before_the_model_loads(clip, tmp_path, capsys):

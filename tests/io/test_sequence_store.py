@@ -142,3 +142,18 @@ def test_autosave_recovers_frames_and_tracks(tmp_path):
     assert recovered.to_coco()["images"] == doc.to_coco()["images"]
     assert recovered.image_by_frame("clip", 2).id == frame
     assert recovered.annotations_for(frame)[0].provenance["track_id"] == 2
+
+
+def test_a_mask_fixed_by_hand_is_no_longer_a_propagated_one(tmp_path):
+    doc = _sequence(tmp_path, frames=1)
+    doc.replace_annotation(1, propagated=True)
+    doc.replace_annotation(2, propagated=True)
+    doc.replace_annotation(1, mask=_mask(9))  # fixed by hand
+    doc.replace_annotation(2, mask=_mask(25), propagated=True)  # a propagation's new result
+    doc.set_category(2, 1)  # not a mask edit: the flag stays
+    assert "propagated" not in doc.annotation(1).provenance
+    assert doc.annotation(2).provenance["propagated"] is True
+    doc.undo()
+    doc.undo()
+    doc.undo()
+    assert doc.annotation(1).provenance["propagated"] is True
