@@ -60,7 +60,10 @@ class AppSettings:
         avail = screen.availableGeometry()
         w, h = int(avail.width() * SCREEN_SHARE), int(avail.height() * SCREEN_SHARE)
         self.win.resize(w, h)
-        self.win.move(avail.x() + (avail.width() - w) // 2, avail.y() + (avail.height() - h) // 2)
+        w, h = self.win.width(), self.win.height()  # no smaller than the window's minimum
+        x = avail.x() + max((avail.width() - w) // 2, 0)  # never off the screen's left / top
+        y = avail.y() + max((avail.height() - h) // 2, 0)
+        self.win.move(x, y)
 
     def save_window(self) -> None:
         self.store.setValue("window/geometry", self.win.saveGeometry())

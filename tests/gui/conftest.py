@@ -63,6 +63,7 @@ def make_window(qtbot, folder, answers, monkeypatch):
         monkeypatch.setattr(label_flow, "NEW_PROJECTS_ASK", label_popup)
         client = FakeClient(**kw)
         win = MainWindow(client, autosave_delay_s=autosave_delay_s)
+        win.resize(1280, 820)  # a known size (the offscreen screen is small)
         qtbot.addWidget(win)
         client.start()
         win.show()

@@ -132,6 +132,9 @@ class Canvas(pg.GraphicsView):
             ]
         ):
             item.setZValue(z)
+            # Drawn only: a click on a prompt point or a handle must reach the tool (pyqtgraph's
+            # scatter items would take the press and swallow the click).
+            item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
             self.vb.addItem(item)
         self.committed_path.setPen(_pen("#e8e8e8", 1.0))
         self.hover_path.setPen(_pen("#ffffff", 2.5))
