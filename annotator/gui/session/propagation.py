@@ -27,13 +27,13 @@ import numpy as np
 from annotator.gui.session.events import Message, ProjectChanged
 from annotator.io.commands import Command, Compound
 from annotator.io.document import Annotation
-from annotator.io.records import ImageRecord
+from annotator.io.records import PROPAGATED_KEY, ImageRecord
 from annotator.io.sequence import FRAME_KEY, TRACK_KEY, VIDEO_KEY, next_track_id
 
 if TYPE_CHECKING:
     from annotator.gui.session.session import AppSession
 
-PROPAGATED_KEY = "propagated"  # provenance of a mask a propagation made (as `annotator track`)
+__all__ = ["PROPAGATED_KEY", "KeyMask", "Propagation", "PropagationChanged", "PropagationJob"]
 DIRECTIONS = {"forward": (False,), "backward": (True,), "both": (False, True)}
 
 
@@ -134,12 +134,11 @@ class Propagation:
 
     def track_provenance(self, ann_id: int | None = None) -> dict:
         """Provenance for a mask accepted by hand on the image shown: on a frame, a new object
-        gets the next free track id (a reopened one keeps its own); never ``propagated``."""
+        gets the next free track id; a reopened one keeps its own (and a new mask drops its
+        ``propagated`` flag: `records.edited_provenance`)."""
         s = self._s
-        if self.video is None or s.doc is None:
+        if self.video is None or s.doc is None or ann_id is not None:
             return {}
-        if ann_id is not None:
-            return {PROPAGATED_KEY: False} if is_propagated(s.doc.annotation(ann_id)) else {}
         used = (a.provenance.get(TRACK_KEY) for a in s.doc.annotations())
         return {TRACK_KEY: next_track_id(t for t in used if t is not None)}
 
