@@ -14,7 +14,19 @@ from annotator.gui.session.propagation import PropagationJob
 def expected_mask(job: PropagationJob, object_id: int, position: int, shift: int) -> np.ndarray:
     keys = [k for k in job.keys if k.object_id == object_id]
     key = min(keys, key=lambda k: (abs(k.position - position), k.position))
-    return np.roll(key.mask, shift * (position - key.position), axis=1)
+    return shifted(key.mask, shift * (position - key.position))
+
+
+def shifted(mask: np.ndarray, dx: int) -> np.ndarray:
+    """`mask` moved dx pixels right (left when negative); what leaves the frame is gone."""
+    out = np.zeros_like(mask)
+    w = mask.shape[1]
+    if abs(dx) < w:
+        if dx >= 0:
+            out[:, dx:] = mask[:, : w - dx]
+        else:
+            out[:, :dx] = mask[:, -dx:]
+    return out
 
 
 class FakePropagator(QObject):
