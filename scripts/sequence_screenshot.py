@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from scripts.screenshots import settle, start_xvfb, wait_until  # noqa: E402
 
 FRAMES, STEP, SIZE = 10, 4, (360, 300)  # frames, crop motion px/frame (leftward), crop W x H
-OBJECTS = (("patch", (15, 145, 92, 223)), ("helmet", (162, 140, 359, 299)))  # astronaut boxes  # boxes on frame 0
+OBJECTS = (("patch", (15, 145, 92, 223)), ("helmet", (162, 140, 359, 299)))  # boxes on frame 0
 
 
 def make_clip(path: Path) -> Path:
