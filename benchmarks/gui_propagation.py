@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
 
+    folder = Path(tempfile.mkdtemp(prefix="gui_propagation_"))
+    os.environ["ANNOTATOR_SETTINGS"] = str(folder / "settings.ini")  # not the user's settings
     app = QApplication.instance() or QApplication([])
     import torch
 
@@ -88,7 +90,6 @@ def main(argv: list[str] | None = None) -> int:
     win = MainWindow(client)
     client.start()
     win.show()
-    folder = Path(tempfile.mkdtemp(prefix="gui_propagation_"))
     (folder / "v").mkdir()
     h, w = args.height, args.width
     try:

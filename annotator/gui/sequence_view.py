@@ -67,6 +67,7 @@ class SequenceView:
             a[way] = self._action(text, keys, lambda way=way: self.propagate(way))
             a[way].setStatusTip(f"{text.replace('&', '')} from the frame shown ({keys})")
         a["cancel"] = self._action("&Cancel propagation", "Shift+Esc", self.cancel)
+        a["cancel"].setIconText("Cancel")
         a["cancel"].setEnabled(False)
         a["replace_edited"] = self._action("Propagation replaces hand-edited masks", "", lambda: 0)
         a["replace_edited"].setCheckable(True)
@@ -90,8 +91,8 @@ class SequenceView:
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         bar.addWidget(self.slider)
         for way, _text, _keys, short in PROPAGATE:
+            a[way].setIconText(short)  # what the toolbar button shows
             bar.addAction(a[way])
-            bar.widgetForAction(a[way]).setText(short)
         bar.addAction(a["cancel"])
         win.addToolBarBreak()
         win.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
