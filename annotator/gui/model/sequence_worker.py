@@ -101,7 +101,9 @@ class SequenceWorker(QObject):
             log.warning("propagation failed", exc_info=exc)
             job_id = self._job.job_id
             self._clear()
-            self.failed.emit(job_id, f"{type(exc).__name__}: {exc}")
+            # a ValueError is ours or the engine's message for the user; others are named
+            text = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+            self.failed.emit(job_id, text)
             return
         QTimer.singleShot(0, self.pump)
 
