@@ -36,23 +36,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def open_sequence(path: Path) -> Path:
     """The project file the app opens for a video file (frames extracted first, resumably)
     or a frame folder; created with every frame when it does not exist yet."""
-    from annotator.io.sequence_frames import extract_frames, sequence_project
+    from tqdm import tqdm
+
+    from annotator.gui.session.sequence_open import open_sequence as open_in_app
 
     if path.is_dir():
-        project = path / "annotations.json"
-    else:
-        from tqdm import tqdm
+        return open_in_app(path)
+    with tqdm(unit="frame", desc=f"extracting {path.name}", file=sys.stderr) as bar:
 
-        with tqdm(unit="frame", desc=f"extracting {path.name}", file=sys.stderr) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(1)
 
-            def progress(done: int, total: int) -> None:
-                bar.total = total
-                bar.update(1)
-
-            extract_frames(path, progress)
-        project = path.with_suffix(".json")
-    sequence_project(path, project)
-    return project
+        return open_in_app(path, progress)
 
 
 def _run(args: argparse.Namespace) -> int:

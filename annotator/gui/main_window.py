@@ -20,6 +20,7 @@ from annotator.gui.mask_editing import MaskEditing
 from annotator.gui.model.requests import PromptSet
 from annotator.gui.panel_menus import PanelMenus
 from annotator.gui.project_files import ProjectFiles
+from annotator.gui.sequence_view import SequenceView
 from annotator.gui.session import AppSession
 from annotator.gui.session.events import DecodeCancelled, DecodeRequested, ImageChanged, Message
 from annotator.gui.session_view import SessionView
@@ -101,6 +102,7 @@ class MainWindow(QMainWindow):
         self.model_menu = self._build_model_menu()
         build_menus(self, self.actions_by_name, self.model_menu)
         self.toolbar = build_toolbar(self)
+        self.sequence = SequenceView(self)  # frame slider, propagation (sequence_view.py)
         DropOpener(self)
 
         self.canvas.toolEvent.connect(self._on_tool_event)
@@ -341,6 +343,7 @@ class MainWindow(QMainWindow):
         stop_downloads = getattr(self.model_menu, "shutdown", None)  # the fallback menu has none
         if stop_downloads is not None:
             stop_downloads()  # cancels a model download and stops its thread (bounded wait)
+        self.sequence.shutdown()
         self.client.shutdown()
         self.find.shutdown()
         event.accept()

@@ -317,6 +317,16 @@ class ModelClient(QObject):
             pending = b.pending is not None or b.everything is not None
             return b.working or b.load is not None or pending or unready
 
+    def sequence_client(self) -> Any:
+        """The propagation front (sequence_client.py) on this client's model thread and model;
+        one per client."""
+        if getattr(self, "_sequence", None) is None:
+            from annotator.gui.model.sequence_client import SequenceClient
+
+            worker = self._worker
+            self._sequence = SequenceClient(self._thread, lambda: worker.model, parent=self)
+        return self._sequence
+
     @property
     def model_info(self) -> LoadedModel | None:
         return self._model_info

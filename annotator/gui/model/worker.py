@@ -94,6 +94,12 @@ class ModelWorker(QObject):
         self._was_working = False
         self._fg_stream: Any = None  # high-priority CUDA stream while a prefetcher runs beside
 
+    @property
+    def model(self) -> Any:
+        """The loaded network (None before the first load). Only for code of the model thread:
+        the sequence worker propagates with it between this worker's units."""
+        return getattr(self._predictor, "model", None)
+
     @Slot()
     def pump(self) -> None:
         """Do one unit of work, then re-post itself if more is waiting."""

@@ -163,6 +163,7 @@ class ObjectEditor:
                     box=list(state.box) if state.box is not None else None,
                     model=s.model_name or None,
                     edited=True if state.edited is not None else None,
+                    **s.sequence.track_provenance(),
                 )
             self.prompts.clear()
             self._changed()
@@ -183,6 +184,7 @@ class ObjectEditor:
                     point_labels=list(state.labels) or None,
                     box=list(state.box) if state.box is not None else None,
                     edited=True if state.edited is not None else None,
+                    **s.sequence.track_provenance(state.source),
                 )
             self.prompts.clear()
             self._changed()

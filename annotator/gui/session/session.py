@@ -40,6 +40,7 @@ from annotator.gui.session.project_io import (
     set_done,
 )
 from annotator.gui.session.prompt_state import PromptSession, PromptSnapshot
+from annotator.gui.session.propagation import Propagation
 from annotator.gui.session.proposals import Proposals
 from annotator.gui.session.selection import SelectionCommands
 from annotator.io.autosave import Autosaver
@@ -81,6 +82,7 @@ class AppSession:
         #: Edit ▸ Accept on next image: D / A accept the object in progress instead of parking it
         self.accept_on_switch = False
         self.unreadable: set[str] = set()  # images that failed to open: marked, skipped on D/A
+        self.sequence = Propagation(self)  # tracks and propagation on frames (propagation.py)
 
     # -- the project ------------------------------------------------------------------------
     def adopt(self, doc: Document, images: list[str]) -> None:

@@ -30,6 +30,8 @@ EXPORT_FORMATS = (
     ("yolo", "YOLO segmentation"),
     ("png", "PNG masks"),
     ("sa1b", "SA-1B"),
+    ("davis", "DAVIS / YouTube-VOS palette PNGs (sequences)"),
+    ("mot", "MOT boxes with track ids (sequences)"),
 )
 POLYGON_FORMATS = ("coco-polygons", "yolo")  # the tolerance applies to these
 

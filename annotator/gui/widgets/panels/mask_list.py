@@ -94,7 +94,7 @@ class MaskListPanel(QWidget):
                 score = ann.provenance.get("predicted_iou")
                 cells = [
                     vis,
-                    QTableWidgetItem(str(ann.id)),
+                    id_item(ann),
                     QTableWidgetItem(cat.name if cat else "?"),
                     QTableWidgetItem(str(ann.area)),
                     QTableWidgetItem("" if score is None else f"{score:.3f}"),
@@ -183,3 +183,13 @@ class MaskListPanel(QWidget):
         menu = self.context_menu()
         if menu is not None:
             menu.exec(self.table.viewport().mapToGlobal(pos))
+
+
+def id_item(ann: Annotation) -> QTableWidgetItem:
+    """The annotation's id; on a frame, its object's persistent track id ("#3")."""
+    track = ann.provenance.get("track_id")
+    if track is None:
+        return QTableWidgetItem(str(ann.id))
+    item = QTableWidgetItem(f"#{track}")
+    item.setToolTip(f"Object {track} of the sequence (annotation {ann.id})")
+    return item
