@@ -105,7 +105,7 @@ class FindController:
         elif self.session.active:
             self.accept()
         else:
-            self.win.session.editor.accept()
+            self.win.accept()  # the window's Enter: accept, reopen, label pop-up, proposals
 
     def escape(self) -> None:
         if self.session.active:
