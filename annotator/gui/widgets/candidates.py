@@ -12,21 +12,25 @@ THUMB = 96
 
 
 def thumbnail(image: np.ndarray, mask: np.ndarray, color: tuple[int, int, int]) -> QIcon:
-    """A THUMB-px preview of `mask` tinted over `image` ((H, W, 3) uint8), cropped to its box."""
-    ys, xs = np.nonzero(mask)
-    if len(xs):
+    """A THUMB-px preview of `mask` tinted over `image` ((H, W, 3) uint8), cropped to its box.
+
+    Crops and shrinks first, then tints the THUMB-px result: tinting the full-resolution crop
+    held the UI thread ~16 ms per candidate on a 1800x1200 photo (the longest stall of a click).
+    """
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if len(rows):
         pad = 10
-        y0, y1 = max(ys.min() - pad, 0), min(ys.max() + pad + 1, mask.shape[0])
-        x0, x1 = max(xs.min() - pad, 0), min(xs.max() + pad + 1, mask.shape[1])
+        y0, y1 = max(rows[0] - pad, 0), min(rows[-1] + pad + 1, mask.shape[0])
+        x0, x1 = max(cols[0] - pad, 0), min(cols[-1] + pad + 1, mask.shape[1])
     else:
         y0, y1, x0, x1 = 0, mask.shape[0], 0, mask.shape[1]
-    crop = image[y0:y1, x0:x1].astype(np.float32)
-    m = mask[y0:y1, x0:x1]
+    scale = THUMB / max(y1 - y0, x1 - x0)
+    size = (max(1, int((x1 - x0) * scale)), max(1, int((y1 - y0) * scale)))
+    crop = cv2.resize(image[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    m = cv2.resize(mask[y0:y1, x0:x1].view(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
     crop[m] = 0.45 * crop[m] + 0.55 * np.array(color, np.float32)
     crop[~m] *= 0.6
-    scale = THUMB / max(crop.shape[:2])
-    size = (max(1, int(crop.shape[1] * scale)), max(1, int(crop.shape[0] * scale)))
-    small = np.ascontiguousarray(cv2.resize(crop.astype(np.uint8), size))
+    small = np.ascontiguousarray(crop.astype(np.uint8))
     qimg = QImage(
         small.data, small.shape[1], small.shape[0], small.strides[0], QImage.Format.Format_RGB888
     )
