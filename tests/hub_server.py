@@ -13,6 +13,7 @@ import hashlib
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from tests.model_server import sha256
 
@@ -128,3 +129,19 @@ def start_hub() -> HubServer:
     server = HubServer(httpd)
     threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True).start()
     return server
+
+
+def isolate_hub_env(tmp_path: Path, monkeypatch) -> None:
+    """huggingface_hub's caches under ``tmp_path``, online and with no token: never the user's."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub-cache"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    for name in ("HF_TOKEN", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def serve_hub(tmp_path: Path, monkeypatch) -> HubServer:
+    """A started hub stand-in that HF_ENDPOINT points at, with :func:`isolate_hub_env`."""
+    srv = start_hub()
+    monkeypatch.setenv("HF_ENDPOINT", srv.endpoint)
+    isolate_hub_env(tmp_path, monkeypatch)
+    return srv

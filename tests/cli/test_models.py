@@ -203,14 +203,9 @@ SAM_CONFIG = json.dumps({"model_type": "sam", "vision_config": {"hidden_size": 1
 
 @pytest.fixture
 def hub(env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from tests.hub_server import HubRepo, start_hub
+    from tests.hub_server import HubRepo, serve_hub
 
-    srv = start_hub()
-    monkeypatch.setenv("HF_ENDPOINT", srv.endpoint)
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub-cache"))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    for name in ("HF_TOKEN", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        monkeypatch.delenv(name, raising=False)
+    srv = serve_hub(tmp_path, monkeypatch)
     srv.repos["facebook/sam-vit-large"] = HubRepo(
         {"config.json": SAM_CONFIG, "model.safetensors": PAYLOAD}
     )

@@ -10,7 +10,7 @@ import pytest
 
 from annotator.engine.concepts.catalogue import SAM3, resolve_concept_checkpoint
 from annotator.engine.weights.store import ModelNotInstalledError
-from tests.hub_server import HubRepo, HubServer, start_hub
+from tests.hub_server import HubRepo, HubServer, serve_hub
 
 TOKEN = "hf_granted_token"
 
@@ -27,13 +27,8 @@ def sam3_files(tmp_path_factory) -> dict[str, bytes]:
 
 @pytest.fixture
 def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sam3_files) -> HubServer:
-    srv = start_hub()
-    monkeypatch.setenv("HF_ENDPOINT", srv.endpoint)
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub-cache"))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    srv = serve_hub(tmp_path, monkeypatch)
     monkeypatch.setenv("ANNOTATOR_MODELS_DIR", str(tmp_path / "models"))
-    for name in ("HF_TOKEN", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        monkeypatch.delenv(name, raising=False)
     srv.repos[SAM3.repo_id] = HubRepo(dict(sam3_files), access="gated", granted={TOKEN})
     yield srv
     srv.stop()

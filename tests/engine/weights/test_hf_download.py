@@ -11,7 +11,7 @@ from annotator.engine import load_model
 from annotator.engine.errors import CheckpointNotFoundError
 from annotator.engine.weights.hf_store import download_hf_model, hf_models
 from annotator.engine.weights.hub import HubRef
-from tests.hub_server import HubRepo, start_hub
+from tests.hub_server import HubRepo, isolate_hub_env, start_hub
 
 transformers = pytest.importorskip("transformers")
 
@@ -32,10 +32,7 @@ def sam_files(tmp_path_factory) -> dict[str, bytes]:
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ANNOTATOR_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("ANNOTATOR_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub-cache"))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    for name in ("HF_TOKEN", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        monkeypatch.delenv(name, raising=False)
+    isolate_hub_env(tmp_path, monkeypatch)
     return tmp_path / "models"
 
 

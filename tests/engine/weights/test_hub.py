@@ -17,7 +17,7 @@ from annotator.engine.weights.hub import (
     HubRef,
     fetch_hub_files,
 )
-from tests.hub_server import HubRepo, HubServer, git_sha1, start_hub
+from tests.hub_server import HubRepo, HubServer, git_sha1, serve_hub
 from tests.model_server import sha256
 
 CONFIG = b'{"model_type": "sam"}'
@@ -27,12 +27,7 @@ FILES = ("config.json", ("model.safetensors", "pytorch_model.bin"))
 
 @pytest.fixture
 def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> HubServer:
-    srv = start_hub()
-    monkeypatch.setenv("HF_ENDPOINT", srv.endpoint)
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub-cache"))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    for name in ("HF_TOKEN", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        monkeypatch.delenv(name, raising=False)
+    srv = serve_hub(tmp_path, monkeypatch)
     srv.repos["facebook/sam-vit-base"] = HubRepo(
         {"config.json": CONFIG, "model.safetensors": WEIGHTS}
     )

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QInputDialog
 
 from annotator.engine.weights.registry import known_models
 from annotator.gui.widgets.models_menu import ModelsMenu
-from tests.hub_server import HubRepo, start_hub
+from tests.hub_server import HubRepo, serve_hub
 
 PAYLOAD = os.urandom(256 * 1024)
 SAM_CONFIG = json.dumps({"model_type": "sam", "vision_config": {"hidden_size": 768}}).encode()
@@ -22,12 +22,7 @@ SAM_CONFIG = json.dumps({"model_type": "sam", "vision_config": {"hidden_size": 7
 
 @pytest.fixture
 def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    srv = start_hub()
-    monkeypatch.setenv("HF_ENDPOINT", srv.endpoint)
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub-cache"))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    for name in ("HF_TOKEN", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        monkeypatch.delenv(name, raising=False)
+    srv = serve_hub(tmp_path, monkeypatch)
     srv.repos["facebook/sam-vit-base"] = HubRepo(
         {"config.json": SAM_CONFIG, "model.safetensors": PAYLOAD}
     )
