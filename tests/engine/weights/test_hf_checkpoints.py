@@ -18,6 +18,7 @@ import torch
 from annotator.engine import Predictor, load_model
 from annotator.engine.errors import CheckpointFormatError, UnknownArchitectureError
 from tests.engine.oracles import assert_same, perturb_, prompt_cases, sample_image
+from tests.engine.weights.hf_oracle import hf_predict
 
 transformers = pytest.importorskip("transformers")
 
@@ -39,31 +40,6 @@ def saved(tmp_path_factory) -> tuple[object, Path]:
     return model, folder
 
 
-def _hf_predict(model, processor, image, embeddings, case, multimask, mask_input=None):
-    """SamModel + SamProcessor on one prompt: (masks bool (C,H,W), scores (C,), logits)."""
-    kwargs = {}
-    if "point_coords" in case:
-        kwargs["input_points"] = [[case["point_coords"].tolist()]]
-        kwargs["input_labels"] = [[case["point_labels"].tolist()]]
-    if "box" in case:
-        kwargs["input_boxes"] = [[case["box"].tolist()]]
-    inputs = processor(images=image, return_tensors="pt", **kwargs)
-    masks = None if mask_input is None else torch.from_numpy(mask_input)[None]
-    with torch.no_grad():
-        out = model(
-            image_embeddings=embeddings,
-            input_points=inputs.get("input_points"),
-            input_labels=inputs.get("input_labels"),
-            input_boxes=inputs.get("input_boxes"),
-            input_masks=masks,
-            multimask_output=multimask,
-        )
-    full = processor.image_processor.post_process_masks(
-        out.pred_masks, inputs["original_sizes"], inputs["reshaped_input_sizes"]
-    )[0][0]
-    return full.numpy(), out.iou_scores[0, 0].numpy(), out.pred_masks[0, 0].numpy()
-
-
 @pytest.mark.slow
 def test_folder_matches_sam_model_through_sam_processor(saved):
     reference, folder = saved
@@ -78,10 +54,10 @@ def test_folder_matches_sam_model_through_sam_processor(saved):
     h, w = image.shape[:2]
     for multimask in (True, False):
         for case in prompt_cases(h, w).values():
-            ref = _hf_predict(reference, processor, image, embeddings, case, multimask)
+            ref = hf_predict(reference, processor, image, embeddings, case, multimask)
             assert_same(ref, ours.predict(**case, multimask_output=multimask))
             best = ref[2][int(np.argmax(ref[1]))][None]  # (1, 256, 256) logits fed back
-            ref2 = _hf_predict(reference, processor, image, embeddings, case, multimask, best)
+            ref2 = hf_predict(reference, processor, image, embeddings, case, multimask, best)
             assert_same(ref2, ours.predict(**case, mask_input=best, multimask_output=multimask))
 
 

@@ -16,6 +16,7 @@ from annotator.engine import Predictor, load_model
 from annotator.engine.errors import UnknownArchitectureError
 from annotator.engine.weights.hf_store import hf_model_type
 from tests.engine.oracles import assert_same, perturb_, prompt_cases, sample_image
+from tests.engine.weights.hf_oracle import hf_predict
 
 transformers = pytest.importorskip("transformers")
 
@@ -34,27 +35,6 @@ def video_folder(tmp_path_factory) -> tuple[object, Path]:
     return image_model, folder
 
 
-def _hf_predict(model, processor, image, embeddings, case, multimask, mask_input=None):
-    kwargs = {}
-    if "point_coords" in case:
-        kwargs["input_points"] = [[case["point_coords"].tolist()]]
-        kwargs["input_labels"] = [[case["point_labels"].tolist()]]
-    if "box" in case:
-        kwargs["input_boxes"] = [[case["box"].tolist()]]
-    inputs = processor(images=image, return_tensors="pt", **kwargs)
-    with torch.no_grad():
-        out = model(
-            image_embeddings=embeddings,
-            input_points=inputs.get("input_points"),
-            input_labels=inputs.get("input_labels"),
-            input_boxes=inputs.get("input_boxes"),
-            input_masks=None if mask_input is None else torch.from_numpy(mask_input)[None],
-            multimask_output=multimask,
-        )
-    full = processor.post_process_masks(out.pred_masks, inputs["original_sizes"])[0][0]
-    return full.numpy(), out.iou_scores[0, 0].numpy(), out.pred_masks[0, 0].numpy()
-
-
 @pytest.mark.slow
 def test_video_checkpoint_matches_sam2_model_through_sam2_processor(video_folder):
     reference, folder = video_folder
@@ -71,10 +51,10 @@ def test_video_checkpoint_matches_sam2_model_through_sam2_processor(video_folder
     h, w = image.shape[:2]
     for multimask in (True, False):
         for case in prompt_cases(h, w).values():
-            ref = _hf_predict(reference, processor, image, embeddings, case, multimask)
+            ref = hf_predict(reference, processor, image, embeddings, case, multimask)
             assert_same(ref, ours.predict(**case, multimask_output=multimask))
             best = ref[2][int(np.argmax(ref[1]))][None]
-            ref2 = _hf_predict(reference, processor, image, embeddings, case, multimask, best)
+            ref2 = hf_predict(reference, processor, image, embeddings, case, multimask, best)
             assert_same(ref2, ours.predict(**case, mask_input=best, multimask_output=multimask))
 
 
