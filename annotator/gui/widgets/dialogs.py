@@ -56,14 +56,16 @@ def ask_changed_on_disk(parent: QWidget | None, path: Path) -> str:
 
 def confirm_nonempty_export(parent: QWidget | None, out: Path) -> bool:
     """True if the user agrees to export into a folder that is not empty (the CLI's --force)."""
-    answer = QMessageBox.question(
+    return _confirm(
         parent,
         "Folder not empty",
         f"{out}\nis not empty. Exporting into it may replace files there. Export anyway?",
-        SB.Yes | SB.Cancel,
-        SB.Cancel,
     )
-    return answer == SB.Yes
+
+
+def _confirm(parent: QWidget | None, title: str, text: str) -> bool:
+    """Yes / Cancel with Cancel the default: True only for an explicit Yes."""
+    return QMessageBox.question(parent, title, text, SB.Yes | SB.Cancel, SB.Cancel) == SB.Yes
 
 
 def show_report(parent: QWidget | None, title: str, summary: str, lines: list[str]) -> None:
@@ -73,16 +75,13 @@ def show_report(parent: QWidget | None, title: str, summary: str, lines: list[st
 
 def confirm_replace_project(parent: QWidget | None, project: Path | None) -> bool:
     """True if the user really wants the import to replace the whole open project."""
-    answer = QMessageBox.question(
+    return _confirm(
         parent,
         "Replace the project?",
         f"The import will replace every image record, category and mask of\n{project}\n"
         "(the file changes when you save). To add the import to the project instead, use "
         "Import ▸ Add …. Replace the project?",
-        SB.Yes | SB.Cancel,
-        SB.Cancel,
     )
-    return answer == SB.Yes
 
 
 def show_error(parent: QWidget | None, title: str, message: str) -> None:
