@@ -17,16 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from annotator.io.checks import safe_relative
+from annotator.io.checks import is_int, safe_relative
+from annotator.io.coco_rle import checked_coco_rle
 from annotator.io.formats.coco_import import load_json
 from annotator.io.formats.common import FormatError
 from annotator.io.masks import (
     Rle,
-    compress_rle,
     decode_mask,
     mask_area,
     rle_from_polygons,
-    rle_pixel_count,
 )
 
 
@@ -69,10 +68,6 @@ class GroundTruth:
         return sum(len(im.objects) for im in self.images)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _segmentation_rle(seg: Any, h: int, w: int) -> Rle:
     """COCO segmentation (polygons / RLE) -> compressed RLE; ValueError says what is wrong."""
     if isinstance(seg, list):
@@ -81,15 +76,7 @@ def _segmentation_rle(seg: Any, h: int, w: int) -> Rle:
         return rle_from_polygons(seg, h, w)
     if not isinstance(seg, dict):
         raise ValueError(f"segmentation must be polygons or RLE, got {type(seg).__name__}")
-    size = seg.get("size")
-    if not (isinstance(size, list) and len(size) == 2 and list(size) == [h, w]):
-        raise ValueError(f"RLE size {size!r} is not the image's [height, width] [{h}, {w}]")
-    counts = seg.get("counts")
-    if isinstance(counts, list):
-        return compress_rle({"size": [h, w], "counts": counts})
-    if not isinstance(counts, str) or rle_pixel_count(counts) != h * w:
-        raise ValueError("RLE counts are malformed or do not cover the image")
-    return {"size": [h, w], "counts": counts}
+    return checked_coco_rle(seg, h, w)
 
 
 def _default_root(source: Path, data: dict[str, Any]) -> Path:
@@ -111,7 +98,7 @@ def _images(data: dict[str, Any], root: Path, gt: GroundTruth) -> dict[Any, GtIm
             out[im["id"]] = f"image file_name {name!r} is not a file under {root}"
         elif not (root / rel).is_file():
             out[im["id"]] = f"image file {rel} not found under {root}"
-        elif not (_is_int(h) and _is_int(w) and h > 0 and w > 0):
+        elif not (is_int(h) and is_int(w) and h > 0 and w > 0):
             out[im["id"]] = f"image {rel} has no valid height/width"
         else:
             out[im["id"]] = GtImage(rel, h, w)
@@ -161,7 +148,7 @@ def ground_truth_from_coco(
         if area < min_area:
             gt.skipped["small"] += 1
             continue
-        object_id = ann["id"] if _is_int(ann.get("id")) else i + 1
+        object_id = ann["id"] if is_int(ann.get("id")) else i + 1
         image.objects.append(GtObject(object_id, category, rle, area))
     gt.images = [im for im in images.values() if isinstance(im, GtImage) and im.objects]
     return gt

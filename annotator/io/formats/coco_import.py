@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from annotator.io.checks import is_int, is_number, safe_relative, size_limit_problem
+from annotator.io.coco_rle import RleFieldError, checked_coco_rle
 from annotator.io.document import PROVENANCE_KEYS
 from annotator.io.formats.common import (
     FormatError,
@@ -29,7 +30,7 @@ from annotator.io.formats.common import (
     drop_unused_placeholders,
 )
 from annotator.io.images import ImageReadError, image_size
-from annotator.io.masks import compress_rle, decode_mask, rle_from_polygons, rle_pixel_count
+from annotator.io.masks import decode_mask, rle_from_polygons
 from annotator.io.records import check_color
 
 
@@ -180,43 +181,14 @@ def _polygon_mask(
 
 
 def _rle_mask(path: Path, place: str, seg: dict[str, Any], h: int, w: int) -> np.ndarray:
-    size, counts = seg.get("size"), seg.get("counts")
-    if not (isinstance(size, list) and len(size) == 2 and all(is_int(v) for v in size)):
-        raise FormatError(path, f"{place}.size", f"must be [height, width], got {size!r}")
-    if list(size) != [h, w]:
-        raise FormatError(
-            path, f"{place}.size", f"{size} does not match the image's [height, width] [{h}, {w}]"
-        )
-    if isinstance(counts, list):
-        if not all(is_int(v) and v >= 0 for v in counts):
-            raise FormatError(
-                path, f"{place}.counts", "uncompressed RLE counts must be non-negative integers"
-            )
-        if sum(counts) != h * w:
-            raise FormatError(
-                path,
-                f"{place}.counts",
-                f"runs add up to {sum(counts)} pixels, the image has {h * w}",
-            )
-        return decode_mask(compress_rle({"size": [h, w], "counts": counts}))
-    if not isinstance(counts, str):
-        raise FormatError(
-            path,
-            f"{place}.counts",
-            f"must be a string or a list of integers, got {type(counts).__name__}",
-        )
-    total = rle_pixel_count(counts)
-    if total < 0:
-        raise FormatError(path, f"{place}.counts", "malformed compressed RLE string")
-    if total != h * w:
-        raise FormatError(
-            path, f"{place}.counts", f"runs add up to {total} pixels, the image has {h * w}"
-        )
     try:
-        mask = decode_mask({"size": [h, w], "counts": counts})
+        rle = checked_coco_rle(seg, h, w)
+    except RleFieldError as exc:
+        raise FormatError(path, f"{place}{exc.field}", str(exc)) from None
+    try:
+        return decode_mask(rle)
     except Exception as exc:  # pycocotools raises bare errors on corrupt counts
         raise FormatError(path, f"{place}.counts", f"corrupt compressed RLE ({exc})") from exc
-    return mask
 
 
 def import_coco(source: str | Path, images_root: str | Path) -> ImportResult:
