@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from annotator.frame_rule import frame_problem
 from annotator.io.images import ImageReadError, list_images, read_image
 
 VIDEO_EXTENSIONS: frozenset[str] = frozenset(
@@ -193,11 +194,9 @@ class ArrayFrames(FrameSource):
 
 def check_frame(frame: np.ndarray, index: int) -> np.ndarray:
     """``frame`` if it is (H, W, 3) uint8, else a FrameSourceError naming the frame."""
-    if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8:
-        kind = getattr(frame, "dtype", type(frame).__name__)
-        raise FrameSourceError(None, f"frame {index} is {kind}, expected uint8 RGB")
-    if frame.ndim != 3 or frame.shape[2] != 3 or min(frame.shape[:2]) < 1:
-        raise FrameSourceError(None, f"frame {index} has shape {frame.shape}, expected (H, W, 3)")
+    problem = frame_problem(frame, index)
+    if problem is not None:
+        raise FrameSourceError(None, problem)
     return frame
 
 

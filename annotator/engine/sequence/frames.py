@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from annotator.frame_rule import frame_problem
+
 
 @runtime_checkable
 class FrameSequence(Protocol):
@@ -44,12 +46,10 @@ def as_frame_sequence(frames: object) -> FrameSequence:
 
 def checked_frame(frame: object, index: int) -> np.ndarray:
     """``frame`` if it is (H, W, 3) uint8, else a ValueError naming the frame."""
-    if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8:
-        kind = getattr(frame, "dtype", type(frame).__name__)
-        raise ValueError(f"frame {index} is {kind}, expected (H, W, 3) uint8 RGB")
-    if frame.ndim != 3 or frame.shape[2] != 3 or min(frame.shape[:2]) < 1:
-        raise ValueError(f"frame {index} has shape {frame.shape}, expected (H, W, 3)")
-    return frame
+    problem = frame_problem(frame, index)
+    if problem is not None:
+        raise ValueError(problem)
+    return frame  # type: ignore[return-value]  # frame_problem checked it is an ndarray
 
 
 def frame_to_input(frame: np.ndarray, size: int) -> torch.Tensor:
