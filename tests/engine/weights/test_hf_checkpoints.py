@@ -11,14 +11,13 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from annotator.engine import Predictor, load_model
 from annotator.engine.errors import CheckpointFormatError, UnknownArchitectureError
-from tests.engine.oracles import assert_same, perturb_, prompt_cases, sample_image
-from tests.engine.weights.hf_oracle import hf_predict
+from tests.engine.oracles import perturb_, sample_image
+from tests.engine.weights.hf_oracle import assert_matches_hf
 
 transformers = pytest.importorskip("transformers")
 
@@ -45,20 +44,7 @@ def test_folder_matches_sam_model_through_sam_processor(saved):
     reference, folder = saved
     ours = Predictor(load_model(folder, device="cpu", dtype="float32"))
     processor = transformers.SamProcessor(image_processor=transformers.SamImageProcessor())
-    image = sample_image("coffee")
-    ours.set_image(image)
-    with torch.no_grad():
-        embeddings = reference.get_image_embeddings(
-            processor(images=image, return_tensors="pt")["pixel_values"]
-        )
-    h, w = image.shape[:2]
-    for multimask in (True, False):
-        for case in prompt_cases(h, w).values():
-            ref = hf_predict(reference, processor, image, embeddings, case, multimask)
-            assert_same(ref, ours.predict(**case, multimask_output=multimask))
-            best = ref[2][int(np.argmax(ref[1]))][None]  # (1, 256, 256) logits fed back
-            ref2 = hf_predict(reference, processor, image, embeddings, case, multimask, best)
-            assert_same(ref2, ours.predict(**case, mask_input=best, multimask_output=multimask))
+    assert_matches_hf(reference, processor, ours, sample_image("coffee"))
 
 
 def test_every_container_gives_the_same_network(saved, tmp_path: Path):

@@ -8,15 +8,14 @@ import json
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from annotator.engine import Predictor, load_model
 from annotator.engine.errors import UnknownArchitectureError
 from annotator.engine.weights.hf_store import hf_model_type
-from tests.engine.oracles import assert_same, perturb_, prompt_cases, sample_image
-from tests.engine.weights.hf_oracle import hf_predict
+from tests.engine.oracles import perturb_, sample_image
+from tests.engine.weights.hf_oracle import assert_matches_hf
 
 transformers = pytest.importorskip("transformers")
 
@@ -42,20 +41,7 @@ def test_video_checkpoint_matches_sam2_model_through_sam2_processor(video_folder
     assert model.model_type == "sam2.1_hiera_t"
     ours = Predictor(model)
     processor = transformers.Sam2Processor(image_processor=transformers.Sam2ImageProcessor())
-    image = sample_image("coffee")
-    ours.set_image(image)
-    with torch.no_grad():
-        embeddings = reference.get_image_embeddings(
-            processor(images=image, return_tensors="pt")["pixel_values"]
-        )
-    h, w = image.shape[:2]
-    for multimask in (True, False):
-        for case in prompt_cases(h, w).values():
-            ref = hf_predict(reference, processor, image, embeddings, case, multimask)
-            assert_same(ref, ours.predict(**case, multimask_output=multimask))
-            best = ref[2][int(np.argmax(ref[1]))][None]
-            ref2 = hf_predict(reference, processor, image, embeddings, case, multimask, best)
-            assert_same(ref2, ours.predict(**case, mask_input=best, multimask_output=multimask))
+    assert_matches_hf(reference, processor, ours, sample_image("coffee"))
 
 
 def test_image_only_checkpoint_loads_with_a_warning(video_folder, tmp_path: Path):
