@@ -156,6 +156,29 @@ def assert_same(ref_out, our_out) -> None:
     assert iou(np.asarray(rm) > 0, om).min() >= IOU_MIN
 
 
+def assert_case_same(ref, ours, case: dict, multimask: bool) -> None:
+    """One prompt case on two predictors (``predict`` with segment-anything's signature) agrees,
+    and again with the reference's best low-res logits fed back to both as the mask prompt."""
+    r = ref.predict(**case, multimask_output=multimask)
+    assert_same(r, ours.predict(**case, multimask_output=multimask))
+    case2 = dict(case, mask_input=r[2][int(np.argmax(r[1]))][None])
+    assert_same(
+        ref.predict(**case2, multimask_output=multimask),
+        ours.predict(**case2, multimask_output=multimask),
+    )
+
+
+def parity_boxes(h: int, w: int) -> torch.Tensor:
+    """(3, 4) float32 XYXY boxes in (h, w) image pixels for the batched-box parity checks."""
+    return torch.tensor(
+        [
+            [0.1 * w, 0.1 * h, 0.5 * w, 0.6 * h],
+            [0.4 * w, 0.3 * h, 0.9 * w, 0.95 * h],
+            [0.0, 0.0, w - 1.0, h - 1.0],
+        ]
+    )
+
+
 def assert_same_masks(ref: list[dict], ours: list[dict]) -> None:
     """Automatic mask generator records (binary masks) of a reference generator and ours:
     equal count; every reference mask has a match at IoU >= 0.99 with the same scores.

@@ -21,7 +21,15 @@ from annotator.engine.errors import UnknownArchitectureError
 from annotator.engine.modeling.sam2 import SAM2_CONFIGS, Sam2Spec, build_sam2
 from annotator.engine.weights.load import build_network
 from annotator.engine.weights.state_dict import SAM2_FILE_NAMES, check_keys, detect_spec
-from tests.engine.oracles import assert_same, iou, perturb_, prompt_cases, sample_image
+from tests.engine.oracles import (
+    assert_case_same,
+    assert_same,
+    iou,
+    parity_boxes,
+    perturb_,
+    prompt_cases,
+    sample_image,
+)
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning"),
@@ -54,22 +62,8 @@ def _check_predictors(
         for name, case in prompt_cases(h, w).items():
             if quick and (name != "one_point" or not multimask):
                 continue
-            r = ref.predict(**case, multimask_output=multimask)
-            o = ours.predict(**case, multimask_output=multimask)
-            assert_same(r, o)
-            best = int(np.argmax(r[1]))  # feed the best low-res logits back
-            case2 = dict(case, mask_input=r[2][best][None])
-            assert_same(
-                ref.predict(**case2, multimask_output=multimask),
-                ours.predict(**case2, multimask_output=multimask),
-            )
-    boxes = torch.tensor(
-        [
-            [0.1 * w, 0.1 * h, 0.5 * w, 0.6 * h],
-            [0.4 * w, 0.3 * h, 0.9 * w, 0.95 * h],
-            [0.0, 0.0, w - 1.0, h - 1.0],
-        ]
-    )
+            assert_case_same(ref, ours, case, multimask)
+    boxes = parity_boxes(h, w)
     rb = ref._transforms.transform_boxes(boxes, normalize=True, orig_hw=(h, w)).reshape(-1, 4)
     ob = ours.transform.apply_boxes_torch(boxes, (h, w))
     torch.testing.assert_close(rb, ob)

@@ -14,7 +14,9 @@ from segment_anything import SamPredictor
 
 from annotator.engine import Predictor, load_model
 from tests.engine.oracles import (
+    assert_case_same,
     assert_same,
+    parity_boxes,
     perturb_,
     prompt_cases,
     reference_mobile_sam,
@@ -34,24 +36,8 @@ def _check_predictors(ref: SamPredictor, ours: Predictor, image: np.ndarray) -> 
     h, w = image.shape[:2]
     for multimask in (True, False):
         for case in prompt_cases(h, w).values():
-            r = ref.predict(**case, multimask_output=multimask)
-            o = ours.predict(**case, multimask_output=multimask)
-            assert_same(r, o)
-            # Feed the best low-res logits back as the mask prompt.
-            best = int(np.argmax(r[1]))
-            case2 = dict(case, mask_input=r[2][best][None])
-            assert_same(
-                ref.predict(**case2, multimask_output=multimask),
-                ours.predict(**case2, multimask_output=multimask),
-            )
-    # Several boxes in one batched call, in model-input pixels.
-    boxes = torch.tensor(
-        [
-            [0.1 * w, 0.1 * h, 0.5 * w, 0.6 * h],
-            [0.4 * w, 0.3 * h, 0.9 * w, 0.95 * h],
-            [0.0, 0.0, w - 1.0, h - 1.0],
-        ]
-    )
+            assert_case_same(ref, ours, case, multimask)
+    boxes = parity_boxes(h, w)  # several boxes in one batched call, in model-input pixels
     rb = ref.transform.apply_boxes_torch(boxes, (h, w))
     ob = ours.transform.apply_boxes_torch(boxes, (h, w))
     torch.testing.assert_close(rb, ob)
