@@ -8,7 +8,6 @@ import argparse
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Any
 
 from annotator.cli._common import (
     add_model_options,
@@ -77,8 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_amg(args: argparse.Namespace) -> int:
     from annotator.cli.amg_job import AmgJob
     from annotator.cli.amg_outputs import OutputConflictError, make_items
-    from annotator.cli.batch_run import run_items
-    from annotator.distributed.ray_runner import RayRunError
+    from annotator.cli.batch_run import run_resumable
     from annotator.engine.errors import CheckpointError
 
     out = Path(args.output)
@@ -101,57 +99,18 @@ def cmd_amg(args: argparse.Namespace) -> int:
             return error(str(exc))
         if job.warning:
             print(f"warning: {job.warning}", file=sys.stderr)
+    # On Ray the driver's writer only finds the done images and assembles the COCO project:
+    # each part names the model that made it.
     writer = job.writer if ray is None else job.make_writer(model="")
     try:
         writer.check()
     except OutputConflictError as exc:
         return error(str(exc))
-    todo = [i for i, item in enumerate(job.items) if not writer.done(item)]
-    skipped = len(job.items) - len(todo)
-    if skipped:
-        print(f"{skipped} of {len(job.items)} images already done, skipping them", file=sys.stderr)
     if args.format != "coco":
         out.mkdir(parents=True, exist_ok=True)
-
-    failures: list[tuple[str, str]] = []
-    n_masks = 0
-    models: list[str] = []  # the model's name as the first Ray actor reported it
-
-    def finish() -> int | None:
-        """Assemble the COCO project (a no-op for the other formats); an error's exit code."""
-        if ray is not None and args.format == "coco":
-            writer.model_name = models[0] if models else _model_of(job)
-        try:
-            writer.finish()
-        except OutputConflictError as exc:
-            return error(str(exc))
-        return None
-
-    try:
-        for outcome in run_items(job, todo, ray, "amg"):
-            if outcome.error is not None:
-                failures.append((job.label(outcome.index), outcome.error))
-            n_masks += outcome.count
-            if outcome.model and not models:
-                models.append(outcome.model)
-    except KeyboardInterrupt:
-        finish()
-        print("interrupted: finished images are saved; run again to continue", file=sys.stderr)
-        return 130
-    except RayRunError as exc:
-        finish()
-        return error(f"{exc}; finished images are saved: run again to continue", code=1)
-    code = finish()
+    code, run = run_resumable(job, writer, ray, "amg")
     if code is not None:
         return code
-
-    done = len(todo) - len(failures)
-    print(f"{done} images segmented ({n_masks} masks), {skipped} skipped as done, "
-          f"{len(failures)} failed -> {out}", file=sys.stderr)  # fmt: skip
-    return report_failures(failures, "failed images:")
-
-
-def _model_of(job: Any) -> str:
-    """The model's provenance name when no Ray actor reported it (every image was done)."""
-    job.setup()
-    return job.model
+    print(f"{run.done} images segmented ({run.count} masks), {run.skipped} skipped as done, "
+          f"{len(run.failures)} failed -> {out}", file=sys.stderr)  # fmt: skip
+    return report_failures(run.failures, "failed images:")

@@ -153,14 +153,23 @@ class Sa1bWriter(Writer):
 
 
 class CocoWriter(Writer):
-    """One COCO RLE project at OUT (images root = the input folder), from per-image parts."""
+    """One COCO RLE project at OUT (images root = the input folder), from per-image parts.
+
+    Each part records the model that made it (``model``: the provenance of its masks, known
+    to the worker that wrote it) and, when the run has one, its `query`: what else the output
+    depends on (``segment``'s detections, ``segment --text``'s phrases). A part whose query
+    differs from this run's, or that cannot be read, is not done: the image is redone.
+    Subclasses say how a record becomes a part's annotation (`annotation`) and how the project
+    gets its categories and annotations (`document`, `add`)."""
 
     command = "annotator amg"  # named when OUT was written by something else
 
-    def __init__(self, out: Path, model_name: str, images_root: Path, items: list[ImageItem]):
+    def __init__(self, out: Path, model_name: str, images_root: Path, items: list[ImageItem],
+                 query: dict[str, Any] | None = None) -> None:  # fmt: skip
         super().__init__(out, model_name)
         self.images_root = images_root
         self.items = items
+        self.query = query
         self.parts = out.with_name(out.name + ".parts")
         self.written = 0
 
@@ -168,8 +177,20 @@ class CocoWriter(Writer):
         digest = hashlib.sha1(item.rel.encode("utf-8")).hexdigest()[:20]
         return self.parts / f"{digest}.json"
 
+    def _read_part(self, item: ImageItem) -> dict[str, Any] | None:
+        """The item's finished part, or None (missing, damaged, or of another query)."""
+        try:
+            part = json.loads(self._part(item).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if self.query is not None and part.get("query") != self.query:
+            return None
+        return part
+
     def done(self, item: ImageItem) -> bool:
-        return self._part(item).is_file()
+        if self.query is None:
+            return self._part(item).is_file()  # no need to read it
+        return self._read_part(item) is not None
 
     def _stamp(self) -> Path:
         return self.parts / "project.sha256"  # the project file as this command last wrote it
@@ -185,38 +206,56 @@ class CocoWriter(Writer):
                 "(e.g. in the app); it is left alone: choose another --output"
             )
 
+    def reset(self) -> None:
+        """--force: forget earlier parts, and accept the file now at OUT as ours to replace (it
+        is kept as .bak); an edit to it during the run is still refused at the end."""
+        shutil.rmtree(self.parts, ignore_errors=True)
+        if self.out.is_file():
+            self.parts.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self._stamp(), sha256_hex(self.out.read_bytes()))
+
+    def annotation(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A part's annotation (JSON) for one of `write`'s records: here a generator record."""
+        return {
+            "segmentation": encode_mask(record["segmentation"]),
+            "predicted_iou": record["predicted_iou"],
+            "stability_score": record["stability_score"],
+            "point_coords": record["point_coords"],
+            "point_labels": [1] * len(record["point_coords"]),
+        }
+
     def write(self, item: ImageItem, size: tuple[int, int], records: list[dict[str, Any]]) -> None:
-        anns = [
-            {
-                "segmentation": encode_mask(rec["segmentation"]),
-                "predicted_iou": rec["predicted_iou"],
-                "stability_score": rec["stability_score"],
-                "point_coords": rec["point_coords"],
-                "point_labels": [1] * len(rec["point_coords"]),
-            }
-            for rec in records
-        ]
-        part = {"file_name": item.rel, "height": size[0], "width": size[1], "annotations": anns}
+        part: dict[str, Any] = {"file_name": item.rel, "height": size[0], "width": size[1]}
+        if self.query is not None:
+            part["query"] = self.query
+        part["model"] = self.model_name
+        part["annotations"] = [self.annotation(record) for record in records]
         self.parts.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self._part(item), json.dumps(part))
         self.written += 1
 
+    def document(self) -> Document:
+        """The empty project the parts are assembled into (its categories)."""
+        return Document(self.images_root)
+
+    def add(self, doc: Document, image_id: int, ann: dict[str, Any], model: str) -> None:
+        """Add one part annotation to the project (amg: all in the one category)."""
+        rle = ann.pop("segmentation")
+        if mask_area(rle) > 0:  # the store refuses empty masks
+            doc.add_annotation(image_id, doc.categories()[0].id, rle, model=model, **ann)
+
     def finish(self) -> None:
         """Assemble every finished part (this run's and earlier runs') into the project file."""
-        doc = Document(self.images_root)
-        category = doc.categories()[0].id
-        with doc.batch("automatic masks"):
+        doc = self.document()
+        with doc.batch(f"masks from `{self.command}`"):
             for item in self.items:
-                path = self._part(item)
-                if not path.is_file():
+                part = self._read_part(item)
+                if part is None:
                     continue
-                part = json.loads(path.read_text(encoding="utf-8"))
                 image_id = doc.add_image(part["file_name"], part["width"], part["height"])
+                model = part.get("model") or self.model_name  # parts of older runs have none
                 for ann in part["annotations"]:
-                    rle = ann.pop("segmentation")
-                    if mask_area(rle) == 0:
-                        continue  # the store refuses empty masks
-                    doc.add_annotation(image_id, category, rle, model=self.model_name, **ann)
+                    self.add(doc, image_id, ann, model)
         if doc.images():
             self.check()  # edited while we ran: keep the user's file
             save_project(doc, self.out, force=True)

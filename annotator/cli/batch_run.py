@@ -1,20 +1,31 @@
-"""The driver loop `amg` and `segment` share: run a job's items locally or on Ray, with one
-progress bar (images per second, time left) and each failure shown as it happens."""
+"""The driver loop `amg`, `segment` and `track` share: run a job's items locally or on Ray, with
+one progress bar (items per second, time left) and each failure shown as it happens; and, for
+the commands that write one output per image (`run_resumable`), skipping the images already
+done and assembling the output at the end, on Ctrl+C and when a Ray run fails."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
+from annotator.cli._common import error
 from annotator.distributed.jobs import ItemJob, ItemOutcome, run_local
-from annotator.distributed.ray_runner import RayOptions
+from annotator.distributed.ray_runner import RayOptions, RayRunError
 
 
 def run_items(
-    job: ItemJob, indices: Sequence[int], ray: RayOptions | None, desc: str
+    job: ItemJob,
+    indices: Sequence[int],
+    ray: RayOptions | None,
+    desc: str,
+    unit: str = "img",
+    counted: str = "masks",
 ) -> Iterator[ItemOutcome]:
     """Yield each item's outcome once. Local (`ray` None): `job` must be set up already; on
-    Ray each actor sets up its own copy. Raises RayRunError when a Ray run fails."""
+    Ray each actor sets up its own copy. Raises RayRunError when a Ray run fails. The bar
+    counts `unit`s and shows the outcomes' counts summed as `counted`."""
     from tqdm import tqdm
 
     if ray is None:
@@ -23,8 +34,8 @@ def run_items(
         from annotator.distributed.ray_runner import run_on_ray
 
         outcomes = run_on_ray(job, indices, ray)
-    bar = tqdm(total=len(indices), unit="img", desc=desc, file=sys.stderr, dynamic_ncols=True)
-    masks = failed = 0
+    bar = tqdm(total=len(indices), unit=unit, desc=desc, file=sys.stderr, dynamic_ncols=True)
+    total = failed = 0
     warned: set[str] = set()
     try:
         for outcome in outcomes:
@@ -34,12 +45,70 @@ def run_items(
             if outcome.error is not None:
                 failed += 1
                 bar.write(f"failed {job.label(outcome.index)}: {outcome.error}", file=sys.stderr)
-            masks += outcome.count
+            total += outcome.count
             yield outcome
             bar.update(1)
-            bar.set_postfix(masks=masks, failed=failed)
+            bar.set_postfix({counted: total, "failed": failed})
     finally:
         bar.close()
         close = getattr(outcomes, "close", None)
         if close is not None:
             close()  # a Ray run stops its cluster work here (Ctrl+C, or the caller stopped)
+
+
+@dataclass
+class BatchSummary:
+    """What a run did: images to do, skipped as done, their outcomes and the failures."""
+
+    todo: int
+    skipped: int
+    outcomes: list[ItemOutcome] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def done(self) -> int:
+        return self.todo - len(self.failures)
+
+    @property
+    def count(self) -> int:
+        return sum(o.count for o in self.outcomes)
+
+
+def run_resumable(
+    job: Any, writer: Any, ray: RayOptions | None, desc: str
+) -> tuple[int | None, BatchSummary]:
+    """Run the images of `job` (its ``items``, `amg_outputs.ImageItem`s) that `writer` (an
+    `amg_outputs.Writer`) does not have done yet, then let it assemble the output.
+
+    Returns (exit code, summary): the code is None when the run went through and the output is
+    written; 130 after Ctrl+C, 1 when the Ray run failed, 2 when the output was edited by
+    someone else meanwhile (each reported on stderr, every finished image kept)."""
+    from annotator.cli.amg_outputs import OutputConflictError
+
+    items = job.items
+    todo = [i for i, item in enumerate(items) if not writer.done(item)]
+    summary = BatchSummary(len(todo), len(items) - len(todo))
+    if summary.skipped:
+        print(f"{summary.skipped} of {len(items)} images already done, skipping them",
+              file=sys.stderr)  # fmt: skip
+
+    def finish() -> int | None:
+        try:
+            writer.finish()
+        except OutputConflictError as exc:
+            return error(str(exc))
+        return None
+
+    try:
+        for outcome in run_items(job, todo, ray, desc):
+            summary.outcomes.append(outcome)
+            if outcome.error is not None:
+                summary.failures.append((job.label(outcome.index), outcome.error))
+    except KeyboardInterrupt:
+        finish()
+        print("interrupted: finished images are saved; run again to continue", file=sys.stderr)
+        return 130, summary
+    except RayRunError as exc:
+        finish()
+        return error(f"{exc}; finished images are saved: run again to continue", code=1), summary
+    return finish(), summary

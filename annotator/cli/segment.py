@@ -8,14 +8,19 @@ relative to INPUT, a file name, or a stem), else as numeric file stems (397133 m
 ``000000397133.jpg``, the COCO convention).
 
 The masks come from the engine (`annotator.engine.box_batch.predict_boxes`, all boxes of an
-image in decoder batches). An existing ``--output`` is only replaced with ``--force`` (kept as
-``.bak``), and its folder is checked to be writable before the model is loaded. The work per
+image in decoder batches). Each image's masks are written atomically as a part file in
+``<OUT>.parts/`` (as `annotator amg --format coco` does) and the project is assembled from the
+parts at the end, on Ctrl+C, or when a Ray run fails: running the same command again (same
+detections, same model options) skips the finished images, whether the first run was local
+or on Ray. An ``--output`` this command did not write is only replaced with ``--force`` (kept
+as ``.bak``), and its folder is checked to be writable before the model is loaded. The work per
 image is `segment_job.SegmentJob`, run here or, with ``--ray``, on Ray actors (`batch_run`).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -199,20 +204,35 @@ def check_output(out: Path, force: bool) -> str | None:
     return None
 
 
+def claim_output(writer: Any, force: bool) -> str | None:
+    """Why `writer`'s project file may not be written, or None. With `force`, one this
+    command did not write is replaced (kept as .bak) and earlier parts are forgotten; without,
+    only a file this command wrote (and no one edited since) is continued."""
+    from annotator.cli.amg_outputs import OutputConflictError
+
+    problem = check_output(writer.out, force=True)  # a folder, or a folder we may not write
+    if problem is not None:
+        return problem
+    if force:
+        writer.reset()
+        return None
+    try:
+        writer.check()
+    except OutputConflictError as exc:
+        return f"{exc}, or pass --force (the old file is kept as .bak)"
+    return None
+
+
 def cmd_segment(args: argparse.Namespace) -> int:
     if (args.boxes is None) == (args.text is None):
         return error('give exactly one of --boxes DETECTIONS.json or --text "PHRASE, ..."')
     if args.text is not None:
-        if args.ray is not None:
-            # The text pipeline keeps its own per-image loop for now (not yet a distributed job).
-            return error("--ray is not supported with --text yet: run segment --text locally")
         return cmd_segment_text(args)
-    from annotator.cli.batch_run import run_items
-    from annotator.cli.segment_job import SegmentJob
-    from annotator.distributed.ray_runner import RayRunError
+    from annotator.cli.amg_outputs import make_items
+    from annotator.cli.batch_run import run_resumable
+    from annotator.cli.segment_job import Box, SegmentJob
+    from annotator.cli.segment_writer import BoxCocoWriter
     from annotator.engine.errors import CheckpointError
-    from annotator.io.coco_store import save_project
-    from annotator.io.document import Document
 
     try:
         ray = ray_options(args)
@@ -222,75 +242,48 @@ def cmd_segment(args: argparse.Namespace) -> int:
         by_file, categories, unmatched = load_detections(Path(args.boxes), images_json, files)
     except (DetectionsError, FileNotFoundError, NotADirectoryError, ValueError) as exc:
         return error(str(exc))
-    out = Path(args.output)
-    problem = check_output(out, args.force)
-    if problem is not None:
-        return error(problem)
     failures = [(f"image_id {i}", "no matching image file under INPUT") for i in unmatched]
     known = set(files)
     for rel in [r for r in by_file if r not in known]:
         failures.append((rel, f"image file not found under {root}"))
         del by_file[rel]
 
-    todo = [rel for rel in files if rel in by_file]
-    dets = [
-        [d for d in by_file[rel] if d.score is None or d.score >= args.min_score] for rel in todo
-    ]
-    boxes = [[[x, y, x + w, y + h] for x, y, w, h in (d.box_xywh for d in ds)] for ds in dets]
-    job = SegmentJob(args, root, todo, boxes, load=load_predictor)
-    if ray is None:  # on Ray, each actor loads its own model
-        try:
+    items = make_items([p for p in paths if p.relative_to(root).as_posix() in by_file], root)
+    boxes = [
+        [Box((x, y, x + w, y + h), d.category_id, d.score) for d in by_file[item.rel]
+         for x, y, w, h in [d.box_xywh] if d.score is None or d.score >= args.min_score]
+        for item in items
+    ]  # fmt: skip
+    writer = BoxCocoWriter(Path(args.output), "", root, items, categories,
+                           _query(args, items, boxes))  # fmt: skip
+    problem = claim_output(writer, args.force)
+    if problem is not None:
+        return error(problem)
+    job = SegmentJob(args, items, boxes, writer, load=load_predictor)
+    if ray is None and any(not writer.done(item) for item in items):
+        try:  # on Ray, each actor loads its own model
             job.setup()
         except (CheckpointError, ValueError, OSError) as exc:
             return error(str(exc))
-
-    # Each image's masks come back as RLEs, kept until the project is built: full-size arrays
-    # for every box of every image would grow without bound.
-    results: dict[int, dict[str, Any]] = {}
-    source = job.model
-    try:
-        for outcome in run_items(job, range(len(todo)), ray, "segment"):
-            if outcome.error is not None:
-                failures.append((todo[outcome.index], outcome.error))
-            else:
-                results[outcome.index] = outcome.payload
-                source = source or outcome.model
-    except RayRunError as exc:
-        return error(f"{exc}; nothing was written", code=1)
-
-    done = sorted(results)  # the images' order, however the workers finished
-    skeleton = {
-        "images": [
-            {"id": n, "file_name": todo[i], "height": results[i]["size"][0],
-             "width": results[i]["size"][1]}
-            for n, i in enumerate(done, start=1)
-        ],
-        "categories": [
-            {"id": cid, "name": name, "supercategory": ""}
-            for cid, name in sorted(categories.items())
-        ],
-        "annotations": [],
-    }  # fmt: skip
-    doc = Document.from_coco(skeleton, root)
-    with doc.batch("masks from boxes"):
-        for image_id, i in enumerate(done, start=1):
-            for box_index, rle, iou in results[i]["masks"]:
-                det = dets[i][box_index]
-                x, y, w, h = det.box_xywh
-                doc.add_annotation(
-                    image_id,
-                    det.category_id,
-                    rle,
-                    box=[x, y, x + w, y + h],
-                    score=det.score,
-                    predicted_iou=iou,
-                    model=source,
-                )
-    save_project(doc, out, force=True)  # an overwritten project (--force) is kept as .bak
-    n_masks = len(doc.annotations())
-    n_boxes = sum(results[i]["boxes"] for i in done)
-    n_empty = n_boxes - sum(len(results[i]["masks"]) for i in done)
-    empty = f" ({n_empty} boxes gave an empty mask)" if n_empty else ""
-    print(f"{n_masks} masks from {n_boxes} boxes in {len(done)} images -> {out}{empty}",
+    code, run = run_resumable(job, writer, ray, "segment")
+    if code is not None:
+        return code
+    n_boxes = sum(o.payload or 0 for o in run.outcomes)
+    empty = n_boxes - run.count
+    print(f"{run.count} masks from {n_boxes} boxes in {run.done} images"
+          + (f", {run.skipped} skipped as done" if run.skipped else "")
+          + f" -> {writer.out}" + (f" ({empty} boxes gave an empty mask)" if empty else ""),
           file=sys.stderr)  # fmt: skip
-    return report_failures(failures, "not segmented:")
+    return report_failures(failures + run.failures, "not segmented:")
+
+
+def _query(args: argparse.Namespace, items: list, boxes: list[list]) -> dict[str, Any]:
+    """What a part depends on besides its image: the model options, and every image's boxes
+    (a digest: the detections of 10,000 images would bloat every part)."""
+    text = json.dumps([[item.rel, [[*b.xyxy, b.category_id, b.score] for b in bs]]
+                       for item, bs in zip(items, boxes, strict=True)])  # fmt: skip
+    return {
+        "detections_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        "model": {"checkpoint": args.checkpoint, "model_type": args.model_type,
+                  "dtype": args.dtype},
+    }  # fmt: skip

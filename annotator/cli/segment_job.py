@@ -1,30 +1,41 @@
 """`annotator segment`'s work on one image, the same code for the local run and each Ray
-actor: read the image, turn its boxes into masks; the RLEs go back to the driver, which builds
-the project (`segment.build_project`) in the images' order, so both give the same bytes."""
+actor: read the image, turn its boxes into masks, and write them atomically as the image's
+part (`segment_writer`); the driver assembles the project from the parts, in the images'
+order, so both give the same bytes and a killed run of either kind resumes in the other."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from annotator.cli.amg_outputs import ImageItem
+from annotator.cli.segment_writer import BoxCocoWriter
 from annotator.distributed.jobs import ItemOutcome
+
+
+@dataclass(frozen=True)
+class Box:
+    """One detection to segment: box XYXY in image pixels, its category and detector score."""
+
+    xyxy: tuple[float, float, float, float]
+    category_id: int
+    score: float | None
 
 
 @dataclass
 class SegmentJob:
     """The images with boxes of one `annotator segment` run; picklable until `setup`.
 
-    files: image paths relative to `root` (posix); boxes[i]: the XYXY boxes, in image pixels,
-    of files[i]'s detections that passed --min-score. `load(args)` gives the predictor.
+    items[i]: an image; boxes[i]: its detections that passed --min-score. `load(args)` gives
+    the predictor (`_common.load_predictor`: every node resolves --checkpoint itself).
     """
 
     args: argparse.Namespace
-    root: Path
-    files: list[str]
-    boxes: list[list[list[float]]]
+    items: list[ImageItem]
+    boxes: list[list[Box]]
+    writer: BoxCocoWriter
     load: Callable[[argparse.Namespace], Any]
     model: str = ""
     warning: str | None = None
@@ -35,25 +46,34 @@ class SegmentJob:
         from annotator.cli._common import model_name
 
         self._predictor = self.load(self.args)
-        self.model = model_name(self._predictor)
+        self.model = self.writer.model_name = model_name(self._predictor)
 
     def label(self, index: int) -> str:
-        return self.files[index]
+        return self.items[index].rel
 
     def read(self, index: int) -> Any:
         from annotator.io.images import read_image
 
-        return read_image(self.root / self.files[index])
+        return read_image(self.items[index].path)
 
     def process(self, index: int, image: Any) -> ItemOutcome:
-        """payload: {"size": [H, W], "masks": [[box index, RLE, predicted IoU] per non-empty
-        mask], "boxes": boxes tried}; count: the non-empty masks."""
+        """Masks for the (H, W, 3) uint8 RGB `image`'s boxes, written as its part; count: the
+        non-empty masks; payload: the boxes tried. A part already there (an earlier attempt
+        of a retried Ray batch wrote it) is kept."""
         from annotator.engine.box_batch import predict_boxes
 
-        masks = [
-            [i, box_mask.rle, box_mask.predicted_iou]
-            for i, box_mask in enumerate(predict_boxes(self._predictor, image, self.boxes[index]))
-            if box_mask.area
-        ]
-        payload = {"size": list(image.shape[:2]), "masks": masks, "boxes": len(self.boxes[index])}
-        return ItemOutcome(index, count=len(masks), payload=payload)
+        item, boxes = self.items[index], self.boxes[index]
+        if self.writer.done(item):
+            return ItemOutcome(index, payload=0)
+        try:
+            masks = list(predict_boxes(self._predictor, image, [b.xyxy for b in boxes]))
+        except (ValueError, RuntimeError) as exc:  # e.g. out of device memory
+            return ItemOutcome(index, error=f"segmentation failed: {exc}")
+        records = [
+            {"segmentation": mask.rle, "category_id": box.category_id, "box": list(box.xyxy),
+             "score": box.score, "predicted_iou": mask.predicted_iou}
+            for box, mask in zip(boxes, masks, strict=True)
+            if mask.area
+        ]  # fmt: skip
+        self.writer.write(item, image.shape[:2], records)
+        return ItemOutcome(index, count=len(records), payload=len(boxes))

@@ -130,7 +130,8 @@ def test_segment_refuses_an_existing_output_without_force(tmp_path, run, no_mode
     out = tmp_path / "masks.json"
     out.write_text("my precious work")
     code, err = run(["segment", str(SAMPLE), "--boxes", str(_detections(tmp_path)), "-o", str(out)])
-    assert code == 2 and "already exists; pass --force" in err and str(out) in err
+    assert code == 2 and "was not written by `annotator segment`" in err and str(out) in err
+    assert "pass --force" in err
     assert out.read_text() == "my precious work"
     assert not (tmp_path / "masks.json.bak").exists()
 
