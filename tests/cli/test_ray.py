@@ -195,3 +195,81 @@ def test_a_checkpoint_the_workers_cannot_load_fails_the_run_and_names_it(
     assert code == 1
     assert "the Ray run failed" in err and "sam_vit_b.pth" in err
     assert not list((tmp_path / "out").iterdir())
+
+
+def _drop(out: Path, names: tuple[str, ...]) -> None:
+    """What a run killed before these images were done (and before it assembled the project)
+    leaves: no project file, and no part for `names`."""
+    out.unlink()
+    for part in Path(f"{out}.parts").glob("*.json"):
+        if json.loads(part.read_text())["file_name"] in names:
+            part.unlink()
+
+
+def _resumes_across_local_and_ray(run, argv: list[str], out: Path, reference: Path) -> None:
+    """A killed run (either kind) continued locally and on Ray gives the reference project."""
+    _drop(out, ("coffee.jpg", "rocket.jpg"))
+    code, err = run([*argv, str(out)])  # locally
+    assert code == 1 and "2 of 5 images already done" in err, err
+    assert project_without_times(out) == project_without_times(reference)
+    _drop(out, ("chelsea.jpg", "astronaut.jpg"))
+    code, err = run([*argv, str(out), "--ray"])
+    assert code == 1 and "2 of 5 images already done" in err, err
+    assert project_without_times(out) == project_without_times(reference)
+
+
+def _same_parts(a: Path, b: Path, count: int) -> None:
+    parts = [tree_bytes(Path(f"{out}.parts")) for out in (a, b)]
+    for each in parts:  # the hash of the project as written, times included
+        each.pop("project.sha256")
+    assert parts[0] == parts[1] and len(parts[0]) == count  # one per image, byte for byte
+
+
+@pytest.mark.slow
+def test_segment_boxes_on_ray_are_byte_identical_and_resume_across_local_and_ray(
+    local_ray, images, tmp_path, run, monkeypatch, one_thread
+):
+    monkeypatch.setattr("annotator.cli.segment.load_predictor", ray_support.tiny_predictor)
+    names = ["chelsea", "coffee", "astronaut", "rocket", "broken"]
+    dets = [{"image_id": f"{name}.jpg", "category_id": 1 + i % 2, "bbox": [5, 5, 60, 50 + i]}
+            for i, name in enumerate(names)]  # fmt: skip
+    boxes = tmp_path / "dets.json"
+    boxes.write_text(json.dumps(dets))
+    argv = ["segment", str(images), "--boxes", str(boxes), "-o"]
+    with time_limit(LIMIT_S):
+        local, on_ray = tmp_path / "local.json", tmp_path / "ray.json"
+        assert run([*argv, str(local)])[0] == 1
+        code, err = run([*argv, str(on_ray), "--ray", "--workers", "2"])
+        assert code == 1 and "broken.jpg" in err  # the corrupt image, as locally
+        assert project_without_times(on_ray) == project_without_times(local)
+        assert len(project_without_times(local)["annotations"]) == 4
+        _same_parts(on_ray, local, 4)
+        _resumes_across_local_and_ray(run, argv, on_ray, local)
+
+
+@pytest.fixture(scope="module")
+def sam3_folder(tmp_path_factory) -> Path:
+    pytest.importorskip("transformers")
+    from tests.engine.concepts.sam3_tiny import save_tiny_checkpoint
+
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("tiny-sam3"))
+
+
+@pytest.mark.slow
+def test_segment_text_on_ray_is_byte_identical_and_resumes_across_local_and_ray(
+    local_ray, images, tmp_path, run, one_thread, sam3_folder
+):
+    """The actors load the tiny SAM 3 from its folder (--checkpoint), as nodes would from
+    shared storage."""
+    model = ["--checkpoint", str(sam3_folder), "--device", "cpu", "--dtype", "float32"]
+    argv = ["segment", str(images), "--text", "cat, dog", *model, "-o"]
+    with time_limit(LIMIT_S):
+        local, on_ray = tmp_path / "local.json", tmp_path / "ray.json"
+        assert run([*argv, str(local)])[0] == 1
+        code, err = run([*argv, str(on_ray), "--ray", "--workers", "2"])
+        assert code == 1 and "broken.jpg" in err, err
+        assert "4 images segmented" in err
+        assert project_without_times(on_ray) == project_without_times(local)
+        assert project_without_times(local)["annotations"]
+        _same_parts(on_ray, local, 4)
+        _resumes_across_local_and_ray(run, argv, on_ray, local)

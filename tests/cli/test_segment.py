@@ -194,3 +194,69 @@ def test_segment_creates_a_missing_output_folder(tmp_path, run):
     code, _ = run(["segment", str(SAMPLE), "--boxes", str(_detections(tmp_path)), "-o", str(out),
                    "--device", "cpu"])  # fmt: skip
     assert code == 0 and len(load_project(out, images_root=SAMPLE).annotations()) == 1
+
+
+def _all_boxes(tmp_path: Path) -> Path:
+    dets = [
+        {"image_id": name, "category_id": cat, "bbox": box[:4], "score": 0.9}
+        for name, boxes in {**BOXES, "chelsea.jpg": [[10, 10, 200, 200, 1]]}.items()
+        for *box, cat in boxes
+    ]
+    path = tmp_path / "dets.json"
+    path.write_text(json.dumps(dets))
+    return path
+
+
+@pytest.fixture
+def tiny_segment(monkeypatch):
+    """The seeded tiny model instead of LiteMedSAM: these tests are about the command."""
+    from tests.cli import ray_support
+
+    monkeypatch.setattr("annotator.cli.segment.load_predictor", ray_support.tiny_predictor)
+
+
+def test_an_interrupted_run_keeps_finished_images_and_the_next_run_continues(
+    tmp_path, run, monkeypatch, tiny_segment
+):
+    from annotator.engine import box_batch
+    from tests.cli.ray_support import project_without_times
+
+    boxes = _all_boxes(tmp_path)
+    reference = tmp_path / "reference.json"
+    argv = ["segment", str(SAMPLE), "--boxes", str(boxes), "--device", "cpu", "-o"]
+    assert run([*argv, str(reference)])[0] == 0
+
+    real = box_batch.predict_boxes
+    calls: list[int] = []
+
+    def predict_then_interrupt(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(box_batch, "predict_boxes", predict_then_interrupt)
+    out = tmp_path / "masks.json"
+    code, err = run([*argv, str(out)])
+    assert code == 130 and "run again to continue" in err
+    assert len(load_project(out, images_root=SAMPLE).images()) == 1  # the finished one, saved
+    parts = sorted(out.with_name("masks.json.parts").glob("*.json"))
+    assert len(parts) == 1 and json.loads(parts[0].read_text())["annotations"]
+    monkeypatch.setattr(box_batch, "predict_boxes", real)
+    code, err = run([*argv, str(out)])
+    assert code == 0 and "1 of 3 images already done" in err
+    assert "masks from 3 boxes in 2 images, 1 skipped as done" in err
+    assert project_without_times(out) == project_without_times(reference)
+
+
+def test_other_detections_redo_the_images_instead_of_reusing_them(tmp_path, run, tiny_segment):
+    boxes = _all_boxes(tmp_path)
+    out = tmp_path / "masks.json"
+    argv = ["segment", str(SAMPLE), "--boxes", str(boxes), "--device", "cpu", "-o", str(out)]
+    assert run(argv)[0] == 0
+    code, err = run(argv)  # the same again: nothing to do, the project rebuilt as it was
+    assert code == 0 and "3 of 3 images already done" in err
+    assert len(load_project(out, images_root=SAMPLE).annotations()) > 0
+    code, err = run([*argv, "--min-score", "0.95"])  # every box is now skipped
+    assert code == 0 and "already done" not in err and "0 masks from 0 boxes" in err
+    assert load_project(out, images_root=SAMPLE).annotations() == []
