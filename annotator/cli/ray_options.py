@@ -1,4 +1,5 @@
-"""The ``--ray`` flags of the batch commands (``amg``, ``segment``): one definition, one help."""
+"""The ``--ray`` flags of the batch commands (``amg``, ``segment``, ``track``): one definition,
+one help."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from annotator.distributed.ray_runner import (
 )
 
 
-def add_ray_options(parser: argparse.ArgumentParser) -> None:
-    """--ray [ADDRESS], --workers, --gpus-per-worker, --cpus-per-worker, --batch-size."""
+def add_ray_options(
+    parser: argparse.ArgumentParser, unit: str = "images", default_batch: int = DEFAULT_BATCH_SIZE
+) -> None:
+    """--ray [ADDRESS], --workers, --gpus-per-worker, --cpus-per-worker, --batch-size (`unit`s
+    per actor call, `default_batch` by default)."""
     group = parser.add_argument_group(
         'scale out on Ray (needs the extra: pip install "annotator[ray]")'
     )
@@ -44,9 +48,9 @@ def add_ray_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--batch-size",
         type=int,
-        default=DEFAULT_BATCH_SIZE,
+        default=default_batch,
         metavar="N",
-        help=f"images per actor call (default {DEFAULT_BATCH_SIZE})",
+        help=f"{unit} per actor call (default {default_batch})",
     )
 
 

@@ -6,18 +6,25 @@ The prompts (`track_prompts`) are masks or boxes on one or more key frames; the 
 (``--both``: forward, then backward, from the same start). Every finished frame is written at
 once (`track_output`): a killed or interrupted run continues where it stopped when run again
 with the same settings, from the last finished frame (its masks become a conditioning frame).
+
+Several INPUTs are tracked one after another, or with ``--ray`` side by side, one sequence per
+Ray actor call (`track_job` says why whole sequences), each into ``OUT/<input name>.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-
-from annotator.cli._common import add_model_options, error, load_sequence_predictor, model_name
+from annotator.cli._common import (
+    add_model_options,
+    error,
+    load_sequence_predictor,
+    report_failures,
+)
+from annotator.cli.ray_options import add_ray_options, ray_options
 
 DEFAULT_CHECKPOINT = "sam2.1_hiera_tiny"
 
@@ -55,12 +62,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "frames are kept as they are done: run the same command again to continue."
         ),
     )
-    track.add_argument("input", metavar="INPUT", help="a video file or a folder of frames")
+    track.add_argument(
+        "input", metavar="INPUT", nargs="+",
+        help="a video file or a folder of frames; several: one project each, in the --output "
+        "folder (named like the input), tracked side by side with --ray",
+    )  # fmt: skip
     track.add_argument(
         "--prompts", required=True, metavar="PROJECT.json", help="masks or boxes on key frames"
     )
     track.add_argument(
-        "--output", "-o", required=True, metavar="OUT.json", help="the project to write"
+        "--output",
+        "-o",
+        required=True,
+        metavar="OUT.json",
+        help="the project to write (with several INPUTs: the folder of their projects)",
     )
     track.add_argument(
         "--key-frames", type=_frames, metavar="F,F,...",
@@ -100,155 +115,127 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="discard the finished frames of an earlier run and start over",
     )
     add_model_options(track, default_checkpoint=DEFAULT_CHECKPOINT)
+    add_ray_options(track, unit="sequences", default_batch=1)
     track.set_defaults(func=cmd_track)
 
 
-def plan_passes(
-    num_frames: int, start: int, max_frames: int | None, reverse: bool, both: bool
-) -> list[tuple[bool, list[int]]]:
-    """[(reverse, frames in the order they are tracked)] per direction, as the engine's
-    `propagate(start, max_frames, reverse)` visits them."""
-    span = num_frames if max_frames is None else max_frames
-    forward = list(range(start, min(start + span, num_frames - 1) + 1))
-    backward = list(range(start, max(start - span, 0) - 1, -1))
-    if both:
-        return [(False, forward), (True, backward)]
-    return [(True, backward)] if reverse else [(False, forward)]
+def output_names(inputs: list[Path]) -> list[str]:
+    """The project file name per input when there are several: the video's stem or the frame
+    folder's name, + .json; ValueError when two inputs would write the same file."""
+    names = [f"{p.name if p.is_dir() else p.stem}.json" for p in inputs]
+    for name in names:
+        if names.count(name) > 1:
+            same = [str(p) for p, n in zip(inputs, names, strict=True) if n == name]
+            raise ValueError(f"{' and '.join(same)} would both be tracked into {name}: give "
+                             "them different names, or track them one at a time")  # fmt: skip
+    return names
 
 
-def _add_prompts(predictor, prompts, size: tuple[int, int]) -> None:
-    for p in prompts.prompts:
-        if p.mask is not None:
-            if p.mask.shape != size:
-                raise ValueError(f"the mask of object {p.object_id} on frame {p.frame_index} is "
-                                 f"{p.mask.shape[1]}x{p.mask.shape[0]}, the frames are "
-                                 f"{size[1]}x{size[0]}")  # fmt: skip
-            predictor.add_mask(p.frame_index, p.object_id, p.mask)
-        else:
-            predictor.add_points_or_box(p.frame_index, p.object_id, box=np.asarray(p.box))
+def _prepare(args: argparse.Namespace, input_path: Path, output: Path) -> tuple[Any, Any, set]:
+    """(plan, parts, finished frames) of one sequence, its output checked and its parts folder
+    started (`TrackParts.start`); raises ValueError, OSError or TrackOutputError."""
+    from annotator.cli.segment import check_output
+    from annotator.cli.track_job import plan_sequence
+    from annotator.cli.track_output import TrackParts
 
-
-def run_pass(predictor, prompts, parts, frames, reverse, done, on_frame) -> None:
-    """Track one direction over `frames`, skipping those `done`; a pass cut short earlier
-    continues from its last finished frame, whose masks are added as prompts."""
-    first = next((i for i, f in enumerate(frames) if f not in done), None)
-    if first is None:
-        return
-    predictor.reset()
-    _add_prompts(predictor, prompts, parts_size(predictor, frames[0]))
-    begin = frames[max(first - 1, 0)]
-    if first > 0:
-        known = {p.object_id for p in prompts.prompts}
-        for object_id, mask in parts.read(begin).items():
-            if object_id in known:
-                empty = np.zeros(parts_size(predictor, begin), bool)
-                predictor.add_mask(begin, object_id, empty if mask is None else mask)
-    remaining = len(frames) - 1 - frames.index(begin)
-    for frame, object_ids, masks in predictor.propagate(begin, remaining, reverse):
-        if frame in done:
-            continue
-        parts.write(frame, object_ids, masks, predictor.object_scores(frame))
-        done.add(frame)
-        on_frame(frame)
-
-
-def parts_size(predictor, frame: int) -> tuple[int, int]:
-    h, w = predictor.frame_size(frame)
-    return (int(h), int(w))
+    plan = plan_sequence(args, input_path)
+    plan.source.close()  # opened again where the sequence is tracked
+    problem = check_output(output, force=True)  # a folder, or not writable; resumes allowed
+    if problem is not None:
+        raise ValueError(problem)
+    parts = TrackParts(output)
+    return plan, parts, set(parts.start(plan.settings, restart=args.restart, force=args.force))
 
 
 def cmd_track(args: argparse.Namespace) -> int:
+    from annotator.cli.track_job import SequenceTask, TrackJob
+    from annotator.cli.track_output import TrackOutputError
+    from annotator.engine.errors import CheckpointError
+
+    inputs, out = [Path(p) for p in args.input], Path(args.output)
+    several = len(inputs) > 1
+    try:
+        ray = ray_options(args)
+        outputs = [out / name for name in output_names(inputs)] if several else [out]
+    except ValueError as exc:
+        return error(str(exc))
+    if several and out.is_file():
+        return error(f"with several INPUTs --output is a folder (one project each), not {out}")
+    tasks: list[SequenceTask] = []
+    failures: list[tuple[str, str]] = []
+    skipped = 0
+    for input_path, output in zip(inputs, outputs, strict=True):
+        try:  # refused before the model loads
+            plan, parts, done = _prepare(args, input_path, output)
+        except (ValueError, OSError, TrackOutputError) as exc:
+            if not several:
+                return error(str(exc))
+            failures.append((str(input_path), str(exc)))
+            continue
+        if plan.frames_left(done) == 0 and parts.output_current():
+            skipped += 1
+            if not several:
+                print(f"all {len(done)} frames were already tracked -> {output}", file=sys.stderr)
+            continue
+        if done and not several:
+            print(f"{len(done)} frames already done, continuing", file=sys.stderr)
+        tasks.append(SequenceTask(str(input_path), str(output), args.force))
+    if not tasks:
+        return report_failures(failures, "not tracked:")
+    job = TrackJob(args, tasks, load=load_sequence_predictor)
+    if ray is None:  # on Ray, each actor loads its own model
+        try:
+            job.setup()
+        except (CheckpointError, ValueError, OSError) as exc:
+            return error(str(exc))
+    if ray is None and not several:
+        return _track_one(job)
+    if skipped:
+        print(f"{skipped} of {len(inputs)} sequences already tracked, skipping them",
+              file=sys.stderr)  # fmt: skip
+    return _track_many(job, ray, failures, out)
+
+
+def _track_one(job) -> int:
+    """One sequence in this process, with a bar of its frames (the way most users track)."""
     from tqdm import tqdm
 
-    from annotator.cli.segment import check_output
-    from annotator.cli.track_output import TrackOutputError, TrackParts
-    from annotator.cli.track_prompts import PromptsError, read_prompts, select_key_frames
-    from annotator.engine.errors import CheckpointError
-    from annotator.io.coco_store import sha256_hex
-    from annotator.io.frames import FrameSourceError, open_frames
-    from annotator.io.sequence_frames import frame_layout
+    from annotator.distributed.jobs import run_local
 
-    input_path, out = Path(args.input), Path(args.output)
+    bar = tqdm(unit="frame", desc="track", file=sys.stderr, dynamic_ncols=True)
+    job.on_frame = lambda frame: bar.update(1)
     try:
-        source = open_frames(input_path)
-        layout = frame_layout(input_path, source)
-        prompts = read_prompts(Path(args.prompts), list(source.names), layout.video)
-        prompts = select_key_frames(Path(args.prompts), prompts, args.key_frames)
-    except (FrameSourceError, PromptsError, OSError) as exc:
-        return error(str(exc))
-    n = len(source)
-    start = min(prompts.key_frames) if args.start is None else args.start
-    if start >= n:
-        return error(f"--start {start} is past the last frame ({n - 1})")
-    problem = check_output(out, force=True)  # a folder or an unwritable place; resumes allowed
-    if problem is not None:
-        return error(problem)
-    passes = plan_passes(n, start, args.max_frames, args.reverse, args.both)
-    settings = {
-        "input": str(input_path.resolve()), "frames": n, "start": start,
-        "max_frames": args.max_frames,
-        "directions": ["backward" if r else "forward" for r, _ in passes],
-        "prompts_sha256": sha256_hex(Path(args.prompts).read_bytes()),
-        "key_frames": prompts.key_frames,
-        "checkpoint": args.checkpoint, "model_type": args.model_type, "dtype": args.dtype,
-    }  # fmt: skip
-    parts = TrackParts(out)
-    try:
-        done = set(parts.start(settings, restart=args.restart, force=args.force))
-    except TrackOutputError as exc:
-        return error(str(exc))
-    todo = len({f for _, frames in passes for f in frames} - done)
-    if todo == 0 and parts.output_current():
-        print(f"all {len(done)} frames were already tracked -> {out}", file=sys.stderr)
-        return 0
-    if done:
-        print(f"{len(done)} frames already done, continuing", file=sys.stderr)
-    try:
-        predictor = load_sequence_predictor(args)
-    except (CheckpointError, ValueError, OSError) as exc:
-        return error(str(exc))
-    source_name = model_name(predictor)
-    category_of = prompts.category_of()
-
-    def save() -> int:
-        return parts.assemble(layout, prompts.categories, category_of, source_name)
-
-    bar = tqdm(total=todo, unit="frame", desc="track", file=sys.stderr, dynamic_ncols=True)
-    last_save = time.monotonic()
-
-    def on_frame(frame: int) -> None:
-        nonlocal last_save
-        bar.update(1)
-        if time.monotonic() - last_save >= args.save_every:
-            save()
-            last_save = time.monotonic()
-
-    try:
-        predictor.init_state(source)
-        for reverse, frames in passes:
-            run_pass(predictor, prompts, parts, frames, reverse, done, on_frame)
+        (outcome,) = run_local(job, [0])
     except KeyboardInterrupt:
         bar.close()
-        _finish(save)
         print("interrupted: finished frames are saved; run again to continue", file=sys.stderr)
         return 130
-    except (FrameSourceError, ValueError, RuntimeError) as exc:
-        bar.close()
-        _finish(save)
-        return error(f"{exc} (finished frames are saved; run again to continue)", 1)
     bar.close()
-    try:
-        frames = save()
-    except TrackOutputError as exc:
-        return error(str(exc), 1)
-    print(f"{len(category_of)} objects tracked over {frames} frames -> {out}", file=sys.stderr)
+    if outcome.error is not None:
+        return error(outcome.error, 1)
+    print(f"{outcome.payload} objects tracked over {outcome.count} frames -> "
+          f"{job.tasks[0].output}", file=sys.stderr)  # fmt: skip
     return 0
 
 
-def _finish(save) -> None:
-    from annotator.cli.track_output import TrackOutputError
+def _track_many(job, ray, failures: list[tuple[str, str]], out: Path) -> int:
+    """Several sequences, one after another here or side by side on Ray actors."""
+    from annotator.cli.batch_run import run_items
+    from annotator.distributed.ray_runner import RayRunError
 
+    tracked = frames = 0
     try:
-        save()
-    except TrackOutputError as exc:
-        error(str(exc))
+        outcomes = run_items(job, range(len(job.tasks)), ray, "track", "seq", "frames")
+        for outcome in outcomes:
+            if outcome.error is not None:
+                failures.append((job.label(outcome.index), outcome.error))
+            else:
+                tracked, frames = tracked + 1, frames + outcome.count
+    except KeyboardInterrupt:
+        print("interrupted: finished frames are saved; run again to continue", file=sys.stderr)
+        return 130
+    except RayRunError as exc:
+        return error(f"{exc}; finished frames are saved: run again to continue", code=1)
+    print(f"{tracked} sequences tracked ({frames} frames), {len(failures)} failed -> {out}",
+          file=sys.stderr)  # fmt: skip
+    return report_failures(failures, "not tracked:")

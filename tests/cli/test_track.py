@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from annotator.cli import main
-from annotator.cli.track import plan_passes
+from annotator.cli.track_job import plan_passes
 from annotator.io.coco_store import load_project, save_project
 from annotator.io.document import Document
 from annotator.io.masks import decode_mask
