@@ -68,6 +68,16 @@ def slow_predictor(args: Any) -> Any:
     return SlowPredictor(tiny_sam(seed=0))
 
 
+def small_sequence_predictor(args: Any) -> Any:
+    """The real SAM 2.1 loader for --checkpoint, then 128-pixel network inputs (16x16
+    features), as the `annotator track` tests run it, for speed."""
+    from annotator.cli._common import load_sequence_predictor
+
+    predictor = load_sequence_predictor(args)
+    predictor.model.set_image_size(128)
+    return predictor
+
+
 def worker_env() -> dict[str, str]:
     """Environment for Ray's workers (and CLI subprocesses): this checkout importable, and the
     torch decoder, whose output does not depend on when ONNX Runtime's session is ready."""

@@ -273,3 +273,64 @@ def test_segment_text_on_ray_is_byte_identical_and_resumes_across_local_and_ray(
         assert project_without_times(local)["annotations"]
         _same_parts(on_ray, local, 4)
         _resumes_across_local_and_ray(run, argv, on_ray, local)
+
+
+def _two_clips(root: Path) -> tuple[list[Path], Path]:
+    """Two frame folders (the square starting at steps 0 and 2) and one prompts project with
+    both videos' first frames: the square (track 4) and the corner."""
+    from annotator.io.coco_store import save_project
+    from annotator.io.document import Document
+    from tests.cli.track_support import H, W, corner, square, write_clip
+
+    clips = [write_clip(root / "walk"), write_clip(root / "run", first=2)]
+    doc = Document(root, categories=["square", "corner"])
+    for clip, first in zip(clips, (0, 2), strict=True):
+        image = doc.add_image(f"{clip.name}/00000.png", W, H, video=clip.name, frame_index=0)
+        doc.add_annotation(image, 1, square(first), track_id=4)
+        doc.add_annotation(image, 2, corner(), track_id=5)
+    return clips, save_project(doc, root / "prompts.json")
+
+
+def _frames(out: Path) -> dict[str, bytes]:
+    """Every tracked frame's part (masks as RLE, object scores) of every sequence in `out`."""
+    return {k: v for k, v in tree_bytes(out).items() if k.rsplit("/", 1)[-1][0].isdigit()}
+
+
+@pytest.mark.slow
+def test_track_several_sequences_on_ray_match_the_local_run_and_resume_either_way(
+    local_ray, tmp_path, run, monkeypatch, one_thread
+):
+    import shutil
+
+    from tests.cli.track_support import save_checkpoint
+
+    monkeypatch.setattr("annotator.cli.track.load_sequence_predictor",
+                        ray_support.small_sequence_predictor)  # fmt: skip
+    clips, prompts = _two_clips(tmp_path)
+    model = ["--checkpoint", str(save_checkpoint(tmp_path)), "--device", "cpu"]
+    argv = ["track", *map(str, clips), "--prompts", str(prompts), *model, "--dtype", "float32"]
+    with time_limit(LIMIT_S):
+        local, on_ray = tmp_path / "local", tmp_path / "ray"
+        code, err = run([*argv, "-o", str(local)])
+        assert code == 0 and "2 sequences tracked (8 frames), 0 failed" in err, err
+        code, err = run([*argv, "-o", str(on_ray), "--ray", "--workers", "2"])
+        assert code == 0 and "2 sequences tracked (8 frames), 0 failed" in err, err
+        assert len(_frames(local)) == 8 and _frames(on_ray) == _frames(local)
+        for name in ("walk.json", "run.json"):
+            assert project_without_times(on_ray / name) == project_without_times(local / name)
+
+        # Killed after frame 1 of `run`: its project not yet written. Resumed locally and on
+        # Ray from the same state, both continue from frame 1 the same way; walk is skipped.
+        (on_ray / "run.json").unlink()
+        for frame in ("000002.json", "000003.json"):
+            (on_ray / "run.json.parts" / frame).unlink()
+        kept = _frames(on_ray)
+        shutil.copytree(on_ray, tmp_path / "killed")
+        code, err = run([*argv, "-o", str(on_ray)])
+        assert code == 0 and "1 of 2 sequences already tracked" in err, err
+        assert "1 sequences tracked (4 frames)" in err
+        code, err = run([*argv, "-o", str(tmp_path / "killed"), "--ray"])
+        assert code == 0 and "1 of 2 sequences already tracked" in err, err
+        resumed = _frames(on_ray)
+        assert len(resumed) == 8 and {k: resumed[k] for k in kept} == kept
+        assert _frames(tmp_path / "killed") == resumed

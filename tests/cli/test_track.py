@@ -23,43 +23,15 @@ from annotator.cli.track_job import plan_passes
 from annotator.io.coco_store import load_project, save_project
 from annotator.io.document import Document
 from annotator.io.masks import decode_mask
+from tests.cli.track_support import FRAMES, H, W, corner, frame, save_checkpoint, square, write_clip
 
-H, W = 96, 128
-FRAMES = 4
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def square(i: int) -> np.ndarray:
-    mask = np.zeros((H, W), bool)
-    mask[30:60, 10 + 8 * i : 40 + 8 * i] = True
-    return mask
-
-
-def corner() -> np.ndarray:
-    mask = np.zeros((H, W), bool)
-    mask[70:90, 90:120] = True
-    return mask
-
-
-def frame(i: int) -> np.ndarray:
-    image = np.full((H, W, 3), 40, np.uint8)
-    image[square(i)] = (220, 180, 30)
-    image[corner()] = (30, 90, 200)
-    return image
 
 
 @pytest.fixture(scope="session")
 def checkpoint(tmp_path_factory) -> Path:
     """Seeded random SAM 2.1 Hiera-T weights, every parameter perturbed, as Meta ships them."""
-    from annotator.engine.modeling.sam2 import SAM2_CONFIGS
-    from annotator.engine.weights.load import build_network
-    from tests.engine.oracles import perturb_
-
-    torch.manual_seed(0)
-    net = perturb_(build_network(SAM2_CONFIGS["sam2.1_hiera_t"]), seed=1)
-    path = tmp_path_factory.mktemp("ckpt") / "sam2.1_hiera_tiny.pt"
-    torch.save({"model": net.state_dict()}, path)
-    return path
+    return save_checkpoint(tmp_path_factory.mktemp("ckpt"))
 
 
 _LOADED: dict[tuple, torch.nn.Module] = {}
@@ -85,11 +57,7 @@ def small_inputs(monkeypatch):
 
 @pytest.fixture
 def clip(tmp_path) -> Path:
-    folder = tmp_path / "clip"
-    folder.mkdir()
-    for i in range(FRAMES):
-        cv2.imwrite(str(folder / f"{i:05d}.png"), cv2.cvtColor(frame(i), cv2.COLOR_RGB2BGR))
-    return folder
+    return write_clip(tmp_path / "clip")
 
 
 def prompts_file(path: Path, root: Path, key: int = 0, frame_key: bool = False) -> Path:
@@ -310,3 +278,20 @@ def test_a_killed_process_leaves_whole_frames_and_resumes_at_full_size(clip, tmp
                 assert decode_mask(entry["rle"]).shape == (H, W)
     assert main(argv[3:]) == 0
     assert [im.extra["frame_index"] for im in load_project(out).images()] == [0, 1, 2, 3]
+
+
+def test_several_inputs_each_get_a_project_and_a_bad_one_does_not_stop_the_rest(
+    clip, tmp_path, checkpoint, small_inputs, capsys
+):
+    prompts = prompts_file(tmp_path / "prompts.json", clip)
+    out = tmp_path / "tracked"
+    missing = tmp_path / "gone"
+    assert track(str(clip), str(missing), "--prompts", str(prompts), "-o", str(out),
+                 checkpoint=checkpoint) == 1  # fmt: skip
+    err = capsys.readouterr().err
+    assert "1 sequences tracked (4 frames), 1 failed" in err and f"{missing}: " in err
+    doc = load_project(out / "clip.json", images_root=clip)  # outside its folder: named
+    assert [im.extra["frame_index"] for im in doc.images()] == [0, 1, 2, 3]
+    assert track(str(clip), str(clip), "--prompts", str(prompts), "-o", str(out),
+                 checkpoint=checkpoint) == 2  # fmt: skip
+    assert "would both be tracked into clip.json" in capsys.readouterr().err
