@@ -1,4 +1,4 @@
-"""Scale-out speed: encoder batching, and local vs Ray runs of `annotator segment`.
+"""Scale-out speed: encoder batching, local vs Ray runs of `annotator segment` and `track`.
 
 1. ``--part encoder``: image-encoder throughput (images/s) at batch sizes 1, 2, 4, 8 on the
    same 8 photos: the bundled LiteMedSAM (256 px TinyViT, real weights) and SAM ViT-B (1024 px,
@@ -10,11 +10,15 @@
    one CPU each, on one local Ray instance, alternating. Wall time of the whole command,
    actors' start and model loads included; "overhead per image" is (Ray 1 worker - local) / N
    at the same thread count.
-3. ``--part overhead``: Ray Data's own cost per item: a job that does nothing, n items, at
+3. ``--part track``: `annotator track` over several sequences (frames made from the photos,
+   a box on frame 0 of each; SAM 2.1 Hiera-T at full size, random weights): one after another
+   locally, and side by side on Ray with one sequence per worker, alternating.
+4. ``--part overhead``: Ray Data's own cost per item: a job that does nothing, n items, at
    batch sizes 1 and 8; each run starts its actors, amortised over the n items (an upper
    bound on the cost per image of a long run).
 
-    python benchmarks/distributed.py [--part encoder,ray,overhead] [--images 16] [--repeats 2]
+    python benchmarks/distributed.py [--part encoder,ray,track,overhead] [--images 16]
+                                     [--repeats 2] [--sequences 2] [--frames 4]
                                      [--encoder-models lite_medsam,vit_b] [--json OUT]
 """
 
@@ -165,6 +169,74 @@ def bench_ray(n: int, repeats: int) -> dict:
     }
 
 
+def write_sequences(root: Path, sequences: int, frames: int) -> tuple[list[Path], Path, Path]:
+    """Frame folders (photos, long side 640, a step sideways per frame), a bbox-only prompts
+    file with one box on frame 0 of each, and a random-weight SAM 2.1 Hiera-T checkpoint."""
+    from annotator.engine.modeling.sam2 import SAM2_CONFIGS
+    from annotator.engine.weights.load import build_network
+
+    folders, images, anns = [], [], []
+    for s, image in enumerate(photos(sequences)):
+        scale = 640 / max(image.shape[:2])
+        small = cv2.resize(image, None, fx=scale, fy=scale)
+        folder = root / f"seq{s:02d}"
+        folder.mkdir(parents=True)
+        for f in range(frames):
+            cv2.imwrite(str(folder / f"{f:05d}.jpg"), np.roll(small, 4 * f, axis=1)[..., ::-1])
+        h, w = small.shape[:2]
+        images.append({"id": s + 1, "file_name": f"{folder.name}/00000.jpg", "width": w,
+                       "height": h, "video": folder.name, "frame_index": 0})  # fmt: skip
+        anns.append({"id": s + 1, "image_id": s + 1, "category_id": 1,
+                     "bbox": [0.3 * w, 0.3 * h, 0.4 * w, 0.4 * h]})  # fmt: skip
+        folders.append(folder)
+    prompts = root / "boxes.json"
+    coco = {"images": images, "annotations": anns, "categories": [{"id": 1, "name": "thing"}]}
+    prompts.write_text(json.dumps(coco))
+    checkpoint = root / "sam2.1_hiera_tiny.pt"
+    torch.manual_seed(0)
+    net = build_network(SAM2_CONFIGS["sam2.1_hiera_t"])
+    torch.save({"model": net.state_dict()}, checkpoint)
+    return folders, prompts, checkpoint
+
+
+def bench_track(sequences: int, frames: int, repeats: int) -> dict:
+    """Wall time of `annotator track SEQ...` locally (in turn) and on Ray (side by side)."""
+    import ray
+
+    from annotator.cli import main
+
+    cpus = os.cpu_count() or 2
+    workers = min(cpus, sequences)
+    per = str(cpus // workers)
+    on_ray = ["--ray", "--workers", str(workers), "--cpus-per-worker", per]
+    configs = {"local (in turn)": [], f"ray, {workers} workers x {per} CPUs": on_ray}
+    times: dict[str, list[float]] = {k: [] for k in configs}
+    with tempfile.TemporaryDirectory() as tmp:
+        folders, prompts, checkpoint = write_sequences(Path(tmp), sequences, frames)
+        ray.init(address="local", num_cpus=cpus, include_dashboard=False, logging_level="WARNING")
+        try:
+            for r in range(repeats):
+                for name, extra in configs.items():
+                    out = Path(tmp) / f"tracked-{r}-{len(times[name])}-{abs(hash(name))}"
+                    argv = ["track", *map(str, folders), "--prompts", str(prompts),
+                            "-o", str(out), "--checkpoint", str(checkpoint),
+                            "--device", "cpu", *extra]  # fmt: skip
+                    start = time.perf_counter()
+                    with contextlib.redirect_stderr(io.StringIO()):
+                        code = main(argv)
+                    times[name].append(time.perf_counter() - start)
+                    assert code == 0, f"{name} failed"
+                    print(f"  track {name}: {times[name][-1]:.1f} s", file=sys.stderr, flush=True)
+        finally:
+            ray.shutdown()
+    med = {k: statistics.median(v) for k, v in times.items()}
+    local = med["local (in turn)"]
+    n = sequences * frames
+    return {"sequences": sequences, "frames": n, "cpus": cpus, "seconds": med,
+            "frames_per_s": {k: n / v for k, v in med.items()},
+            "vs_local": {k: local / v for k, v in med.items()}, "runs": times}  # fmt: skip
+
+
 class NullJob:
     """An ItemJob that does nothing per item: what is left of a run is Ray's own cost."""
 
@@ -226,6 +298,13 @@ def print_tables(report: dict) -> None:
         for k, v in r["seconds"].items():
             print(f"| {k} | {v:.1f} | {r['images_per_s'][k]:.2f} | {r['vs_local'][k]:.2f}x |")
         print(f"Ray overhead per image (1 worker vs local): {r['ray_overhead_s_per_image']:.3f} s")
+    if "track" in report:
+        t = report["track"]
+        print(f"\nannotator track, {t['sequences']} sequences, {t['frames']} frames, "
+              f"{t['cpus']} CPUs (median wall time):")  # fmt: skip
+        print("| run | s | frames/s | vs local |\n|---|---|---|---|")
+        for k, v in t["seconds"].items():
+            print(f"| {k} | {v:.1f} | {t['frames_per_s'][k]:.2f} | {t['vs_local'][k]:.2f}x |")
     if "overhead" in report:
         o = report["overhead"]
         print(
@@ -239,9 +318,11 @@ def print_tables(report: dict) -> None:
 
 def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", default="encoder,ray,overhead")
+    parser.add_argument("--part", default="encoder,ray,track,overhead")
     parser.add_argument("--images", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--sequences", type=int, default=2)
+    parser.add_argument("--frames", type=int, default=4)
     parser.add_argument("--overhead-items", type=int, default=200)
     parser.add_argument("--encoder-models", default="lite_medsam,vit_b")
     parser.add_argument("--json", type=Path)
@@ -256,6 +337,8 @@ def run(argv: list[str] | None = None) -> int:
         ]
     if "ray" in parts:
         report["ray"] = bench_ray(args.images, args.repeats)
+    if "track" in parts:
+        report["track"] = bench_track(args.sequences, args.frames, args.repeats)
     if "overhead" in parts:
         report["overhead"] = bench_overhead(args.overhead_items, args.repeats)
     print_tables(report)
