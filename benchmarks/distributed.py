@@ -33,6 +33,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -126,35 +127,48 @@ def write_inputs(folder: Path, n: int) -> Path:
     return folder
 
 
-def bench_ray(n: int, repeats: int) -> dict:
+def alternate(
+    configs: dict[str, list[str]], repeats: int, cpus: int, argv_of: Callable[[Path], list[str]]
+) -> dict[str, list[float]]:
+    """Wall times of `annotator` runs, configs alternating round by round on one local Ray
+    instance: argv_of(fresh output path) + the config's flags."""
     import ray
 
     from annotator.cli import main
 
+    times: dict[str, list[float]] = {k: [] for k in configs}
+    ray.init(address="local", num_cpus=cpus, include_dashboard=False, logging_level="WARNING")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for r in range(repeats):
+                for name, extra in configs.items():
+                    argv = [*argv_of(Path(tmp) / f"out-{r}-{abs(hash(name))}"), *extra]
+                    start = time.perf_counter()
+                    with contextlib.redirect_stderr(io.StringIO()):
+                        code = main(argv)
+                    times[name].append(time.perf_counter() - start)
+                    assert code == 0, f"{name} failed"
+                    print(f"  {name}: {times[name][-1]:.1f} s", file=sys.stderr, flush=True)
+    finally:
+        ray.shutdown()
+    return times
+
+
+def bench_ray(n: int, repeats: int) -> dict:
     cpus = os.cpu_count() or 2
     configs = {
         "local": [],
         f"ray, 1 worker x {cpus} CPUs": ["--ray", "--workers", "1", "--cpus-per-worker", str(cpus)],
         f"ray, {cpus} workers x 1 CPU": ["--ray", "--workers", str(cpus)],
     }
-    times: dict[str, list[float]] = {k: [] for k in configs}
     with tempfile.TemporaryDirectory() as tmp:
         images = write_inputs(Path(tmp) / "images", n)
-        ray.init(address="local", num_cpus=cpus, include_dashboard=False, logging_level="WARNING")
-        try:
-            for r in range(repeats):
-                for name, extra in configs.items():
-                    out = Path(tmp) / f"out-{r}-{len(times[name])}-{abs(hash(name))}.json"
-                    argv = ["segment", str(images), "--boxes", str(Path(tmp) / "dets.json"),
-                            "-o", str(out), "--device", "cpu", *extra]  # fmt: skip
-                    start = time.perf_counter()
-                    with contextlib.redirect_stderr(io.StringIO()):
-                        code = main(argv)
-                    times[name].append(time.perf_counter() - start)
-                    assert code == 0, f"{name} failed"
-                    print(f"  {name}: {n / times[name][-1]:.2f} img/s", file=sys.stderr, flush=True)
-        finally:
-            ray.shutdown()
+        boxes = ["--boxes", str(Path(tmp) / "dets.json"), "--device", "cpu"]
+
+        def argv_of(out: Path) -> list[str]:
+            return ["segment", str(images), *boxes, "-o", f"{out}.json"]
+
+        times = alternate(configs, repeats, cpus, argv_of)
     med = {k: statistics.median(v) for k, v in times.items()}
     local = med["local"]
     one = next(k for k in configs if "1 worker" in k)
@@ -201,34 +215,16 @@ def write_sequences(root: Path, sequences: int, frames: int) -> tuple[list[Path]
 
 def bench_track(sequences: int, frames: int, repeats: int) -> dict:
     """Wall time of `annotator track SEQ...` locally (in turn) and on Ray (side by side)."""
-    import ray
-
-    from annotator.cli import main
-
     cpus = os.cpu_count() or 2
     workers = min(cpus, sequences)
     per = str(cpus // workers)
     on_ray = ["--ray", "--workers", str(workers), "--cpus-per-worker", per]
     configs = {"local (in turn)": [], f"ray, {workers} workers x {per} CPUs": on_ray}
-    times: dict[str, list[float]] = {k: [] for k in configs}
     with tempfile.TemporaryDirectory() as tmp:
         folders, prompts, checkpoint = write_sequences(Path(tmp), sequences, frames)
-        ray.init(address="local", num_cpus=cpus, include_dashboard=False, logging_level="WARNING")
-        try:
-            for r in range(repeats):
-                for name, extra in configs.items():
-                    out = Path(tmp) / f"tracked-{r}-{len(times[name])}-{abs(hash(name))}"
-                    argv = ["track", *map(str, folders), "--prompts", str(prompts),
-                            "-o", str(out), "--checkpoint", str(checkpoint),
-                            "--device", "cpu", *extra]  # fmt: skip
-                    start = time.perf_counter()
-                    with contextlib.redirect_stderr(io.StringIO()):
-                        code = main(argv)
-                    times[name].append(time.perf_counter() - start)
-                    assert code == 0, f"{name} failed"
-                    print(f"  track {name}: {times[name][-1]:.1f} s", file=sys.stderr, flush=True)
-        finally:
-            ray.shutdown()
+        times = alternate(configs, repeats, cpus, lambda out: [
+            "track", *map(str, folders), "--prompts", str(prompts), "-o", str(out),
+            "--checkpoint", str(checkpoint), "--device", "cpu"])  # fmt: skip
     med = {k: statistics.median(v) for k, v in times.items()}
     local = med["local (in turn)"]
     n = sequences * frames

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from annotator.cli.amg_outputs import ImageItem, Writer, make_writer
+from annotator.cli.batch_run import ImageItemsJob
 from annotator.distributed.jobs import ItemOutcome
 from annotator.engine.amg.options import AmgOptions
 
 
 @dataclass
-class AmgJob:
+class AmgJob(ImageItemsJob):
     """The images of one `annotator amg` run. Picklable until `setup` (which loads the model),
     so a Ray actor receives it as is. `options`: the generator's. `load(args)` gives the
     predictor (`_common.load_predictor`: every node resolves --checkpoint, a file path or a
@@ -53,14 +54,6 @@ class AmgJob:
     def writer(self) -> Writer:
         assert self._writer is not None, "setup() first"
         return self._writer
-
-    def label(self, index: int) -> str:
-        return self.items[index].rel
-
-    def read(self, index: int) -> Any:
-        from annotator.io.images import read_image
-
-        return read_image(self.items[index].path)
 
     def process(self, index: int, image: Any) -> ItemOutcome:
         """Masks for the (H, W, 3) uint8 RGB `image`, written atomically as the item's output.

@@ -56,6 +56,22 @@ def run_items(
             close()  # a Ray run stops its cluster work here (Ctrl+C, or the caller stopped)
 
 
+class ImageItemsJob:
+    """What the per-image jobs (`AmgJob`, `SegmentJob`, `TextJob`) share: their ``items``
+    (`amg_outputs.ImageItem`s) named by their path under the images root, read as images."""
+
+    items: list[Any]
+
+    def label(self, index: int) -> str:
+        return self.items[index].rel
+
+    def read(self, index: int) -> Any:
+        """The item's (H, W, 3) uint8 RGB image; ValueError or OSError if it cannot be read."""
+        from annotator.io.images import read_image
+
+        return read_image(self.items[index].path)
+
+
 @dataclass
 class BatchSummary:
     """What a run did: images to do, skipped as done, their outcomes and the failures."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from annotator.cli.amg_outputs import ImageItem
+from annotator.cli.batch_run import ImageItemsJob
 from annotator.cli.segment_writer import BoxCocoWriter
 from annotator.distributed.jobs import ItemOutcome
 
@@ -25,7 +26,7 @@ class Box:
 
 
 @dataclass
-class SegmentJob:
+class SegmentJob(ImageItemsJob):
     """The images with boxes of one `annotator segment` run; picklable until `setup`.
 
     items[i]: an image; boxes[i]: its detections that passed --min-score. `load(args)` gives
@@ -47,14 +48,6 @@ class SegmentJob:
 
         self._predictor = self.load(self.args)
         self.model = self.writer.model_name = model_name(self._predictor)
-
-    def label(self, index: int) -> str:
-        return self.items[index].rel
-
-    def read(self, index: int) -> Any:
-        from annotator.io.images import read_image
-
-        return read_image(self.items[index].path)
 
     def process(self, index: int, image: Any) -> ItemOutcome:
         """Masks for the (H, W, 3) uint8 RGB `image`'s boxes, written as its part; count: the

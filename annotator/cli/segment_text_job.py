@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from annotator.cli.amg_outputs import ImageItem
+from annotator.cli.batch_run import ImageItemsJob
 from annotator.cli.segment_text_writer import ConceptCocoWriter
 from annotator.distributed.jobs import ItemOutcome
 
@@ -34,7 +35,7 @@ def find_records(predictor: Any, image: Any, phrases: list[str], threshold: floa
 
 
 @dataclass
-class TextJob:
+class TextJob(ImageItemsJob):
     """The images of one `annotator segment --text` run; picklable until `setup`. `load(args)`
     gives the ConceptPredictor (`segment_text.load_concept_model`: every node resolves
     --checkpoint, a SAM 3 folder on shared storage or the sam3 downloaded there, itself)."""
@@ -52,14 +53,6 @@ class TextJob:
         ValueError or OSError."""
         self._predictor = self.load(self.args)
         self.model = self.writer.model_name
-
-    def label(self, index: int) -> str:
-        return self.items[index].rel
-
-    def read(self, index: int) -> Any:
-        from annotator.io.images import read_image
-
-        return read_image(self.items[index].path)
 
     def process(self, index: int, image: Any) -> ItemOutcome:
         """Find the phrases in `image` and write its part; count: the instances found. A part
