@@ -260,3 +260,45 @@ def test_other_detections_redo_the_images_instead_of_reusing_them(tmp_path, run,
     code, err = run([*argv, "--min-score", "0.95"])  # every box is now skipped
     assert code == 0 and "already done" not in err and "0 masks from 0 boxes" in err
     assert load_project(out, images_root=SAMPLE).annotations() == []
+
+
+@pytest.mark.slow
+def test_a_killed_run_leaves_only_whole_images_and_the_next_run_finishes_them(
+    tmp_path, run, tiny_segment
+):
+    """SIGKILL mid-run (a fresh process, the tiny model made slow): every part on disk is a
+    whole image, and the next run does only the rest."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import torch
+
+    from annotator.io.masks import decode_mask
+    from tests.cli.ray_support import ROOT, project_without_times, worker_env
+
+    boxes = _all_boxes(tmp_path)
+    reference = tmp_path / "reference.json"
+    argv = ["segment", str(SAMPLE), "--boxes", str(boxes), "-o"]
+    assert run([*argv, str(reference)])[0] == 0
+    out = tmp_path / "masks.json"
+    command = [sys.executable, "-m", "tests.cli.ray_support", "slow_predictor", *argv, str(out)]
+    threads = str(torch.get_num_threads())  # the same float sums as the run below
+    env = {**os.environ, **worker_env(), "OMP_NUM_THREADS": threads}
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    parts = out.with_name("masks.json.parts")
+    deadline = time.monotonic() + 300
+    while not list(parts.glob("*.json")):
+        assert proc.poll() is None and time.monotonic() < deadline, "segment ended too soon"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished = [json.loads(p.read_text()) for p in parts.glob("*.json")]
+    assert 1 <= len(finished) < 3 and not out.exists()  # killed before it assembled
+    for part in finished:
+        for ann in part["annotations"]:
+            assert decode_mask(ann["segmentation"]).shape == (part["height"], part["width"])
+    code, err = run([*argv, str(out)])
+    assert code == 0 and f"{len(finished)} of 3 images already done" in err
+    assert project_without_times(out) == project_without_times(reference)
