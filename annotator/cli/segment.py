@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,7 @@ from annotator.cli._common import (
     load_predictor,
     report_failures,
 )
+from annotator.cli.output_checks import claim_output
 from annotator.cli.ray_options import add_ray_options, ray_options
 from annotator.cli.segment_text import add_text_options, cmd_segment_text
 
@@ -181,46 +180,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_model_options(segment)
     add_ray_options(segment)
     segment.set_defaults(func=cmd_segment)
-
-
-def check_output(out: Path, force: bool) -> str | None:
-    """Why the project cannot be written to `out`, or None; run before any inference.
-
-    An existing file is only replaced with `force` (it is then kept as ``<name>.bak``). The
-    folder is created if missing and must accept a new file.
-    """
-    if out.is_dir():
-        return f"{out} is a folder; --output must be a project JSON file"
-    if out.exists() and not force:
-        return f"{out} already exists; pass --force to overwrite it (kept as .bak)"
-    folder = out.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{out.name}.", suffix=".probe")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        return f"cannot write {out}: folder {folder} is not writable ({exc.strerror or exc})"
-    return None
-
-
-def claim_output(writer: Any, force: bool) -> str | None:
-    """Why `writer`'s project file may not be written, or None. With `force`, one this
-    command did not write is replaced (kept as .bak) and earlier parts are forgotten; without,
-    only a file this command wrote (and no one edited since) is continued."""
-    from annotator.cli.amg_outputs import OutputConflictError
-
-    problem = check_output(writer.out, force=True)  # a folder, or a folder we may not write
-    if problem is not None:
-        return problem
-    if force:
-        writer.reset()
-        return None
-    try:
-        writer.check()
-    except OutputConflictError as exc:
-        return f"{exc}, or pass --force (the old file is kept as .bak)"
-    return None
 
 
 def cmd_segment(args: argparse.Namespace) -> int:

@@ -68,8 +68,8 @@ def concept_model_name(args: argparse.Namespace) -> str:
 def cmd_segment_text(args: argparse.Namespace) -> int:
     from annotator.cli.amg_outputs import make_items
     from annotator.cli.batch_run import run_resumable
+    from annotator.cli.output_checks import claim_output
     from annotator.cli.ray_options import ray_options
-    from annotator.cli.segment import claim_output
     from annotator.cli.segment_text_job import TextJob
     from annotator.cli.segment_text_writer import ConceptCocoWriter
     from annotator.engine.errors import CheckpointError, MissingDependencyError

@@ -134,13 +134,13 @@ def output_names(inputs: list[Path]) -> list[str]:
 def _prepare(args: argparse.Namespace, input_path: Path, output: Path) -> tuple[Any, Any, set]:
     """(plan, parts, finished frames) of one sequence, its output checked and its parts folder
     started (`TrackParts.start`); raises ValueError, OSError or TrackOutputError."""
-    from annotator.cli.segment import check_output
+    from annotator.cli.output_checks import check_output
     from annotator.cli.track_job import plan_sequence
     from annotator.cli.track_output import TrackParts
 
     plan = plan_sequence(args, input_path)
     plan.source.close()  # opened again where the sequence is tracked
-    problem = check_output(output, force=True)  # a folder, or not writable; resumes allowed
+    problem = check_output(output)
     if problem is not None:
         raise ValueError(problem)
     parts = TrackParts(output)

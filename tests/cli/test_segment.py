@@ -183,7 +183,7 @@ def test_segment_refuses_a_folder_it_may_not_write_before_inference(
     def denied(**kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("annotator.cli.segment.tempfile.mkstemp", denied)
+    monkeypatch.setattr("annotator.cli.output_checks.tempfile.mkstemp", denied)
     out = tmp_path / "masks.json"
     code, err = run(["segment", str(SAMPLE), "--boxes", str(_detections(tmp_path)), "-o", str(out)])
     assert code == 2 and "not writable (Permission denied)" in err and not out.exists()
