@@ -3,7 +3,7 @@
 ``gui``, ``amg`` (writers in ``amg_outputs``), ``segment``, ``track`` (prompts in
 ``track_prompts``, its output in ``track_output``), ``import_`` (``annotator import``),
 ``export``, ``export_onnx``, ``evaluate`` and ``models``; ``_common`` holds what they share
-(model options, image listing, prefetch, the failure report). ``amg`` and ``segment`` hand
+(model options, image listing, the failure report). ``amg`` and ``segment`` hand
 their per-image work (``amg_job``, ``segment_job``) to ``batch_run``, which runs it here or,
 with ``--ray`` (``ray_options``), on Ray through ``annotator.distributed``.
 """

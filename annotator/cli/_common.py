@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,15 +92,6 @@ def find_images(input_path: Path, recursive: bool) -> tuple[Path, list[Path]]:
     if input_path.is_file():
         return input_path.parent, [input_path]
     raise FileNotFoundError(f"no such image or folder: {input_path}")
-
-
-def prefetch(paths: list[Path]) -> Iterator[tuple[Path, Any, BaseException | None]]:
-    """Yield (path, image or None, error) while the next image is read in a background thread,
-    so decoding overlaps the model. Images are (H, W, 3) uint8 RGB (`read_image`)."""
-    from annotator.distributed.jobs import read_ahead
-    from annotator.io.images import read_image
-
-    return read_ahead(paths, read_image)
 
 
 def report_failures(failures: list[tuple[str, str]], heading: str) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from annotator.cli import COMMAND_MODULES, build_parser
-from annotator.cli._common import find_images, prefetch, report_failures
+from annotator.cli._common import find_images, report_failures
 
 
 def _sub_parsers() -> dict[str, object]:
@@ -54,21 +54,6 @@ def test_find_images_lists_a_folder_or_takes_one_file(tmp_path: Path):
     assert find_images(tmp_path / "a.png", recursive=False) == (tmp_path, [tmp_path / "a.png"])
     with pytest.raises(FileNotFoundError, match="nope"):
         find_images(tmp_path / "nope", recursive=False)
-
-
-def test_prefetch_yields_images_in_order_and_errors_in_place(tmp_path: Path):
-    import cv2
-    import numpy as np
-
-    good = tmp_path / "good.png"
-    cv2.imwrite(str(good), np.full((3, 5, 3), 7, np.uint8))
-    bad = tmp_path / "bad.jpg"
-    bad.write_bytes(b"not an image")
-    got = list(prefetch([good, bad, good]))
-    assert [p for p, _, _ in got] == [good, bad, good]
-    assert got[0][1].shape == (3, 5, 3) and got[0][2] is None
-    assert got[1][1] is None and got[1][2] is not None
-    assert list(prefetch([])) == []
 
 
 def test_failure_report_lists_each_failure_and_gives_exit_code_1(capsys):
