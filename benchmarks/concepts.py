@@ -11,7 +11,8 @@ Measured per precision: encode (``set_image``, the vision encoder at 1008 x 1008
 and with a phrase already asked (its text features cached), medians over ``--phrases``.
 
 Agreement: for float32's best 10 instances of the first phrase (first round), the IoU of the
-closest mask of each other precision. ``--rounds`` runs every precision that many times in
+closest mask of each other precision (the full config's random fill gives empty masks: then
+use the tiny config, whose masks are not). ``--rounds`` runs every precision that many times in
 alternating order; "x fp32" is the median of the same-round encode ratios.
 
     python benchmarks/concepts.py [--config full|tiny] [--device cpu|cuda] [--rounds 1]
@@ -152,10 +153,11 @@ def agreement(reference: Path, other: Path) -> dict:
     a, b = ref["masks"].reshape(len(ref["masks"]), -1), oth["masks"].reshape(len(oth["masks"]), -1)
     inter = a.astype(np.float32) @ b.T.astype(np.float32)
     union = a.sum(1)[:, None] + b.sum(1)[None, :] - inter
-    best = (inter / np.maximum(union, 1)).max(1)
+    best = np.where(union > 0, inter / np.maximum(union, 1), 1.0).max(1)  # empty = empty: 1
     top_score = float(abs(ref["scores"][0] - oth["scores"][0]))
     return {"mean_iou": float(best.mean()), "min_iou": float(best.min()),
-            "top_score_abs_diff": top_score}  # fmt: skip
+            "top_score_abs_diff": top_score,
+            "nonempty_reference_masks": int((a.sum(1) > 0).sum())}  # fmt: skip
 
 
 def run_child(args: argparse.Namespace, precision: str, masks_out: Path) -> dict:
@@ -263,7 +265,9 @@ def _num(value: float | None) -> str:
 
 
 def _iou(agree: dict | None) -> str:
-    return "-" if agree is None else f"{agree['mean_iou']:.3f} (min {agree['min_iou']:.3f})"
+    if agree is None or not agree["nonempty_reference_masks"]:
+        return "-" if agree is None else "- (empty masks)"
+    return f"{agree['mean_iou']:.3f} (min {agree['min_iou']:.3f})"
 
 
 if __name__ == "__main__":
