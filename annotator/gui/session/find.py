@@ -170,10 +170,10 @@ class FindSession:
             if np.asarray(m).any()
         ]
         self._apply_slider()
-        kept = len(self.kept)
-        self._s.events.emit(
-            Message(f"Found {len(self.shown)} ({kept} at or above the slider)", 4000)
-        )
+        kept, shown = len(self.kept), len(self.shown)
+        already = len(self.state.candidates) - shown
+        note = f"; {already} already annotated, not shown" if already else ""
+        self._s.events.emit(Message(f"Found {shown} ({kept} at or above the slider{note})", 4000))
         self._changed()
         return True
 

@@ -84,6 +84,12 @@ def test_a_click_refines_a_candidate_and_enter_keeps_its_category_and_provenance
     assert session.prompts.is_empty and session.selected == ann_id
     assert [c.score for c in find.shown] == [0.9, 0.3]  # not offered again; the others wait
 
+    find.find("dog")  # asked again: the refined one is not offered twice
+    answer(find, session)
+    assert [c.score for c in find.shown] == [0.9, 0.3]
+    assert messages[-1] == "Found 2 (1 at or above the slider; 1 already annotated, not shown)"
+    find.discard()
+
     step = session.history.move("Undo")
     assert step is not None and messages[-1] == "Undo: add refined 'dog'"
     assert doc.annotations_for(session.image_id) == []
