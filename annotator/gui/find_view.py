@@ -3,7 +3,9 @@ client, wired to the Qt-free :class:`~annotator.gui.session.find.FindSession`.
 
 Enter and Esc belong to Find while its candidates are on screen (Enter accepts the kept ones,
 Esc discards them); otherwise they do what they did before (accept the object in progress,
-clear the prompts).
+clear the prompts). A double-click on a candidate takes it over as the object in progress:
+the window's point tool then refines it with the interactive model (Enter accepts it, Esc puts
+it back), and the Find tool returns for the other candidates.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QKeySequence
 
 from annotator.gui.model.concepts import ConceptAnswer, ConceptClient, ConceptQuery
-from annotator.gui.session.events import ImageChanged, Message
-from annotator.gui.session.find import FindChanged, FindRequested, FindSession
+from annotator.gui.session.events import ImageChanged, Message, PromptsChanged
+from annotator.gui.session.find import FindChanged, FindRequested, FindSession, phrase_category
 from annotator.gui.tools.find_tool import FindTool
 from annotator.gui.widgets.find_bar import FindBar, FindOverlay
 
@@ -22,6 +24,10 @@ if TYPE_CHECKING:
     from annotator.gui.main_window import MainWindow
 
 NEW_CATEGORY_COLOR = "#f58231"  # candidates of a phrase that is not a category yet
+POINTS_NEEDED = (
+    "{model} works from boxes: to refine a found mask with clicks, load SAM 1 or SAM 2.1 "
+    "(Model menu); a box (B) refines it now"
+)
 
 
 class FindController:
@@ -43,7 +49,10 @@ class FindController:
         self.bar.exemplarToggled.connect(self._on_exemplar_toggled)
         session.events.connect(FindRequested, self._on_requested)
         session.events.connect(FindChanged, lambda _e: self._redraw())
+        session.events.connect(PromptsChanged, lambda _e: self._redraw())
         session.events.connect(ImageChanged, self._on_image_changed)
+        win.canvas.doubleClicked.disconnect(win.editing.double_click)
+        win.canvas.doubleClicked.connect(self.double_click)
 
         actions = win.actions_by_name
         actions["find"] = self._action("&Find instances of a phrase…", "Ctrl+F", self.open)
@@ -99,16 +108,36 @@ class FindController:
         self.client.cancel()
         self.session.discard()
 
+    @property
+    def refining(self) -> bool:
+        """A found instance is the object in progress (clicks refine it)."""
+        return self.win.session.prompts.state.origin is not None
+
+    def double_click(self, x: float, y: float) -> None:
+        """On a candidate: take it over to refine it; elsewhere the window's double-click
+        (reopen the accepted mask under the pointer)."""
+        if not (self.session.active and self.session.refine_at(x, y)):
+            self.win.editing.double_click(x, y)
+            return
+        win = self.win
+        if win.prompt_hint == "boxes":
+            model = win.session.model_name or "This model"
+            win.status.showMessage(POINTS_NEEDED.format(model=model), 10000)
+        else:
+            win.set_tool("point")
+
     def enter(self) -> None:
         if self.bar.isVisible() and self.bar.edit.hasFocus():
             self.submit()
-        elif self.session.active:
+        elif self.session.active and not self.refining:
             self.accept()
         else:
             self.win.accept()  # the window's Enter: accept, reopen, label pop-up, proposals
 
     def escape(self) -> None:
-        if self.session.active:
+        if self.refining:
+            self.win.clear_prompts()  # the candidate goes back among the others
+        elif self.session.active:
             self.discard()
         elif self.bar.isVisible():
             self.bar.exemplar.setChecked(False)
@@ -150,18 +179,15 @@ class FindController:
 
     def _color(self) -> str:
         doc, phrase = self.win.session.doc, self.session.state.phrase
-        if doc is not None and phrase:
-            for category in doc.categories():
-                if category.name.casefold() == phrase.casefold():
-                    return category.color
-        return NEW_CATEGORY_COLOR
+        category = phrase_category(doc, phrase, create=False) if doc and phrase else None
+        return NEW_CATEGORY_COLOR if category is None else doc.category(category).color
 
     def _redraw(self) -> None:
         state = self.session.state
-        cands = [(c.mask, c.box, c.score, c.kept) for c in state.candidates]
+        cands = [(c.mask, c.box, c.score, c.kept) for c in self.session.shown]
         self.overlay.show(cands, state.exemplars, self._color())
         self.bar.set_counts(len(self.session.kept), len(cands), state.waiting is not None)
-        wants_tool = self.session.active or self.tool.exemplar_mode
+        wants_tool = (self.session.active or self.tool.exemplar_mode) and not self.refining
         canvas = self.win.canvas
         if wants_tool and canvas.tool is not self.tool:
             canvas.set_tool(self.tool)

@@ -62,7 +62,8 @@ class MaskEditing:
         if self._reopen_selected():
             return None
         prompted = s.prompts.has_prompts
-        reopened = s.prompts.state.source is not None
+        # a reopened mask keeps its label; a found one has its phrase's: no label question
+        reopened = s.prompts.state.source is not None or s.prompts.state.origin is not None
         ann_id = self._accepted = s.editor.accept()
         if ann_id is not None and prompted and win.tool_name in BRUSHES:
             win.set_tool(win.prompt_tool)

@@ -4,6 +4,14 @@ Under "auto" with native bf16, the vision backbone (the 32-layer ViT, nearly all
 image's encode time) runs in bfloat16 and everything else (its FPN neck, the text encoder, the
 DETR encoder and decoder, the mask decoder) in float32, so the outputs are float32 and the
 per-phrase query stays closest to float32's. An explicit dtype casts the whole model.
+
+Why "auto" keeps the bf16 backbone (benchmarks/concepts.py and a torch.profiler run, AVX512-BF16,
+2 cores under load 8-12, fp32 and auto interleaved): the full-width vision encoder at 16 of its
+32 ViT layers encoded 3.0-4.0x faster per round than float32 (FPN features 1.0-1.2% relative L2
+error), and masks agreed at mean IoU 0.995 on the tiny model. In bf16 the backbone (8 layers,
+profiled) spends 29% in its matmuls and 21% in flash SDPA (no math fallback); copies, cat and the
+element-wise ops take 38% (17% in float32), largely transformers' RoPE, which upcasts q and k to
+float32 and back: that is what is left to gain.
 """
 
 from __future__ import annotations

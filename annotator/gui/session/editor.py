@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from annotator.gui.session.events import DecodeCancelled, DecodeRequested, Message, PromptsChanged
+from annotator.gui.session.events import (
+    CategoriesChanged,
+    DecodeCancelled,
+    DecodeRequested,
+    Message,
+    PromptsChanged,
+)
+from annotator.gui.session.find import phrase_category
 from annotator.gui.session.prompt_state import PromptSession
 
 if TYPE_CHECKING:
@@ -150,6 +157,8 @@ class ObjectEditor:
         state = self.prompts.state
         if state.source is not None and state.source in {a.id for a in s.annotations()}:
             return self._write_back(state, mask)
+        if state.origin is not None:
+            return self._accept_found(state, mask)
         with s.events.burst():
             category = s.current_category()  # may recreate the default category: its own step
             with s.journal.carrying(state):
@@ -170,11 +179,45 @@ class ObjectEditor:
             s.select(ann_id)
         return ann_id
 
+    def _accept_found(self, state, mask: np.ndarray) -> int:
+        """Enter on a found instance taken over (find.py's refine_at): an annotation of the
+        phrase's category (created in the same undo step if missing) with the find's provenance,
+        and, once clicks or a brush changed it, the refinement's (``refined_with``: the
+        interactive model; its prompts and scores)."""
+        s, origin = self._s, state.origin
+        refinement = {}
+        if self.prompts.refined:
+            refinement = {
+                **self.prompts.model_scores(),
+                "point_coords": [list(p) for p in state.points] or None,
+                "point_labels": list(state.labels) or None,
+                "prompt_box": list(state.box) if state.box is not None else None,
+                "refined_with": s.model_name or "interactive model",
+                "edited": True if state.edited is not None else None,
+            }
+        with s.events.burst():
+            with s.journal.carrying(state), s.doc.batch(f"add refined '{origin.category}'"):
+                category = phrase_category(s.doc, origin.category)
+                ann_id = s.doc.add_annotation(
+                    s.image_id, category, mask, **{**dict(origin.provenance), **refinement}
+                )
+            s.set_category(category)
+            s.events.emit(CategoriesChanged())
+            self.prompts.clear()
+            self._changed()
+            s.select(ann_id)
+        return ann_id
+
     def _write_back(self, state, mask: np.ndarray) -> int:
-        """Enter on a reopened annotation: its new mask replaces the old, one undo step."""
+        """Enter on a reopened annotation: its new mask replaces the old, one undo step. Clicks
+        of an interactive model on a mask another model made (a SAM 3 find) are recorded as
+        ``refined_with``."""
         s = self._s
         with s.events.burst():
             prov = self.prompts.model_scores()
+            made_by = s.doc.annotation(state.source).provenance.get("model")
+            if self.prompts.has_prompts and s.model_name and made_by != s.model_name:
+                prov["refined_with"] = s.model_name
             with s.journal.carrying(state):
                 s.doc.replace_annotation(
                     state.source,

@@ -4,21 +4,26 @@ A query goes to the concept model through a :class:`FindRequested` event; its an
 through :meth:`FindSession.apply_result`. Every candidate at or above the score slider starts
 *kept*; a click toggles one; Enter adds the kept ones (or all) as annotations of the phrase's
 category (matched case-insensitively, created if missing) in one undo step; Esc discards them.
-Existing annotations are never deleted or replaced. No Qt, no torch.
+Existing annotations are never deleted or replaced. A double-click takes one candidate over as
+the object in progress (:meth:`FindSession.refine_at`): the interactive model's clicks refine it
+from its mask, and Enter files it in the phrase's category with its provenance (editor.py).
+No Qt, no torch.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from annotator.engine.concepts.instances import PROVENANCE_SOURCE
-from annotator.gui.session.events import CategoriesChanged, Message
+from annotator.gui.session.events import CategoriesChanged, Message, PromptsChanged
+from annotator.gui.session.prompt_state import MaskOrigin
 
 if TYPE_CHECKING:
     from annotator.gui.session.session import AppSession
+    from annotator.io.document import Document
 
 QUERY_FLOOR = 0.1
 """Score under which the model's instances are not even shown (the slider starts at 0.5)."""
@@ -53,6 +58,28 @@ class Candidate:
     score: float
     kept: bool = True
 
+    @property
+    def key(self) -> tuple[object, ...]:
+        """What names this instance in an annotation's provenance: its box and score."""
+        return (tuple(self.box), round(self.score, 6))
+
+
+def found_key(provenance: dict[str, Any]) -> tuple[object, ...] | None:
+    """The :attr:`Candidate.key` of the instance an annotation (or a taken-over object) was
+    found as, from its provenance; None when it was not found by SAM 3."""
+    if provenance.get("source") != PROVENANCE_SOURCE or provenance.get("box") is None:
+        return None
+    return (tuple(provenance["box"]), provenance.get("score"))
+
+
+def phrase_category(doc: Document, phrase: str, create: bool = True) -> int | None:
+    """The id of the category named ``phrase`` (case-insensitively); created when missing (an
+    undo step, or part of the caller's batch), or None with ``create`` False."""
+    for category in doc.categories():
+        if category.name.casefold() == phrase.casefold():
+            return category.id
+    return doc.add_category(phrase) if create else None
+
 
 @dataclass
 class FindState:
@@ -76,11 +103,22 @@ class FindSession:
     def active(self) -> bool:
         """A query is on screen or on its way (Enter and Esc then belong to Find)."""
         s = self.state
-        return s.waiting is not None or bool(s.candidates) or bool(s.exemplars)
+        return s.waiting is not None or bool(self.shown) or bool(s.exemplars)
+
+    @property
+    def shown(self) -> list[Candidate]:
+        """The candidates under review: not the one taken over as the object in progress, nor
+        one already annotated on this image after a refinement."""
+        s = self._s
+        taken = {found_key(a.provenance) for a in s.annotations()}
+        origin = s.prompts.state.origin
+        if origin is not None:
+            taken.add(found_key(dict(origin.provenance)))
+        return [c for c in self.state.candidates if c.key not in taken]
 
     @property
     def kept(self) -> list[Candidate]:
-        return [c for c in self.state.candidates if c.kept]
+        return [c for c in self.shown if c.kept]
 
     def _changed(self) -> None:
         self._s.events.emit(FindChanged())
@@ -132,10 +170,10 @@ class FindSession:
             if np.asarray(m).any()
         ]
         self._apply_slider()
-        kept = len(self.kept)
-        self._s.events.emit(
-            Message(f"Found {len(self.state.candidates)} ({kept} at or above the slider)", 4000)
-        )
+        kept, shown = len(self.kept), len(self.shown)
+        already = len(self.state.candidates) - shown
+        note = f"; {already} already annotated, not shown" if already else ""
+        self._s.events.emit(Message(f"Found {shown} ({kept} at or above the slider{note})", 4000))
         self._changed()
         return True
 
@@ -154,23 +192,72 @@ class FindSession:
         for c in self.state.candidates:
             c.kept = c.score >= self.min_score
 
-    def toggle_at(self, x: float, y: float) -> bool:
-        """Toggle the best-scored candidate covering image pixel (x, y); False when none."""
+    def _candidate_at(self, x: float, y: float) -> Candidate | None:
+        """The best-scored shown candidate covering image pixel (x, y)."""
         col, row = int(x), int(y)
-        for c in sorted(self.state.candidates, key=lambda c: -c.score):
+        for c in sorted(self.shown, key=lambda c: -c.score):
             h, w = c.mask.shape
             if 0 <= row < h and 0 <= col < w and c.mask[row, col]:
-                c.kept = not c.kept
-                self._changed()
-                return True
-        return False
+                return c
+        return None
+
+    def toggle_at(self, x: float, y: float) -> bool:
+        """Toggle the best-scored candidate covering image pixel (x, y); False when none."""
+        c = self._candidate_at(x, y)
+        if c is not None:
+            c.kept = not c.kept
+            self._changed()
+        return c is not None
+
+    def refine_at(self, x: float, y: float) -> bool:
+        """Double-click: the candidate under image pixel (x, y) becomes the object in progress
+        (one undo step), its mask the interactive model's mask input, so the next click refines
+        it; Enter files it in the phrase's category with its provenance, Esc puts it back among
+        the candidates. False when there is no candidate there or another object is in
+        progress (then with a message)."""
+        s = self._s
+        c = self._candidate_at(x, y)
+        if c is None:
+            return False
+        if not s.prompts.is_empty:
+            s.events.emit(Message("Accept (Enter) or clear (Esc) the object in progress first"))
+            return False
+        c.kept = c.score >= self.min_score  # the double-click's first click toggled it
+        phrase = self.state.phrase or EXEMPLAR_PHRASE
+        provenance = tuple(self._provenance(c).items())
+        with s.events.burst():
+            s.journal.record_prompt()
+            s.prompts.take_over(MaskOrigin(phrase, provenance, c.mask))
+            s.editor.cancel_decode()
+            s.events.emit(PromptsChanged())
+            s.events.emit(
+                Message(
+                    f"Refining '{phrase}' {c.score:.2f}: click to add, Shift+click to remove; "
+                    "Enter accepts it, Esc puts it back",
+                    8000,
+                )
+            )
+            self._changed()
+        return True
+
+    def _provenance(self, c: Candidate) -> dict[str, Any]:
+        """What an annotation made from candidate ``c`` records of how it was found."""
+        exemplars = [list(b) for b, positive in self.state.exemplars if positive]
+        return {
+            "source": PROVENANCE_SOURCE,
+            "phrase": self.state.phrase,
+            "score": round(c.score, 6),
+            "box": list(c.box),
+            "exemplar_boxes": exemplars or None,
+            "model": self.model_name,
+        }
 
     def accept(self, everything: bool = False) -> list[int]:
         """Add the kept candidates (``everything``: all of them) as annotations in one undo
         step; returns their ids. The phrase's category is matched case-insensitively to the
         existing ones, or created in the same step."""
         s = self._s
-        chosen = self.state.candidates if everything else self.kept
+        chosen = self.shown if everything else self.kept
         if s.doc is None or s.image_id is None:
             return []
         if not chosen:
@@ -180,34 +267,16 @@ class FindSession:
         ids: list[int] = []
         with s.events.burst():
             with s.doc.batch(f"accept {len(chosen)} found '{phrase}'"):
-                category = self._category(phrase)
+                category = phrase_category(s.doc, phrase)
                 for c in chosen:
                     ids.append(
-                        s.doc.add_annotation(
-                            s.image_id,
-                            category,
-                            c.mask,
-                            source=PROVENANCE_SOURCE,
-                            phrase=self.state.phrase,
-                            score=round(c.score, 6),
-                            box=list(c.box),
-                            exemplar_boxes=[list(b) for b, pos in self.state.exemplars if pos]
-                            or None,
-                            model=self.model_name,
-                        )
+                        s.doc.add_annotation(s.image_id, category, c.mask, **self._provenance(c))
                     )
             s.set_category(category)
             s.events.emit(CategoriesChanged())
             self.discard()
         s.events.emit(Message(f"Added {len(ids)} '{phrase}' masks (Ctrl+Z undoes them)", 4000))
         return ids
-
-    def _category(self, phrase: str) -> int:
-        doc = self._s.doc
-        for category in doc.categories():
-            if category.name.casefold() == phrase.casefold():
-                return category.id
-        return doc.add_category(phrase)
 
     def discard(self) -> None:
         """Esc: drop the candidates, the exemplars and any answer still on its way."""

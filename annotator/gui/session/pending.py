@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from annotator.gui.session.prompt_state import Candidates, PromptSnapshot, mask_to_logits
+from annotator.gui.session.prompt_state import (
+    Candidates,
+    MaskOrigin,
+    PromptSnapshot,
+    mask_to_logits,
+)
 from annotator.io.masks import decode_mask, encode_mask
 
 if TYPE_CHECKING:
@@ -42,7 +47,16 @@ def snapshot_to_json(snapshot: PromptSnapshot) -> dict[str, Any] | None:
         "mask": encode_mask(mask) if mask is not None else None,
         "score": score,
         "source": s.source,  # a reopened annotation: Enter writes back to it
+        "origin": _origin_to_json(s),  # a found instance taken over: its category, provenance
     }
+
+
+def _origin_to_json(s: PromptSnapshot) -> dict[str, Any] | None:
+    if s.origin is None:
+        return None
+    untouched = s.edited is not None and s.edited is s.origin.mask
+    return {"category": s.origin.category, "provenance": dict(s.origin.provenance),
+            "untouched": untouched}  # fmt: skip
 
 
 def snapshot_from_json(data: dict[str, Any], height: int, width: int) -> PromptSnapshot:
@@ -56,6 +70,11 @@ def snapshot_from_json(data: dict[str, Any], height: int, width: int) -> PromptS
     mask = decode_mask(data["mask"]) if data.get("mask") else None
     if mask is None or mask.shape != (height, width):
         return snap
+    origin = data.get("origin")
+    if isinstance(origin, dict):  # untouched: the mask is the one found, not yet refined
+        found = mask if origin.get("untouched") else None
+        provenance = tuple(dict(origin["provenance"]).items())
+        snap = replace(snap, origin=MaskOrigin(str(origin["category"]), provenance, found))
     if data.get("score") is None:
         return replace(snap, edited=mask)
     cand = Candidates(mask[None], np.array([data["score"]], np.float32), mask_to_logits(mask))

@@ -10,7 +10,8 @@ brings the previous mask back without asking the model again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import cv2
 import numpy as np
@@ -60,6 +61,18 @@ class Candidates:
 
 
 @dataclass(frozen=True)
+class MaskOrigin:
+    """A mask another model made (a SAM 3 Find candidate) taken over as the object in progress,
+    so that clicks refine it: Enter files it under the category named ``category`` (matched
+    case-insensitively, created if missing) with ``provenance`` (key, value pairs) and the
+    refinement's own keys over it. ``mask`` is the (H, W) bool mask as it was found."""
+
+    category: str
+    provenance: tuple[tuple[str, Any], ...]
+    mask: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class PromptSnapshot:
     """Immutable state of one object in progress (what undo/redo swaps)."""
 
@@ -74,6 +87,8 @@ class PromptSnapshot:
     mask_input: np.ndarray | None = None
     #: the accepted annotation reopened for editing (Enter writes the mask back to it)
     source: int | None = None
+    #: the found instance this object started from (Enter files it in its category)
+    origin: MaskOrigin | None = None
 
 
 class PromptSession:
@@ -128,7 +143,8 @@ class PromptSession:
         if s.edited is not None:
             # An edit refines only an object that has something behind it (prompts, or an
             # accepted mask reopened); a stray stroke on nothing must not steer the next one.
-            if (self.has_prompts or s.source is not None) and s.edited.any():
+            behind = self.has_prompts or s.source is not None or s.origin is not None
+            if behind and s.edited.any():
                 return mask_to_logits(s.edited)
             return s.mask_input
         if s.candidates is not None:
@@ -180,6 +196,19 @@ class PromptSession:
         """An accepted annotation's (H, W) bool mask becomes the object in progress: brushes
         edit it, clicks refine it (it is their mask input), Enter writes it back."""
         self.state = PromptSnapshot(edited=mask.astype(bool, copy=True), source=ann_id)
+
+    def take_over(self, origin: MaskOrigin) -> None:
+        """A found instance's mask (``origin.mask``, (H, W) bool) becomes the object in
+        progress: clicks refine it (it is their mask input), brushes edit it, Enter files it
+        as ``origin`` says."""
+        assert origin.mask is not None
+        self.state = PromptSnapshot(edited=origin.mask, origin=origin)
+
+    @property
+    def refined(self) -> bool:
+        """The object started from a found instance and was changed since (clicks, a brush)."""
+        s = self.state
+        return s.origin is not None and (s.edited is None or s.edited is not s.origin.mask)
 
     def apply_result(self, masks: np.ndarray, scores: np.ndarray, low_res: np.ndarray) -> None:
         """Show the model's answer; the best-scoring candidate is chosen first."""

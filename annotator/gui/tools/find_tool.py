@@ -13,7 +13,10 @@ Box = tuple[float, float, float, float]
 
 class FindTool(BaseTool):
     name = "Find"
-    hint = "Find: click a candidate to keep or drop it; Enter accepts the kept ones, Esc discards"
+    hint = (
+        "Find: click a candidate to keep or drop it, double-click to refine it with clicks; "
+        "Enter accepts the kept ones, Esc discards"
+    )
     exemplar_hint = (
         "Exemplar (Shift+B): drag a box around one instance (Shift+drag: one that is not); "
         "SAM 3 finds the others"

@@ -26,8 +26,12 @@ class FakeClient(QObject):
     everythingProgress = Signal(int, int)
     everythingReady = Signal(object)
 
-    def __init__(self, delay_ms: int = 5, prompt_hint: str = "points_and_boxes") -> None:
+    def __init__(
+        self, delay_ms: int = 5, prompt_hint: str = "points_and_boxes", refines: bool = False
+    ) -> None:
+        """refines: answer from the request's mask_input too (a mask that clicks refine)."""
         super().__init__()
+        self.refines = refines
         self.delay_ms = delay_ms
         self.prompt_hint = prompt_hint
         self.key: str | None = None
@@ -77,8 +81,9 @@ class FakeClient(QObject):
             self.fail_next = False
             self.errorOccurred.emit("decode failed: out of memory (simulated)")
             return
+        mask_input = prompts.mask_input if self.refines else None
         masks, scores, low = answer(
-            self.shape, prompts.points, prompts.labels, prompts.box, prompts.multimask
+            self.shape, prompts.points, prompts.labels, prompts.box, prompts.multimask, mask_input
         )
         self.decoded.append(prompts)
         self.maskReady.emit(MaskResult(rid, key, masks, scores, low, 0.002, prompts))
