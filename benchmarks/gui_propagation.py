@@ -62,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--width", type=int, default=320)
     ap.add_argument("--checkpoint", default=None, help="a SAM 2.1 checkpoint (default: random)")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument(
+        "--sample-stalls",
+        action="store_true",
+        help="print the UI thread's stacks during gaps > 30 ms (benchmarks/stall_sampler.py)",
+    )
     args = ap.parse_args(argv)
 
     folder = Path(tempfile.mkdtemp(prefix="gui_propagation_"))
@@ -117,12 +122,21 @@ def main(argv: list[str] | None = None) -> int:
 
         win.sequence.client.frameReady.disconnect()
         win.sequence.client.frameReady.connect(timed)
+        sampler = None
+        if args.sample_stalls:
+            from benchmarks.stall_sampler import StallSampler
+
+            sampler = StallSampler().start()
+            hb.timer.timeout.connect(sampler.beat)
         hb.reset()
         t0 = time.perf_counter()
         assert win.sequence.propagate("forward")
         spin(app, lambda: not s.sequence.running, 3600)
         seconds = time.perf_counter() - t0
         stall = hb.stop()
+        if sampler is not None:
+            sampler.stop()
+            print(sampler.report())
     finally:
         win.session.doc.mark_clean()
         win.close()
