@@ -154,6 +154,28 @@ class Propagation:
         used = (a.provenance.get(TRACK_KEY) for a in s.doc.annotations())
         return {TRACK_KEY: next_track_id(t for t in used if t is not None)}
 
+    def copied_tracks(self, anns: list[Annotation], target_id: int) -> list[dict]:
+        """Provenance for copies of `anns` on image `target_id` (Ctrl+Shift+V): on a frame of
+        the same video each copy continues its object's track; a copy whose track is already
+        on that frame, or that comes from elsewhere, is a new object (the next free track id);
+        on a plain image, none."""
+        doc = self._s.doc
+        video = doc.image(target_id).extra.get(VIDEO_KEY)
+        if video is None:
+            return [{} for _ in anns]
+        on_target = {a.provenance.get(TRACK_KEY) for a in doc.annotations_for(target_id)}
+        used = {t for a in doc.annotations() if (t := a.provenance.get(TRACK_KEY)) is not None}
+        out = []
+        for ann in anns:
+            track = ann.provenance.get(TRACK_KEY)
+            same_video = doc.image(ann.image_id).extra.get(VIDEO_KEY) == video
+            if track is None or track in on_target or not same_video:
+                track = next_track_id(used)
+            used.add(track)
+            on_target.add(track)
+            out.append({TRACK_KEY: track})
+        return out
+
     # -- starting ---------------------------------------------------------------------------
     @property
     def running(self) -> bool:
