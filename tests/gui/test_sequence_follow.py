@@ -48,6 +48,25 @@ def mark(qtbot, win, x, y) -> None:
     assert win.accept() is not None
 
 
+def follow_to(qtbot, watched, frames: int) -> None:
+    """Mark an object, propagate, and deliver frames 0 .. frames - 1, each shown as it comes."""
+    win, start, step, sent = watched
+    mark(qtbot, win, 25, 35)
+    sent.clear()
+    start()
+    for position in range(frames):
+        step()
+        qtbot.waitUntil(lambda p=position: shown(win) == p)
+
+
+def run_out(qtbot, win, step, frames: int) -> None:
+    """Deliver the last `frames` frames and the end."""
+    for _ in range(frames + 1):
+        step()
+        qtbot.wait(5)
+    qtbot.waitUntil(lambda: not win.session.sequence.running)
+
+
 def test_the_canvas_shows_each_frame_as_it_arrives_and_encodes_only_at_the_end(qtbot, watched):
     win, start, step, sent = watched
     s = win.session
@@ -95,32 +114,21 @@ def test_following_can_be_turned_off(qtbot, watched):
     win.sequence.actions["follow"].trigger()  # off
     assert not s.sequence.follow.enabled
     start()
-    for _ in range(FRAMES + 1):
-        step()
-        qtbot.wait(5)
-    qtbot.waitUntil(lambda: not s.sequence.running)
+    run_out(qtbot, win, step, FRAMES)
     assert shown(win) == 0 and sent == []
     assert all(frame_masks(win, p) for p in range(FRAMES))
 
 
 def test_the_user_takes_over_and_a_click_meanwhile_is_encoded_on_demand(qtbot, watched):
-    win, start, step, sent = watched
+    win, _start, step, sent = watched
     s = win.session
-    mark(qtbot, win, 25, 35)
-    sent.clear()
-    start()
-    for position in range(4):
-        step()
-        qtbot.waitUntil(lambda p=position: shown(win) == p)
+    follow_to(qtbot, watched, 4)
     win.sequence.slider.slider.setValue(1)  # back to frame 1 while it runs
     assert "stays on this frame" in win.status.currentMessage() and sent == []
     click(qtbot, win, 95, 75)  # an object on frame 1: encoded now, for this click
     wait_result(qtbot, win)
     assert sent == [(1, True)] and win.client.key == s.image_key
-    for _ in range(3):
-        step()
-        qtbot.wait(5)
-    qtbot.waitUntil(lambda: not s.sequence.running)
+    run_out(qtbot, win, step, FRAMES - 4)
     assert shown(win) == 1 and sent == [(1, True)]  # stayed; nothing more to encode
     assert all(frame_masks(win, p) for p in range(1, FRAMES))
     win.accept()
@@ -128,19 +136,11 @@ def test_the_user_takes_over_and_a_click_meanwhile_is_encoded_on_demand(qtbot, w
 
 
 def test_an_object_started_on_the_frame_shown_stops_the_following(qtbot, watched):
-    win, start, step, sent = watched
+    win, _start, step, sent = watched
     s = win.session
-    mark(qtbot, win, 25, 35)
-    sent.clear()
-    start()
-    for position in range(3):
-        step()
-        qtbot.waitUntil(lambda p=position: shown(win) == p)
+    follow_to(qtbot, watched, 3)
     click(qtbot, win, 95, 75)  # the user starts an object where the canvas is
     wait_result(qtbot, win)
     assert sent == [(2, True)]  # encoded for the click
-    for _ in range(4):
-        step()
-        qtbot.wait(5)
-    qtbot.waitUntil(lambda: not s.sequence.running)
+    run_out(qtbot, win, step, FRAMES - 3)
     assert shown(win) == 2 and s.prompts.current_mask is not None  # the object stays
