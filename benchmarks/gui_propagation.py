@@ -8,7 +8,8 @@ with seeded random weights unless --checkpoint). Measured in the same run:
   * the UI-thread time to write one finished frame into the project (p50 / max);
   * frames per second of the propagation.
 
-Usage: python benchmarks/gui_propagation.py [--frames 12] [--size 128|512|1024] [--json OUT]
+Usage: python benchmarks/gui_propagation.py [--frames 12] [--size 128|512|1024] [--no-follow]
+       [--sample-stalls] [--json OUT]
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--width", type=int, default=320)
     ap.add_argument("--checkpoint", default=None, help="a SAM 2.1 checkpoint (default: random)")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--no-follow", action="store_true", help="the canvas stays on frame 0")
     ap.add_argument(
         "--sample-stalls",
         action="store_true",
@@ -106,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         s.editor.apply_edit(mask)
         s.editor.accept()
 
+        if args.no_follow:
+            win.sequence.actions["follow"].trigger()
         hb = Heartbeat()
         hb.reset()
         idle_until = time.monotonic() + 3.0
@@ -145,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         "frames": args.frames,
         "frame_size": [w, h],
         "network_input": args.checkpoint or args.size,
+        "canvas_follows": not args.no_follow,
         "frames_per_second": round(len(apply_ms) / seconds, 2),
         "ui_stall_ms_idle_baseline": round(idle_stall * 1000, 1),
         "ui_stall_ms_during_propagation": round(stall * 1000, 1),
