@@ -8,7 +8,8 @@ with seeded random weights unless --checkpoint). Measured in the same run:
   * the UI-thread time to write one finished frame into the project (p50 / max);
   * frames per second of the propagation.
 
-Usage: python benchmarks/gui_propagation.py [--frames 12] [--size 128|512|1024] [--json OUT]
+Usage: python benchmarks/gui_propagation.py [--frames 12] [--size 128|512|1024] [--no-follow]
+       [--sample-stalls] [--json OUT]
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--width", type=int, default=320)
     ap.add_argument("--checkpoint", default=None, help="a SAM 2.1 checkpoint (default: random)")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--no-follow", action="store_true", help="the canvas stays on frame 0")
+    ap.add_argument(
+        "--sample-stalls",
+        action="store_true",
+        help="print the UI thread's stacks during gaps > 30 ms (benchmarks/stall_sampler.py)",
+    )
     args = ap.parse_args(argv)
 
     folder = Path(tempfile.mkdtemp(prefix="gui_propagation_"))
@@ -101,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         s.editor.apply_edit(mask)
         s.editor.accept()
 
+        if args.no_follow:
+            win.sequence.actions["follow"].trigger()
         hb = Heartbeat()
         hb.reset()
         idle_until = time.monotonic() + 3.0
@@ -117,12 +126,21 @@ def main(argv: list[str] | None = None) -> int:
 
         win.sequence.client.frameReady.disconnect()
         win.sequence.client.frameReady.connect(timed)
+        sampler = None
+        if args.sample_stalls:
+            from benchmarks.stall_sampler import StallSampler
+
+            sampler = StallSampler().start()
+            hb.timer.timeout.connect(sampler.beat)
         hb.reset()
         t0 = time.perf_counter()
         assert win.sequence.propagate("forward")
         spin(app, lambda: not s.sequence.running, 3600)
         seconds = time.perf_counter() - t0
         stall = hb.stop()
+        if sampler is not None:
+            sampler.stop()
+            print(sampler.report())
     finally:
         win.session.doc.mark_clean()
         win.close()
@@ -131,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         "frames": args.frames,
         "frame_size": [w, h],
         "network_input": args.checkpoint or args.size,
+        "canvas_follows": not args.no_follow,
         "frames_per_second": round(len(apply_ms) / seconds, 2),
         "ui_stall_ms_idle_baseline": round(idle_stall * 1000, 1),
         "ui_stall_ms_during_propagation": round(stall * 1000, 1),

@@ -57,6 +57,7 @@ class SegmentEverything:
         if self.running:
             win.status.showMessage("Segment everything is already running (Cancel stops it)", 4000)
             return
+        win.send_image(only_if_new=True)  # a frame shown during a propagation is not sent yet
         win.client.request_everything()
         win.status.start_busy("Segmenting everything")
         self.cancel_button.show()

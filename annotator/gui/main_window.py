@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self.placement = {"device": "auto", "dtype": "auto"}
         self._requested = dict(self.placement)
         self._last_load: tuple[str | None, str] = (None, "auto")
+        self._sent_key: str | None = None  # the image last handed to the model (send_image)
         self.model_menu = self._build_model_menu()
         build_menus(self, self.actions_by_name, self.model_menu)
         self.toolbar = build_toolbar(self)
@@ -276,10 +277,21 @@ class MainWindow(QMainWindow):
         size = (event.image.shape[1], event.image.shape[0])
         for tool in self.tools.values():
             tool.image_size = size
-        self.client.open_image(self.session.image_key, event.image)
+        if not self.session.sequence.running:  # frames shown meanwhile: encoded on demand
+            self.send_image()
+
+    def send_image(self, only_if_new: bool = False) -> None:
+        """Hand the image shown to the model (it encodes it, or finds it cached) and the next
+        ones to prefetch; only_if_new: unless it was the last one handed over."""
+        key = self.session.image_key
+        if key is None or (only_if_new and key == self._sent_key):
+            return
+        self._sent_key = key
+        self.client.open_image(key, self.session.image)
         self.client.prefetch(self.session.prefetch_items(PREFETCH_AHEAD))
 
     def _on_decode_requested(self, event: DecodeRequested) -> None:
+        self.send_image(only_if_new=True)
         prompts = PromptSet(
             event.points, event.labels, event.box, event.mask_input, event.multimask
         )

@@ -4,7 +4,10 @@ toolbar (propagate forward / backward / both, cancel), and the wiring between th
 
 Thin: the rules live in the session; this asks for files, turns actions into session calls,
 sends jobs to the worker and hands its frames back. The UI thread never waits: a job's frames
-arrive as queued signals and each is written as it comes.
+arrive as queued signals and each is written as it comes. The canvas follows them
+(session/sequence_follow.py) once per burst of arrivals: a zero-delay timer runs after the
+frames already queued, so a UI that fell behind shows only the newest. The frames it shows are
+handed to the model only when the propagation ends (or on a click), not one encode a frame.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QProgressDialog, QToolBar
 
@@ -43,6 +46,7 @@ class SequenceView:
             self.client.frameReady.connect(s.sequence.apply_frame)
             self.client.finished.connect(lambda job, cancelled: s.sequence.finish(job, cancelled))
             self.client.failed.connect(self._failed)
+        self._follow_timer = QTimer(window, singleShot=True, interval=0, timeout=self._follow)
         self.slider = FrameSlider()
         self.slider.frameChosen.connect(self._go_to)
         self.actions = self._build_actions()
@@ -69,6 +73,11 @@ class SequenceView:
         a["cancel"] = self._action("&Cancel propagation", "Shift+Esc", self.cancel)
         a["cancel"].setIconText("Cancel")
         a["cancel"].setEnabled(False)
+        a["follow"] = self._action("F&ollow the propagation on the canvas", "", self._set_follow)
+        a["follow"].setIconText("Follow")
+        a["follow"].setCheckable(True)
+        a["follow"].setChecked(self.session.sequence.follow.enabled)
+        a["follow"].setStatusTip("On: the canvas shows each frame as the propagation finishes it")
         a["replace_edited"] = self._action("Propagation replaces hand-edited masks", "", lambda: 0)
         a["replace_edited"].setCheckable(True)
         a["replace_edited"].setStatusTip(
@@ -84,7 +93,7 @@ class SequenceView:
         file_menu.insertAction(items[after] if after < len(items) else None, a["open_video"])
         menu = win.menuBar().addMenu("&Sequence")
         win.menuBar().insertMenu(win.model_menu.menuAction(), menu)
-        for key in ("forward", "backward", "both", None, "cancel", "replace_edited"):
+        for key in ("forward", "backward", "both", None, "cancel", "follow", "replace_edited"):
             menu.addSeparator() if key is None else menu.addAction(a[key])
         bar = QToolBar("Sequence", win)
         bar.setObjectName("Sequence")
@@ -94,6 +103,7 @@ class SequenceView:
             a[way].setIconText(short)  # what the toolbar button shows
             bar.addAction(a[way])
         bar.addAction(a["cancel"])
+        bar.addAction(a["follow"])
         win.addToolBarBreak()
         win.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
         self.toolbar = bar
@@ -165,6 +175,14 @@ class SequenceView:
         if self.client is not None:
             self.client.shutdown()
 
+    def _set_follow(self) -> None:
+        self.session.sequence.follow.set_enabled(self.actions["follow"].isChecked())
+
+    def _follow(self) -> None:
+        tool = self.win.canvas.tool
+        if tool.working is None and tool.preview is None:  # no stroke or box drag under way
+            self.session.sequence.follow.show_latest()
+
     def _failed(self, job_id: int, message: str) -> None:
         self.session.sequence.finish(job_id, error=message)
         dialogs.show_error(self.win, "Propagation failed", message)
@@ -183,3 +201,6 @@ class SequenceView:
             self.win.status.start_busy("Propagating")
         elif not event.running:
             self.win.status.ready()
+            self.win.send_image(only_if_new=True)  # the frame shown, ready for clicks
+        if event.running and event.frame_index is not None:
+            self._follow_timer.start()

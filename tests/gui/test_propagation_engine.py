@@ -148,6 +148,7 @@ def test_propagate_fix_and_repropagate_with_the_real_model_thread(qtbot, window,
     propagate_watching_the_ui(qtbot, win)
     job = jobs[-1]
     assert job.start == 3 and any(k.position == 3 and k.object_id == 2 for k in job.keys)
-    fixed_now = next(a for a in s.annotations() if a.provenance[TRACK_KEY] == 2)
+    frame3 = s.doc.annotations_for(s.sequence.frames()[3].id)  # the canvas followed it on
+    fixed_now = next(a for a in frame3 if a.provenance[TRACK_KEY] == 2)
     np.testing.assert_array_equal(fixed_now.mask, fixed)  # the hand fix is kept
     assert check_against_engine(win, sam2_tiny, job) > 0

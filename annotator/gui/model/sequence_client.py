@@ -21,7 +21,7 @@ from annotator.gui.session.propagation import PropagationJob
 
 
 class SequenceClient(QObject):
-    frameReady = Signal(int, int, object, object)  # job_id, position, object ids, masks
+    frameReady = Signal(int, int, object, object)  # job_id, position, object ids, RLEs or None
     finished = Signal(int, bool)  # job_id, cancelled
     failed = Signal(int, str)  # job_id, message
 

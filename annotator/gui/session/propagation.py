@@ -11,7 +11,8 @@ written, and how it is undone.
   and the propagation may overwrite hand-made masks of the other frames.
 - `apply_frame` writes one finished frame at once (autosave and crash safety as for any edit):
   it replaces only propagated masks, never hand-made ones (unless ``replace_edited``), nor the
-  mask being edited on the canvas. Cancel keeps every frame written so far.
+  mask being edited on the canvas. Cancel keeps every frame written so far. The canvas follows
+  the frames as they arrive (``follow``: sequence_follow.py).
 - Undo covers the whole propagation as one step: while it runs, its document changes are
   collected instead of journalled, and `finish` records them as one compound step.
 """
@@ -25,8 +26,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from annotator.gui.session.events import Message, ProjectChanged
+from annotator.gui.session.sequence_follow import FollowPropagation
 from annotator.io.commands import Command, Compound
 from annotator.io.document import Annotation
+from annotator.io.masks import mask_area
 from annotator.io.records import PROPAGATED_KEY, ImageRecord
 from annotator.io.sequence import FRAME_KEY, TRACK_KEY, VIDEO_KEY, next_track_id
 
@@ -83,6 +86,13 @@ def is_propagated(ann: Annotation) -> bool:
     return bool(ann.provenance.get(PROPAGATED_KEY))
 
 
+def is_empty(mask) -> bool:
+    """A frame's mask of an object that is not on it: None, an empty RLE or an empty array."""
+    if mask is None:
+        return True
+    return mask_area(mask) == 0 if isinstance(mask, dict) else not np.asarray(mask).any()
+
+
 class Propagation:
     """The sequence commands of one session (``session.sequence``)."""
 
@@ -96,11 +106,13 @@ class Propagation:
         self._done = 0
         self._categories: dict[int, int] = {}
         self._records: list[ImageRecord] = []
+        self.follow = FollowPropagation(session)
         session.events.connect(ProjectChanged, self._forget)
 
     def _forget(self, _event: ProjectChanged) -> None:
         """Another project was adopted: a running job's results have nowhere to go."""
         self.job, self._collected = None, []
+        self.follow.stop()
 
     # -- the sequence shown -----------------------------------------------------------------
     @property
@@ -141,6 +153,28 @@ class Propagation:
             return {}
         used = (a.provenance.get(TRACK_KEY) for a in s.doc.annotations())
         return {TRACK_KEY: next_track_id(t for t in used if t is not None)}
+
+    def copied_tracks(self, anns: list[Annotation], target_id: int) -> list[dict]:
+        """Provenance for copies of `anns` on image `target_id` (Ctrl+Shift+V): on a frame of
+        the same video each copy continues its object's track; a copy whose track is already
+        on that frame, or that comes from elsewhere, is a new object (the next free track id);
+        on a plain image, none."""
+        doc = self._s.doc
+        video = doc.image(target_id).extra.get(VIDEO_KEY)
+        if video is None:
+            return [{} for _ in anns]
+        on_target = {a.provenance.get(TRACK_KEY) for a in doc.annotations_for(target_id)}
+        used = {t for a in doc.annotations() if (t := a.provenance.get(TRACK_KEY)) is not None}
+        out = []
+        for ann in anns:
+            track = ann.provenance.get(TRACK_KEY)
+            same_video = doc.image(ann.image_id).extra.get(VIDEO_KEY) == video
+            if track is None or track in on_target or not same_video:
+                track = next_track_id(used)
+            used.add(track)
+            on_target.add(track)
+            out.append({TRACK_KEY: track})
+        return out
 
     # -- starting ---------------------------------------------------------------------------
     @property
@@ -196,6 +230,7 @@ class Propagation:
         self._records = self.frames(job.video)
         self._collected, self._done, self._started = [], 0, time.monotonic()
         s.doc.set_recorder(self._record)
+        self.follow.start()
         s.events.emit(PropagationChanged(True, 0, job.total))
 
     def _record(self, command: Command) -> None:
@@ -205,8 +240,14 @@ class Propagation:
             self._s.journal.record_command(command)
 
     # -- results ----------------------------------------------------------------------------
-    def apply_frame(self, job_id: int, position: int, object_ids, masks: np.ndarray) -> None:
-        """One finished frame: object_ids (N,), masks (N, H, W) bool at the frame's size."""
+    def job_frame(self, position: int) -> ImageRecord | None:
+        """The running job's frame at `position`, or None."""
+        ok = self.job is not None and 0 <= position < len(self._records)
+        return self._records[position] if ok else None
+
+    def apply_frame(self, job_id: int, position: int, object_ids, masks) -> None:
+        """One finished frame: object_ids (N,); masks: N RLEs at the frame's size (None: not on
+        the frame; what the worker sends), or (N, H, W) bool."""
         job, s = self.job, self._s
         if job is None or job_id != job.job_id or s.doc is None:
             return  # a frame of a cancelled or finished job still in the queue
@@ -224,13 +265,14 @@ class Propagation:
         elapsed = max(time.monotonic() - self._started, 1e-6)
         fps = self._done / elapsed
         left = (job.total - self._done) / fps if fps > 0 else None
+        self.follow.arrived(position)
         s.events.emit(PropagationChanged(True, self._done, job.total, fps, left, position))
 
-    def _write(self, image, ann, object_id: int, mask: np.ndarray, editing) -> None:
+    def _write(self, image, ann, object_id: int, mask, editing) -> None:
         doc = self._s.doc
         if ann is not None and (ann.id == editing or not self._may_replace(ann)):
             return
-        if not mask.any():
+        if is_empty(mask):
             if ann is not None:
                 doc.delete_annotation(ann.id)  # the object left the frame
             return
@@ -254,6 +296,7 @@ class Propagation:
         if job is None or job_id != job.job_id:
             return
         self.job = None
+        self.follow.stop()
         if s.doc is not None:
             s.doc.set_recorder(s.journal.record_command)
             if self._collected:

@@ -89,7 +89,8 @@ class SelectionCommands:
 
     def copy_to_next(self) -> bool:
         """Ctrl+Shift+V: copy the selected masks (same category) to the next image of the same
-        size, one undo step there, and show it; for near-identical frames."""
+        size, one undo step there, and show it; for near-identical frames (on the next frame of
+        a video each copy keeps its track_id: `Propagation.copied_tracks`)."""
         s = self._s
         ids = list(s.selection)
         name = s.neighbour(+1)
@@ -115,11 +116,12 @@ class SelectionCommands:
             return False
         target = record.id if record is not None else s.doc.add_image(name, width, height)
         anns = [s.doc.annotation(i) for i in ids]
+        tracks = s.sequence.copied_tracks(anns, target)  # the next frame: tracks continue
         with s.events.burst():
             with s.doc.batch(f"copy {_plural(len(anns))} from {s.current}"):
                 new = [
-                    s.doc.add_annotation(target, a.category_id, a.rle, copied_from=a.id)
-                    for a in anns
+                    s.doc.add_annotation(target, a.category_id, a.rle, copied_from=a.id, **t)
+                    for a, t in zip(anns, tracks, strict=True)
                 ]
             try:
                 shown = s.open_image(name)

@@ -140,9 +140,10 @@ class AppSession:
             return None
         return str((self.doc.images_root / self.current).resolve())
 
-    def open_image(self, name: str) -> bool:
+    def open_image(self, name: str, flush_autosave: bool = True) -> bool:
         """Switch to image `name`. The object in progress on the image left behind is parked
-        and comes back with it; the project autosaves. Raises ImageReadError / OSError (and
+        and comes back with it; the project autosaves (not for a switch the app makes to show
+        a frame, ``flush_autosave=False``: its timer writes). Raises ImageReadError / OSError (and
         nothing changes) when the image cannot be read; False when no project is open."""
         if self.doc is None:
             return False
@@ -166,7 +167,7 @@ class AppSession:
                 if not self.prompts.is_empty:
                     self.parked[self.current] = self.prompts.state
                 self.pending.sync()
-                if self.autosaver is not None:
+                if self.autosaver is not None and flush_autosave:
                     self.autosaver.flush()
             self.prompts.restore(self.parked.pop(name, PromptSnapshot()))
             self.editor.cancel_decode()

@@ -1,13 +1,15 @@
 """A stand-in for SequenceClient: the same signals, one frame per timer tick in the UI event
 loop. Each object's mask on a frame is its nearest key mask moved `shift` pixels right per
 frame away from that key (what a tracker of a rightward-moving object would answer), so a test
-can tell a key frame's influence and recompute the expected masks."""
+can tell a key frame's influence and recompute the expected masks. Like the SequenceWorker, it
+sends each frame's masks as RLEs (None where the object left the frame)."""
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from annotator.gui.model.sequence_worker import frame_rles
 from annotator.gui.session.propagation import PropagationJob
 
 
@@ -72,4 +74,4 @@ class FakePropagator(QObject):
         position = self._queue.pop(0)
         ids = sorted({k.object_id for k in job.keys})
         masks = np.stack([expected_mask(job, i, position, self.shift) for i in ids])
-        self.frameReady.emit(job.job_id, position, ids, masks)
+        self.frameReady.emit(job.job_id, position, ids, frame_rles(masks))
