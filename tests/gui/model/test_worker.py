@@ -215,7 +215,8 @@ def test_background_prefetch_never_delays_a_foreground_decode(
     qtbot.waitUntil(lambda: len(prefetched) == 2, timeout=5000)
     assert pred.encoded == [(48, 64, 3)] and len(background[0].encoded) == 2
     assert not pred.thread_ids & background[0].thread_ids
-    assert min(background[0].niceness) >= max(pred.niceness) + 10  # yields the CPU to the UI
+    # yields the CPU to the UI: 10 nicer than the foreground, or the nicest there is (19)
+    assert min(background[0].niceness) >= min(max(pred.niceness) + 10, 19)
     with qtbot.waitSignal(client.imageReady, timeout=5000) as ready:
         client.open_image("/img/2.png", images["/img/2.png"])
     assert ready.args == ["/img/2.png", 0.0]
