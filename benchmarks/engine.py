@@ -12,7 +12,7 @@ decoding, postprocessing, numpy result) p50/p95 over N clicks, single- and multi
 and ours are interleaved call by call so that load on a shared machine hits both alike.
 
     python benchmarks/engine.py [--device cpu|cuda] [--clicks 20] [--image PATH] [--json OUT]
-        [--models vit_b,vit_t,lite_medsam,sam2.1_hiera_t]
+        [--models vit_b,vit_t,lite_medsam,sam2.1_hiera_t] [--threads N]
 """
 
 from __future__ import annotations
@@ -223,7 +223,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image", type=Path, default=None)
     parser.add_argument("--models", default="vit_b,vit_t,lite_medsam")
     parser.add_argument("--json", type=Path, default=None, help="also write the JSON here")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch (and ONNX Runtime) threads; 0: default"
+    )
     args = parser.parse_args(argv)
+    if args.threads > 0:  # on a shared machine, 1 thread each keeps OpenMP barriers out of it
+        torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", category=FutureWarning)  # timm's import-time notices
     from segment_anything import SamPredictor
 
