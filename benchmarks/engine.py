@@ -12,7 +12,7 @@ decoding, postprocessing, numpy result) p50/p95 over N clicks, single- and multi
 and ours are interleaved call by call so that load on a shared machine hits both alike.
 
     python benchmarks/engine.py [--device cpu|cuda] [--clicks 20] [--image PATH] [--json OUT]
-        [--models vit_b,vit_t,lite_medsam,sam2.1_hiera_t]
+        [--models vit_b,vit_t,lite_medsam,sam2.1_hiera_t] [--threads N]
 """
 
 from __future__ import annotations
@@ -174,40 +174,41 @@ def bench_pair(name, ref, ours, image, prompts, device, encode_reps, kind) -> di
         "encode_reps": encode_reps,
     }
     # The clicks are timed in steady state: the ONNX sessions built first (the app builds them
-    # at model load), and one untimed click on each side.
-    row["decoder_onnx"] = ours.prepare_decoder()
-    if kind == "box":
-        ref.predict(prompts[0], False)
-        ours.predict(box=prompts[0], multimask_output=False)
-    else:
-        kw = dict(point_coords=prompts[0][None], point_labels=np.array([1]))
-        ref.predict(**kw, multimask_output=False)
-        ours.predict(**kw, multimask_output=False)
+    # at model load), and untimed clicks until "auto" has picked its decoder (the app's first
+    # clicks). Beside the default (auto), the two paths it picks from are timed in the same
+    # interleaving: decoder="torch" and decoder="onnx" on the same image state.
+    ours.prepare_decoder()
+    paths = {d: Predictor(ours.model, decoder=d) for d in ("torch", "onnx")}
+    for p in paths.values():
+        p.set_image_state(ours.get_image_state())
+    contenders = {"ref": ref, "ours": ours, **paths}
+
+    def click(who, prompt, multimask):
+        if who == "ref" and kind == "box":
+            return lambda: ref.predict(prompt, multimask)
+        kw = dict(box=prompt) if kind == "box" else dict(point_coords=prompt[None])
+        if kind != "box":
+            kw["point_labels"] = np.array([1])
+        return lambda: contenders[who].predict(**kw, multimask_output=multimask)
+
+    for i in range(12):  # warm-up; auto's race takes 8 clicks
+        if ours.active_decoder != "measuring" and i >= 2:
+            break
+        for who in contenders:
+            click(who, prompts[i % len(prompts)], i % 2 == 1)()
+    row["decoder"] = ours.active_decoder
     for multimask in (False, True):
-        t_ref, t_ours = [], []
+        times: dict[str, list[float]] = {who: [] for who in contenders}
         for prompt in prompts:
-            if kind == "box":
-                t_ref.append(timed(lambda p=prompt, mm=multimask: ref.predict(p, mm), device))
-                t_ours.append(
-                    timed(
-                        lambda p=prompt, mm=multimask: ours.predict(box=p, multimask_output=mm),
-                        device,
-                    )
-                )
-            else:
-                kw = dict(
-                    point_coords=prompt[None],
-                    point_labels=np.array([1]),
-                    multimask_output=multimask,
-                )
-                t_ref.append(timed(lambda kw=kw: ref.predict(**kw), device))
-                t_ours.append(timed(lambda kw=kw: ours.predict(**kw), device))
+            for who in contenders:
+                times[who].append(timed(click(who, prompt, multimask), device))
         tag = "multi" if multimask else "single"
-        row[f"click_{tag}_ref"] = summary(t_ref)
-        row[f"click_{tag}_ours"] = summary(t_ours)
-        row[f"click_{tag}_ratio_p50"] = (
-            row[f"click_{tag}_ours"]["p50_ms"] / row[f"click_{tag}_ref"]["p50_ms"]
-        )
+        for who, t in times.items():
+            row[f"click_{tag}_{who}"] = summary(t)
+        ref_p50 = row[f"click_{tag}_ref"]["p50_ms"]
+        row[f"click_{tag}_ratio_p50"] = row[f"click_{tag}_ours"]["p50_ms"] / ref_p50
+        for path in paths:
+            row[f"click_{tag}_{path}_ratio_p50"] = row[f"click_{tag}_{path}"]["p50_ms"] / ref_p50
     row["encode_ratio"] = row["encode_ours_s"] / row["encode_ref_s"]
     return row
 
@@ -222,7 +223,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image", type=Path, default=None)
     parser.add_argument("--models", default="vit_b,vit_t,lite_medsam")
     parser.add_argument("--json", type=Path, default=None, help="also write the JSON here")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch (and ONNX Runtime) threads; 0: default"
+    )
     args = parser.parse_args(argv)
+    if args.threads > 0:  # on a shared machine, 1 thread each keeps OpenMP barriers out of it
+        torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", category=FutureWarning)  # timm's import-time notices
     from segment_anything import SamPredictor
 
@@ -368,6 +374,16 @@ def print_table(report: dict) -> None:
             f"{r['click_single_ratio_p50']:>7.2f}"
             f"{pp(r['click_multi_ref']):>21}{pp(r['click_multi_ours']):>14}"
             f"{r['click_multi_ratio_p50']:>7.2f}"
+        )
+        paths = [
+            f"{path} {r[f'click_single_{path}']['p50_ms']:.1f}/"
+            f"{r[f'click_multi_{path}']['p50_ms']:.1f} ms "
+            f"({r[f'click_single_{path}_ratio_p50']:.2f}/{r[f'click_multi_{path}_ratio_p50']:.2f}x)"
+            for path in ("torch", "onnx")
+            if f"click_single_{path}" in r
+        ]
+        print(
+            f"  click p50 single/multi by decoder (auto chose {r['decoder']}): " + "; ".join(paths)
         )
         if "bf16" in r:
             b = r["bf16"]

@@ -93,7 +93,7 @@ def pct(values: list[float], q: float) -> float:
 def prewarm_decoder(checkpoint: str | None, model_type: str) -> str:
     """Export the ONNX decoder graphs into the app's cache now, as an earlier start of the app
     would have, so that every measured click is in steady state; returns the decoder the app's
-    worker will run ("onnx" or "torch")."""
+    worker can run ("onnx", which "auto" then races against torch, or "torch")."""
     from annotator.engine import Predictor, load_model
     from annotator.engine.onnx.decoder_cache import default_cache_dir
 
@@ -234,8 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([])
     ckpt, mtype, device = args.checkpoint, args.model_type, args.device
 
+    loaded: list = []  # the worker's predictors, to read which decoder "auto" settled on
+
     def load():
-        return engine_loader(ckpt, mtype, device)
+        loaded.append(engine_loader(ckpt, mtype, device))
+        return loaded[-1]
 
     load.display_name = Path(ckpt).name if ckpt else BUNDLED_NAME
     decoder = prewarm_decoder(ckpt, mtype)
@@ -306,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         "model": {"name": info.name, "type": info.model_type, "device": info.device},
         "images": [Path(p).name for p in images],
         "cpu_threads": os.cpu_count(),
-        "decoder": decoder,
+        "decoder": getattr(loaded[0], "active_decoder", decoder) if loaded else decoder,
         "encode_s_first": round(encode_s, 3),
         "ui_stall_ms": {
             "during_open_encode": round(stall_open * 1000, 1),
@@ -364,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
             ),
         ]
     print(
-        f"model: {info.name} ({info.model_type}) on {info.device}, decoder {decoder}; "
+        f"model: {info.name} ({info.model_type}) on {info.device}, decoder {report['decoder']}; "
         f"{len(images)} images"
     )
     width = max(len(r[0]) for r in rows)

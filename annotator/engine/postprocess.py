@@ -77,10 +77,12 @@ def _upsample_plane(
         factor = img_size // h
         # Resizing a crop by exactly `factor` keeps the full image's sampling positions.
         nh, nw = _needed(ih, factor, h), _needed(iw, factor, w)
-        x = cv2.resize(
-            np.ascontiguousarray(plane[:nh, :nw]),
-            (nw * factor, nh * factor),
-            interpolation=cv2.INTER_LINEAR,
-        )
-    x = np.ascontiguousarray(x[:ih, :iw])
-    return cv2.resize(x, (original_size[1], original_size[0]), interpolation=cv2.INTER_LINEAR)
+        x = cv2.resize(plane[:nh, :nw], (nw * factor, nh * factor), interpolation=cv2.INTER_LINEAR)
+    # OpenCV reads a row-strided crop in place: no copy of the (ih, iw) plane (measured 2.6 ->
+    # 2.0 ms a ViT-B plane at 1800x1200). One call on all C planes as channels was slower
+    # (2.2 ms one plane, twice as slow for three: the channel transposes), and one resize
+    # from the low-res crop straight to the original size, though 2x faster, is not the
+    # reference's sampling (0.5% of pixels differ).
+    return cv2.resize(
+        x[:ih, :iw], (original_size[1], original_size[0]), interpolation=cv2.INTER_LINEAR
+    )

@@ -7,6 +7,7 @@ takes batched prompts already mapped to model-input pixels with ``predictor.tran
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from annotator.engine.modeling.sam import Sam
 from annotator.engine.modeling.sam2 import Sam2
 
 from .image_state import ImageState, as_rgb_uint8
+from .prompt_values import finite_array, finite_tensor, labels_array
 
 __all__ = ["ImageState", "Predictor"]
 
@@ -57,11 +59,12 @@ class Predictor:
     LiteMedSAM (points alone give weak masks), "points_and_boxes" for SAM and MobileSAM.
 
     ``decoder`` picks what runs the prompt encoder + mask decoder: "auto" (default, or the
-    ``ANNOTATOR_DECODER`` environment variable): ONNX Runtime for float32 models on the CPU,
-    its session exported from the loaded weights in the background at the first predict (torch
-    until it is ready, and wherever onnxruntime is missing or fails); "onnx": the same, but the
-    first predict waits for the session; "torch": always torch. Outputs agree within the
-    parity bars (see tests/engine/onnx).
+    ``ANNOTATOR_DECODER`` environment variable): for float32 models on the CPU, ONNX Runtime's
+    session is exported from the loaded weights in the background at the first predict (torch
+    until it is ready, and wherever onnxruntime is missing or fails), then the first clicks
+    alternate between it and torch and the faster one keeps the rest (see ``onnx/race.py``);
+    "onnx": ONNX Runtime, the first predict waiting for the session; "torch": always torch.
+    Outputs agree within the parity bars (see tests/engine/onnx).
     """
 
     def __init__(self, model: Sam | Sam2, decoder: str | None = None) -> None:
@@ -232,7 +235,13 @@ class Predictor:
                     no_mask.expand(1, -1, *pe.image_embedding_size),
                 )
             cache = self._decoder_cache
-        out = self._onnx_decode(p, cache)
+        dec, race = self._onnx_path(p)
+        start = time.perf_counter()
+        out = None
+        if dec is not None:
+            assert self.features is not None
+            wait = self.decoder == "onnx"
+            out = dec.decode(p.coords, p.labels, p.boxes, p.masks, self.features, cache, wait)
         if out is not None:
             sl = slice(1, None) if multimask_output else slice(0, 1)
             low_res, scores = out[0][:, sl], out[1][:, sl]
@@ -241,6 +250,8 @@ class Predictor:
             low_res, scores = model.decode(
                 self.features, self.high_res_features, sparse, dense, multimask_output, cache
             )
+        if race is not None:
+            race.record("torch" if out is None else "onnx", time.perf_counter() - start)
         low_res = low_res.float()
         assert self.input_size is not None and self.original_size is not None
         if return_logits:
@@ -266,21 +277,37 @@ class Predictor:
         dec = onnx_decoder(self.model)
         return dec is not None and dec.prepare(cache_dir, isolated, block)
 
-    def _onnx_decode(
-        self, p: _Prompts, cache: dict[str, Any] | None
-    ) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """All four (low-res logits, scores) from ONNX Runtime, or None to run torch."""
+    @property
+    def active_decoder(self) -> str:
+        """What runs the clicks now: "torch", "onnx", or "measuring" while ``auto`` times both
+        (also "torch" while ONNX Runtime's session is still being built)."""
         if self.decoder == "torch":
-            return None
+            return "torch"
+        from annotator.engine.onnx.runtime import onnx_decoder
+
+        dec = onnx_decoder(self.model)
+        if dec is None or not dec.click_session_built:
+            return "torch"
+        if self.decoder == "onnx":
+            return "onnx"
+        return dec.race.winner or "measuring"
+
+    def _onnx_path(self, p: _Prompts) -> tuple[Any, Any]:
+        """The model's OnnxDecoder to run these prompts (None: torch), and the ``auto`` race
+        to report this click's time to (None once decided, or outside ``auto``)."""
+        if self.decoder == "torch":
+            return None, None
         from annotator.engine.onnx.runtime import onnx_decoder
 
         dec = onnx_decoder(self.model)
         if dec is None:
-            return None
-        assert self.features is not None
-        return dec.decode(
-            p.coords, p.labels, p.boxes, p.masks, self.features, cache, self.decoder == "onnx"
-        )
+            return None, None
+        if self.decoder == "onnx":
+            return dec, None
+        if not dec.ready(p.coords, p.boxes, p.masks):
+            return None, None  # torch until the session is built
+        race = dec.race if dec.race.winner is None else None
+        return (dec if dec.race.next() == "onnx" else None), race
 
     # -- validation ----------------------------------------------------------------------------
     def _numpy_prompts(self, coords, labels, box, mask_input) -> _Prompts:
@@ -290,21 +317,21 @@ class Predictor:
         if (coords is None) != (labels is None):
             raise ValueError("point_coords and point_labels must be given together")
         if coords is not None:
-            c = _finite_array(coords, "point_coords")
+            c = finite_array(coords, "point_coords")
             if c.ndim != 2 or c.shape[1] != 2 or c.shape[0] == 0:
                 raise ValueError(f"point_coords must have shape (N, 2), got {c.shape}")
-            lab = _labels_array(labels, c.shape[0])
+            lab = labels_array(labels, c.shape[0])
             c = self.transform.apply_coords(c, self.original_size)
             out.coords = torch.as_tensor(c, dtype=torch.float, device=dev)[None]
             out.labels = torch.as_tensor(lab, dtype=torch.int, device=dev)[None]
         if box is not None:
-            b = _finite_array(box, "box")
+            b = finite_array(box, "box")
             if b.size != 4 or b.ndim > 2 or (b.ndim == 2 and b.shape[0] != 1):
                 raise ValueError(f"box must have shape (4,) XYXY, got {b.shape}")
             b = self.transform.apply_boxes(b.reshape(4), self.original_size)
             out.boxes = torch.as_tensor(b, dtype=torch.float, device=dev)
         if mask_input is not None:
-            m = _finite_array(mask_input, "mask_input")
+            m = finite_array(mask_input, "mask_input")
             if m.shape == (256, 256):
                 m = m[None]
             if m.shape != (1, 256, 256):
@@ -320,7 +347,7 @@ class Predictor:
         if (coords is None) != (labels is None):
             raise ValueError("point_coords and point_labels must be given together")
         if coords is not None:
-            coords = _finite_tensor(coords, "point_coords").to(dev, torch.float)
+            coords = finite_tensor(coords, "point_coords").to(dev, torch.float)
             labels = torch.as_tensor(labels, device=dev)
             if coords.ndim != 3 or coords.shape[2] != 2:
                 raise ValueError(
@@ -336,12 +363,12 @@ class Predictor:
             labels = labels.to(torch.int)
             sizes.append(coords.shape[0])
         if boxes is not None:
-            boxes = _finite_tensor(boxes, "boxes").to(dev, torch.float)
+            boxes = finite_tensor(boxes, "boxes").to(dev, torch.float)
             if boxes.ndim != 2 or boxes.shape[1] != 4:
                 raise ValueError(f"boxes must have shape (B, 4), got {tuple(boxes.shape)}")
             sizes.append(boxes.shape[0])
         if masks is not None:
-            masks = _finite_tensor(masks, "mask_input").to(dev, torch.float)
+            masks = finite_tensor(masks, "mask_input").to(dev, torch.float)
             if masks.ndim != 4 or masks.shape[1:] != (1, 256, 256):
                 raise ValueError(
                     f"mask_input must have shape (B, 1, 256, 256), got {tuple(masks.shape)}"
@@ -352,33 +379,3 @@ class Predictor:
         if len(set(sizes)) > 1:
             raise ValueError(f"prompt batch sizes differ: {sizes}")
         return _Prompts(coords, labels, boxes, masks)
-
-
-def _finite_array(value: Any, name: str) -> np.ndarray:
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric, got {type(value).__name__}") from exc
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf")
-    return arr
-
-
-def _labels_array(labels: Any, n: int) -> np.ndarray:
-    lab = np.asarray(labels)
-    if lab.shape != (n,):
-        raise ValueError(
-            f"point_labels must have shape ({n},) to match point_coords, got {lab.shape}"
-        )
-    if lab.dtype.kind not in "biuf" or not np.all((lab == 0) | (lab == 1)):
-        raise ValueError(
-            f"point_labels must be 0 (background) or 1 (foreground), got {lab.tolist()}"
-        )
-    return lab.astype(np.int32)
-
-
-def _finite_tensor(value: Any, name: str) -> torch.Tensor:
-    t = torch.as_tensor(value)
-    if t.is_floating_point() and not torch.all(torch.isfinite(t)):
-        raise ValueError(f"{name} contains NaN or inf")
-    return t

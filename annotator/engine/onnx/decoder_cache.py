@@ -30,7 +30,7 @@ from annotator.atomic import atomic_write_bytes
 from annotator.engine.modeling.sam import Sam
 
 CACHE_DIR_ENV = "ANNOTATOR_ONNX_CACHE_DIR"
-FORMAT = "prompt-decoder-1"
+FORMAT = "prompt-decoder-2"
 """Bump when the exported graphs change (wrappers, inputs, opset)."""
 _log = logging.getLogger(__name__)
 

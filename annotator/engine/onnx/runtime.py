@@ -23,12 +23,14 @@ import torch
 
 from annotator.engine.modeling.sam import Sam
 
+from .race import DecoderRace
 from .wrappers import CACHE_INPUTS
 
 MODES = ("auto", "onnx", "torch")
-"""Predictor ``decoder`` modes: "auto" (ONNX Runtime on CPU float32 models once its session is
-built in the background, torch until then and elsewhere), "onnx" (build it now, at the first
-predict; torch only where it cannot run), "torch". ``ANNOTATOR_DECODER`` sets the default."""
+"""Predictor ``decoder`` modes: "auto" (once ONNX Runtime's session for a CPU float32 model is
+built in the background, the faster of it and torch, timed on the first clicks; torch until
+then and elsewhere), "onnx" (build it now, at the first predict; torch only where it cannot
+run), "torch". ``ANNOTATOR_DECODER`` sets the default."""
 
 _DECODERS: weakref.WeakKeyDictionary[Sam, OnnxDecoder] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
@@ -94,6 +96,7 @@ class OnnxDecoder:
         self._lock = threading.Lock()
         self._cache_dir: Path | None = None  # where graphs are read from and written to
         self._child: Any = None  # the export process (subprocess.Popen) while it runs
+        self.race = DecoderRace()  # torch or ONNX Runtime, for "auto" predictors of the model
 
     def prepare(
         self, cache_dir: Path | None = None, isolated: bool = False, block: bool = True
@@ -195,6 +198,18 @@ class OnnxDecoder:
                 self._threads[with_mask] = thread
                 thread.start()
         return self._sessions.get(with_mask)
+
+    @property
+    def click_session_built(self) -> bool:
+        """Whether the session for prompts without a mask exists (starts nothing)."""
+        return self._failed is None and False in self._sessions
+
+    def ready(self, coords: Any, boxes: Any, masks: Any) -> bool:
+        """Whether :meth:`decode` would run these prompts now, without waiting (asking starts
+        the session's build in the background)."""
+        if coords is None and boxes is None:
+            return False
+        return self.session(masks is not None, wait=False) is not None
 
     def decode(
         self,

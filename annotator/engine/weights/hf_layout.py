@@ -10,11 +10,14 @@ from pathlib import Path
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 SHARD_INDEXES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
+WEIGHT_CHOICES = (WEIGHT_FILES[0], SHARD_INDEXES[0], WEIGHT_FILES[1], SHARD_INDEXES[1])
+"""Where a folder's (and ``models download hf:``'s) weights are looked for, first found wins:
+safetensors (one file, then shards) before pickles."""
 
 
 def find_weights(folder: Path) -> Path | None:
     """The weights file (or shard index) of a transformers folder, safetensors first."""
-    for name in (*WEIGHT_FILES, *SHARD_INDEXES):
+    for name in WEIGHT_CHOICES:
         if (folder / name).is_file():
             return folder / name
     return None

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from annotator.atomic import atomic_write_text
-from annotator.engine.weights.hf_layout import WEIGHT_FILES, is_hf_folder
+from annotator.engine.weights.hf_layout import WEIGHT_CHOICES, is_hf_folder
 from annotator.engine.weights.hub import (
     HubError,
     HubRef,
     HubSnapshot,
     fetch_hub_files,
+    fetch_hub_weights,
     hub_cache_dir,
     hub_offline,
     repo_cache_folder,
@@ -190,7 +191,7 @@ def download_hf_model(ref: HubRef, directory: Path | None = None, timeout: float
         model_type = hf_model_type(config)
     except ModelStoreError as exc:
         raise ModelStoreError(f"{ref} cannot be loaded: {exc}") from None
-    weights = fetch_hub_files(ref.repo_id, [WEIGHT_FILES], revision=head.commit, timeout=timeout)
+    weights = fetch_hub_weights(ref.repo_id, WEIGHT_CHOICES, revision=head.commit, timeout=timeout)
     snapshot = HubSnapshot(
         ref.repo_id,
         head.revision,

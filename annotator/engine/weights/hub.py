@@ -14,6 +14,7 @@ Every failure is a :class:`HubError` whose message is one line saying what to do
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from collections.abc import Sequence
@@ -165,6 +166,49 @@ def fetch_hub_files(
     assert commit is not None
     folder = repo_cache_folder(repo_id, cache) / "snapshots" / commit
     return HubSnapshot(repo_id, revision, commit, folder, tuple(got), endpoint)
+
+
+def fetch_hub_weights(
+    repo_id: str,
+    choices: Sequence[str],
+    *,
+    revision: str,
+    cache_dir: Path | None = None,
+    timeout: float = 30.0,
+) -> HubSnapshot:
+    """The first of ``choices`` the repository has, and, when that is a shard index
+    (``*.index.json``), every shard its ``weight_map`` lists: all at one pinned commit, each
+    verified as :func:`fetch_hub_files` does. Raises HubError for an index that is not JSON,
+    lists no shards, or names a shard outside the repository's top folder."""
+    snap = fetch_hub_files(
+        repo_id, [tuple(choices)], revision=revision, cache_dir=cache_dir, timeout=timeout
+    )
+    index = snap.files[0]
+    if not index.name.endswith(".index.json"):
+        return snap
+    shards = _shard_names(index, f"{repo_id}@{snap.commit}")
+    rest = fetch_hub_files(
+        repo_id, shards, revision=snap.commit, cache_dir=cache_dir, timeout=timeout
+    )
+    return HubSnapshot(
+        repo_id, revision, snap.commit, snap.folder, snap.files + rest.files, snap.endpoint
+    )
+
+
+def _shard_names(index: HubFile, where: str) -> list[str]:
+    """The shard files an index's ``weight_map`` names (sorted, each once)."""
+    try:
+        weight_map = json.loads(index.path.read_text(encoding="utf-8")).get("weight_map")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise HubError(f"{where}/{index.name} is not a JSON shard index ({exc})") from None
+    if not isinstance(weight_map, dict) or not weight_map:
+        raise HubError(f"{where}/{index.name} has no weight_map naming its shards")
+    names = sorted({str(v) for v in weight_map.values()})
+    for name in names:
+        # a shard lives beside its index: no folders, so a hostile index cannot point anywhere
+        if not name or "/" in name or "\\" in name or name in (".", ".."):
+            raise HubError(f"{where}/{index.name} names a shard {name!r} outside the repository")
+    return names
 
 
 def _fetch_one(

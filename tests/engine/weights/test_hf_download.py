@@ -59,3 +59,32 @@ def test_download_then_load_by_name_online_and_offline(sam_files, env, monkeypat
     assert hf_models() == {}
     cached = load_model("hf:facebook/sam-vit-base", device="cpu", dtype="float32")
     assert cached.checkpoint_path == str(recorded.folder)
+
+
+def test_sharded_checkpoint_downloads_and_loads_like_the_single_file(
+    sam_files, env, monkeypatch, tmp_path
+):
+    """save_pretrained's shards (index + model-0000k-of-0000n.safetensors) from the hub load
+    to the same model as the single-file checkpoint of the same weights."""
+    single = tmp_path / "single"
+    single.mkdir()
+    for name, data in sam_files.items():
+        (single / name).write_bytes(data)
+    model = transformers.SamModel.from_pretrained(single)
+    sharded = tmp_path / "sharded"
+    model.save_pretrained(sharded, max_shard_size="20MB")
+    files = {p.name: p.read_bytes() for p in sharded.iterdir()}
+    assert "model.safetensors.index.json" in files and len(files) > 3
+    hub = start_hub()
+    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+    hub.repos["owner/sam-sharded"] = HubRepo(files)
+    try:
+        recorded = download_hf_model(HubRef("owner/sam-sharded"))
+    finally:
+        hub.stop()
+    assert {f["name"] for f in recorded.files} == set(files)
+    assert all("sha256" in f for f in recorded.files if f["name"].endswith(".safetensors"))
+    got = load_model("hf:owner/sam-sharded", device="cpu", dtype="float32").state_dict()
+    want = load_model(single, device="cpu", dtype="float32").state_dict()
+    assert got.keys() == want.keys()
+    assert all(torch.equal(got[k], want[k]) for k in want)

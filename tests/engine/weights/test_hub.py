@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from annotator.engine.weights.hub import (
     HubOfflineError,
     HubRef,
     fetch_hub_files,
+    fetch_hub_weights,
 )
 from tests.hub_server import HubRepo, HubServer, git_sha1, serve_hub
 from tests.model_server import sha256
@@ -134,3 +136,47 @@ def test_unreachable_endpoint_is_one_line(hub: HubServer, monkeypatch):
     with pytest.raises(HubError, match=r"cannot reach http://127.0.0.1:9 .*HF_ENDPOINT") as err:
         fetch_hub_files("facebook/sam-vit-base", FILES, timeout=2)
     assert "\n" not in str(err.value)
+
+
+SHARD_1, SHARD_2 = "model-1-of-2.safetensors", "model-2-of-2.safetensors"
+INDEX = json.dumps({"metadata": {}, "weight_map": {"a": SHARD_1, "b": SHARD_2, "c": SHARD_1}})
+INDEX = INDEX.encode()
+SHARDS = {SHARD_1: os.urandom(150_000), SHARD_2: b"x" * 90_000}
+CHOICES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+
+
+def test_sharded_weights_come_with_every_shard_pinned_and_verified(hub: HubServer):
+    files = {"config.json": CONFIG, "model.safetensors.index.json": INDEX, **SHARDS}
+    hub.repos["owner/sharded"] = HubRepo(files)
+    snap = fetch_hub_weights("owner/sharded", CHOICES, revision="main")
+    names = [f.name for f in snap.files]
+    assert names == ["model.safetensors.index.json", *sorted(SHARDS)]
+    assert snap.commit == hub.repos["owner/sharded"].commit
+    for f in snap.files[1:]:
+        assert f.path.read_bytes() == SHARDS[f.name]
+        assert f.sha256 == sha256(SHARDS[f.name])
+    assert snap.files[0].git_sha1 == git_sha1(INDEX)
+    # every shard was asked for at the pinned commit, not at the branch
+    shard_gets = [p for m, p in hub.requests if m == "GET" and "model-" in p]
+    assert shard_gets and all(f"/resolve/{snap.commit}/" in p for p in shard_gets)
+
+
+def test_a_corrupt_shard_is_refused_and_deleted(hub: HubServer):
+    files = {"model.safetensors.index.json": INDEX, **SHARDS}
+    hub.repos["owner/sharded"] = HubRepo(files, corrupt={SHARD_2})
+    with pytest.raises(HubChecksumError, match=r"model-2-of-2\.safetensors: SHA-256 mismatch"):
+        fetch_hub_weights("owner/sharded", CHOICES, revision="main")
+
+
+@pytest.mark.parametrize(
+    "index, message",
+    [
+        (b'{"weight_map": {"a": "../../../etc/passwd"}}', "outside the repository"),
+        (b'{"weight_map": {}}', "no weight_map"),
+        (b"not json", "not a JSON shard index"),
+    ],
+)
+def test_bad_shard_indexes_are_refused(hub: HubServer, index, message):
+    hub.repos["owner/bad"] = HubRepo({"model.safetensors.index.json": index})
+    with pytest.raises(HubError, match=message):
+        fetch_hub_weights("owner/bad", CHOICES, revision="main")

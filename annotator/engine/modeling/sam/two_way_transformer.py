@@ -69,14 +69,22 @@ class Attention(nn.Module):
         return self.out_proj(out)
 
     def image_to_tokens(
-        self, q_img: Tensor, k: Tensor, v: Tensor, q_projected: bool = False
+        self,
+        q_img: Tensor,
+        k: Tensor,
+        v: Tensor,
+        q_projected: bool = False,
+        residual: Tensor | None = None,
     ) -> Tensor:
         """The image attends to the tokens. q_img (B or 1, N, C) (or, with ``q_projected``, its
         q-projection laid out (B or 1, heads, dh, N));
-        k, v (B, Nt, C) unprojected tokens. Returns (B, N, C).
+        k, v (B, Nt, C) unprojected tokens. Returns (B, N, C), plus ``residual`` (B or 1, N, C)
+        when given (added by the matmul itself: one pass over the image tokens fewer).
 
         scores_h = (x W_q + b_q)_h k_h^T = x (W_q,h^T k_h^T) + b_q,h k_h^T, and the output
-        projection is folded into the values: out = sum_h P_h (v_h W_o,h^T) + b_o.
+        projection is folded into the values: out = sum_h P_h (v_h W_o,h^T) + b_o. Each P_h's
+        weights over the tokens sum to one, so b_o / heads added to every row of the values
+        adds b_o to every output row: the bias needs no pass of its own either.
         """
         b, nt, c = k.shape
         nh = self.num_heads
@@ -98,7 +106,10 @@ class Attention(nn.Module):
         p = (scores * dh**-0.5).softmax(dim=2).view(b, nh * nt, -1)
         wo = self.out_proj.weight.view(c, nh, dh)
         vw = torch.einsum("bnhd,chd->bhnc", vh, wo).reshape(b, nh * nt, c)
-        return torch.baddbmm(self.out_proj.bias.view(1, 1, c), p.transpose(1, 2), vw)
+        if residual is None:
+            return torch.baddbmm(self.out_proj.bias.view(1, 1, c), p.transpose(1, 2), vw)
+        vw = vw + self.out_proj.bias / nh
+        return torch.baddbmm(residual, p.transpose(1, 2), vw)
 
 
 def _heads_t(attn: Attention, x: Tensor) -> Tensor:
@@ -169,11 +180,10 @@ class TwoWayAttentionBlock(nn.Module):
         q = queries + query_pe
         itt = self.cross_attn_image_to_token
         if proj is None:
-            attn_out = itt.image_to_tokens(k_img, q, queries)
+            keys = itt.image_to_tokens(k_img, q, queries, residual=keys)
         else:
-            attn_out = itt.image_to_tokens(proj["itt_q"], q, queries, q_projected=True)
-        keys = self.norm4(keys + attn_out)
-        return queries, keys
+            keys = itt.image_to_tokens(proj["itt_q"], q, queries, q_projected=True, residual=keys)
+        return queries, self.norm4(keys)
 
 
 class TwoWayTransformer(nn.Module):
@@ -205,8 +215,9 @@ class TwoWayTransformer(nn.Module):
 
     def image_cache(self, image_embedding: Tensor, image_pe: Tensor) -> dict[str, Tensor]:
         """Everything the first layer computes from (1, C, h, w) image inputs alone."""
-        keys = image_embedding.flatten(2).permute(0, 2, 1)
-        key_pe = image_pe.flatten(2).permute(0, 2, 1)
+        # contiguous once per image: every click reads them whole (residual, k + pe)
+        keys = image_embedding.flatten(2).permute(0, 2, 1).contiguous()
+        key_pe = image_pe.flatten(2).permute(0, 2, 1).contiguous()
         return {"keys": keys, "key_pe": key_pe, **self.layers[0].image_projections(keys, key_pe)}
 
     def forward(
