@@ -17,11 +17,14 @@ from pycocotools import mask as mask_utils
 
 
 def stability_score(logits: torch.Tensor, threshold: float, offset: float) -> torch.Tensor:
-    """IoU of the masks thresholded at threshold±offset; (N, H, W) float logits -> (N,) float."""
+    """IoU of the masks thresholded at threshold±offset; (..., H, W) float logits -> (...) float.
+
+    The generator's filter and the exported ONNX decoder's ``--use-stability-score`` output.
+    """
     # The high-threshold mask lies inside the low-threshold one, so IoU = count ratio.
-    inter = (logits > (threshold + offset)).sum(dim=(-1, -2), dtype=torch.int32)
-    union = (logits > (threshold - offset)).sum(dim=(-1, -2), dtype=torch.int32)
-    return inter / union
+    inter = (logits > (threshold + offset)).sum(-1, dtype=torch.int32).sum(-1, dtype=torch.int32)
+    union = (logits > (threshold - offset)).sum(-1, dtype=torch.int32).sum(-1, dtype=torch.int32)
+    return inter.float() / union.float()
 
 
 def batched_mask_to_box(masks: torch.Tensor) -> torch.Tensor:

@@ -32,14 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from annotator.engine.amg.mask_ops import stability_score
 from annotator.engine.modeling.sam import Sam
-
-
-def stability_score(masks: Tensor, threshold: float, offset: float) -> Tensor:
-    """IoU of the masks thresholded at ``threshold +- offset``; (B, C, H, W) -> (B, C)."""
-    inter = (masks > threshold + offset).sum(-1, dtype=torch.int32).sum(-1, dtype=torch.int32)
-    union = (masks > threshold - offset).sum(-1, dtype=torch.int32).sum(-1, dtype=torch.int32)
-    return inter.float() / union.float()
 
 
 class _PromptAndDecoder(nn.Module):
