@@ -45,7 +45,7 @@ def test_cancel_between_frames_keeps_the_frames_delivered(qtbot):
     box = PropagationBox(job=job())
     worker = SequenceWorker(box, lambda: "model", lambda _model: CountingPredictor())
     frames, ends = [], []
-    worker.frameDone.connect(lambda job_id, pos, ids, masks: frames.append(pos))
+    worker.frameDone.connect(lambda job_id, pos, ids, masks, shown: frames.append(pos))
     worker.finished.connect(lambda job_id, cancelled: ends.append((job_id, cancelled)))
     for _ in range(4):  # predictor, key mask, frames 0 and 1
         worker.pump()
