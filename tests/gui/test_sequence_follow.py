@@ -5,8 +5,10 @@ can be turned off, and stops when the user takes over (another frame, an object 
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+import annotator.gui.session.session as session_module
 from annotator.gui.session.events import ImageChanged
 from tests.gui.fakes.gestures import click, wait_result
 from tests.gui.test_propagation import FRAMES, frame_masks, video_window  # noqa: F401
@@ -92,18 +94,49 @@ def test_the_canvas_shows_each_frame_as_it_arrives_and_encodes_only_at_the_end(q
     assert win.client.key == s.image_key
 
 
+def test_the_frame_shown_is_the_one_the_worker_read_with_its_masks(
+    qtbot, watched, video_window, monkeypatch
+):
+    """Following reads no frame file and decodes no RLE on the UI thread: the canvas shows
+    the pixels and the masks that came with the result."""
+    win, start, step, _sent = watched
+    fake = video_window[1]
+    s = win.session
+    mark(qtbot, win, 25, 35)
+    reads = []
+    real_read = session_module.read_image
+    monkeypatch.setattr(
+        session_module, "read_image", lambda *a, **k: reads.append(a[0]) or real_read(*a, **k)
+    )
+    start()
+    for position in range(FRAMES):
+        step()
+        qtbot.waitUntil(lambda p=position: shown(win) == p and not win.view._stale)
+        if not position:  # frame 0 was on the canvas already, its hand-made mask kept
+            continue
+        result = fake.shown[position]
+        assert win.canvas._raw is result.image and s.image is result.image
+        (ann,) = s.annotations()
+        assert np.shares_memory(s.masks.mask(ann), result.masks)  # not decoded from its RLE
+        assert np.array_equal(s.masks.mask(ann), ann.mask)  # ...and what the project holds
+    assert reads == [] and fake.reads == FRAMES  # each frame read once, by the worker
+
+
 def test_frames_arriving_together_are_shown_once_as_the_newest(qtbot, watched):
     win, start, step, _sent = watched
     s = win.session
     mark(qtbot, win, 25, 35)
-    switches = []
+    switches, overlays = [], []
     s.events.connect(ImageChanged, lambda _e: switches.append(shown(win)))
+    real_committed = win.canvas.set_committed
+    win.canvas.set_committed = lambda layers: overlays.append(shown(win)) or real_committed(layers)
     start()
     for _ in range(4):  # frames 0-3, before the UI gets to show any
         step()
     qtbot.waitUntil(lambda: shown(win) == 3)
     qtbot.wait(50)
     assert switches == [3] and all(frame_masks(win, p) for p in range(4))
+    assert overlays == [3]  # no overlay is built for the frames never shown
 
 
 def test_following_can_be_turned_off(qtbot, watched):
