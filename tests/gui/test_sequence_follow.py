@@ -94,13 +94,11 @@ def test_the_canvas_shows_each_frame_as_it_arrives_and_encodes_only_at_the_end(q
     assert win.client.key == s.image_key
 
 
-def test_the_frame_shown_is_the_one_the_worker_read_with_its_masks(
-    qtbot, watched, video_window, monkeypatch
-):
+def test_the_frame_shown_is_the_one_the_worker_read_with_its_masks(qtbot, watched, monkeypatch):
     """Following reads no frame file and decodes no RLE on the UI thread: the canvas shows
     the pixels and the masks that came with the result."""
     win, start, step, _sent = watched
-    fake = video_window[1]
+    fake = win.client.propagator
     s = win.session
     mark(qtbot, win, 25, 35)
     reads = []
