@@ -175,3 +175,19 @@ def test_an_object_started_on_the_frame_shown_stops_the_following(qtbot, watched
     assert sent == [(2, True)]  # encoded for the click
     run_out(qtbot, win, step, FRAMES - 3)
     assert shown(win) == 2 and s.prompts.current_mask is not None  # the object stays
+
+
+def test_starting_a_propagation_does_not_resize_the_canvas(qtbot, watched):
+    """The progress and busy bars keep their place while hidden: showing them would re-lay
+    out the window and repaint the whole frame just as the propagation starts."""
+    win, start, step, _sent = watched
+    mark(qtbot, win, 25, 35)
+    win.show()
+    qtbot.waitExposed(win)
+    qtbot.wait(20)
+    size = win.canvas.size()
+    start()
+    step()
+    qtbot.waitUntil(lambda: shown(win) == 0 and win.sequence.slider.bar.isVisible())
+    qtbot.wait(20)
+    assert win.status.busy.isVisible() and win.canvas.size() == size
