@@ -5,7 +5,10 @@ on frame 0, then Propagate forward (the SequenceWorker beside the model worker, 
 with seeded random weights unless --checkpoint). Measured in the same run:
   * the longest gap between 5 ms UI-thread timer ticks while the model thread is idle
     (baseline: what this machine's load alone costs) and during the propagation;
-  * the UI-thread time to write one finished frame into the project (p50 / max);
+  * the UI-thread time to write one finished frame into the project (p50 / max), and to show
+    one on the canvas when it follows (open and redraw, before painting; p50 / max);
+  * the UI thread's CPU time per finished frame over the whole propagation (everything it
+    did: writing, showing, painting, the heartbeat);
   * frames per second of the propagation.
 
 Usage: python benchmarks/gui_propagation.py [--frames 12] [--size 128|512|1024] [--no-follow]
@@ -39,7 +42,9 @@ def spin(app, done, timeout_s: float) -> None:
     while not done():
         if time.monotonic() > end:
             raise SystemExit(f"timed out after {timeout_s} s")
-        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        # sleeps until an event comes (the heartbeat ticks every 5 ms), as the app's event loop
+        # does: a busy loop here would compete with the model thread and inflate the CPU time
+        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
 
 
 def write_clip(path: Path, frames: int, h: int, w: int) -> Path:
@@ -126,6 +131,18 @@ def main(argv: list[str] | None = None) -> int:
 
         win.sequence.client.frameReady.disconnect()
         win.sequence.client.frameReady.connect(timed)
+        show_ms: list[float] = []
+        follow = s.sequence.follow
+        real_show = follow.show_latest
+
+        def timed_show():
+            t0 = time.perf_counter()
+            moved = real_show()
+            if moved:
+                show_ms.append((time.perf_counter() - t0) * 1000)
+            return moved
+
+        follow.show_latest = timed_show
         sampler = None
         if args.sample_stalls:
             from benchmarks.stall_sampler import StallSampler
@@ -133,10 +150,10 @@ def main(argv: list[str] | None = None) -> int:
             sampler = StallSampler().start()
             hb.timer.timeout.connect(sampler.beat)
         hb.reset()
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.thread_time()
         assert win.sequence.propagate("forward")
         spin(app, lambda: not s.sequence.running, 3600)
-        seconds = time.perf_counter() - t0
+        seconds, ui_cpu = time.perf_counter() - t0, time.thread_time() - cpu0
         stall = hb.stop()
         if sampler is not None:
             sampler.stop()
@@ -156,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
         "stall_ratio_to_baseline": round(stall / max(idle_stall, 1e-6), 2),
         "write_frame_ms_p50": round(statistics.median(apply_ms), 1),
         "write_frame_ms_max": round(max(apply_ms), 1),
+        "frames_shown": len(show_ms),
+        "show_frame_ms_p50": round(statistics.median(show_ms), 1) if show_ms else None,
+        "show_frame_ms_max": round(max(show_ms), 1) if show_ms else None,
+        "ui_cpu_ms_per_frame": round(ui_cpu * 1000 / max(len(apply_ms), 1), 1),
         "target_ms": 50,
     }
     print(f"{'measure':<36} value")

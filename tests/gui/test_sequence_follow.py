@@ -5,8 +5,10 @@ can be turned off, and stops when the user takes over (another frame, an object 
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+import annotator.gui.session.session as session_module
 from annotator.gui.session.events import ImageChanged
 from tests.gui.fakes.gestures import click, wait_result
 from tests.gui.test_propagation import FRAMES, frame_masks, video_window  # noqa: F401
@@ -92,18 +94,47 @@ def test_the_canvas_shows_each_frame_as_it_arrives_and_encodes_only_at_the_end(q
     assert win.client.key == s.image_key
 
 
+def test_the_frame_shown_is_the_one_the_worker_read_with_its_masks(qtbot, watched, monkeypatch):
+    """Following reads no frame file and decodes no RLE on the UI thread: the canvas shows
+    the pixels and the masks that came with the result."""
+    win, start, step, _sent = watched
+    fake = win.client.propagator
+    s = win.session
+    mark(qtbot, win, 25, 35)
+    reads = []
+    real_read = session_module.read_image
+    monkeypatch.setattr(
+        session_module, "read_image", lambda *a, **k: reads.append(a[0]) or real_read(*a, **k)
+    )
+    start()
+    for position in range(FRAMES):
+        step()
+        qtbot.waitUntil(lambda p=position: shown(win) == p and not win.view._stale)
+        if not position:  # frame 0 was on the canvas already, its hand-made mask kept
+            continue
+        result = fake.shown[position]
+        assert win.canvas._raw is result.image and s.image is result.image
+        (ann,) = s.annotations()
+        assert np.shares_memory(s.masks.mask(ann), result.masks)  # not decoded from its RLE
+        assert np.array_equal(s.masks.mask(ann), ann.mask)  # ...and what the project holds
+    assert reads == [] and fake.reads == FRAMES  # each frame read once, by the worker
+
+
 def test_frames_arriving_together_are_shown_once_as_the_newest(qtbot, watched):
     win, start, step, _sent = watched
     s = win.session
     mark(qtbot, win, 25, 35)
-    switches = []
+    switches, overlays = [], []
     s.events.connect(ImageChanged, lambda _e: switches.append(shown(win)))
+    real_committed = win.canvas.set_committed
+    win.canvas.set_committed = lambda layers: overlays.append(shown(win)) or real_committed(layers)
     start()
     for _ in range(4):  # frames 0-3, before the UI gets to show any
         step()
     qtbot.waitUntil(lambda: shown(win) == 3)
     qtbot.wait(50)
     assert switches == [3] and all(frame_masks(win, p) for p in range(4))
+    assert overlays == [3]  # no overlay is built for the frames never shown
 
 
 def test_following_can_be_turned_off(qtbot, watched):
@@ -144,3 +175,19 @@ def test_an_object_started_on_the_frame_shown_stops_the_following(qtbot, watched
     assert sent == [(2, True)]  # encoded for the click
     run_out(qtbot, win, step, FRAMES - 3)
     assert shown(win) == 2 and s.prompts.current_mask is not None  # the object stays
+
+
+def test_starting_a_propagation_does_not_resize_the_canvas(qtbot, watched):
+    """The progress and busy bars keep their place while hidden: showing them would re-lay
+    out the window and repaint the whole frame just as the propagation starts."""
+    win, start, step, _sent = watched
+    mark(qtbot, win, 25, 35)
+    win.show()
+    qtbot.waitExposed(win)
+    qtbot.wait(20)
+    size = win.canvas.size()
+    start()
+    step()
+    qtbot.waitUntil(lambda: shown(win) == 0 and win.sequence.slider.bar.isVisible())
+    qtbot.wait(20)
+    assert win.status.busy.isVisible() and win.canvas.size() == size

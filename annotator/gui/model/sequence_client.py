@@ -21,7 +21,8 @@ from annotator.gui.session.propagation import PropagationJob
 
 
 class SequenceClient(QObject):
-    frameReady = Signal(int, int, object, object)  # job_id, position, object ids, RLEs or None
+    # job_id, position, object ids, RLEs or None, `ShownFrame` (pixels and bool masks)
+    frameReady = Signal(int, int, object, object, object)
     finished = Signal(int, bool)  # job_id, cancelled
     failed = Signal(int, str)  # job_id, message
 
@@ -63,8 +64,8 @@ class SequenceClient(QObject):
         with self._box.lock:
             self._box.job, self._box.stopping = None, True
 
-    @Slot(int, int, object, object)
-    def _on_frame(self, job_id: int, position: int, ids: list[int], masks: Any) -> None:
+    @Slot(int, int, object, object, object)
+    def _on_frame(self, job_id: int, position: int, ids: list[int], masks: Any, shown) -> None:
         # a cancelled job's frames computed before the cancel are still delivered (kept)
         if job_id == self._wanted:
-            self.frameReady.emit(job_id, position, ids, masks)
+            self.frameReady.emit(job_id, position, ids, masks, shown)

@@ -22,6 +22,11 @@ class DecodedMasks:
             self._cache[ann.id] = hit
         return hit[1]
 
+    def seed(self, ann_id: int, rle: object, mask: np.ndarray) -> None:
+        """Annotation `ann_id`'s RLE object `rle` is (H, W) bool `mask` (one the model made and
+        encoded): drawing it decodes nothing. Used while ``ann.rle`` is still `rle`."""
+        self._cache[ann_id] = (rle, mask)
+
     def clear(self) -> None:
         """Forget everything (a new project reuses annotation ids)."""
         self._cache.clear()

@@ -245,46 +245,61 @@ class Propagation:
         ok = self.job is not None and 0 <= position < len(self._records)
         return self._records[position] if ok else None
 
-    def apply_frame(self, job_id: int, position: int, object_ids, masks) -> None:
+    def apply_frame(self, job_id: int, position: int, object_ids, masks, shown=None) -> None:
         """One finished frame: object_ids (N,); masks: N RLEs at the frame's size (None: not on
-        the frame; what the worker sends), or (N, H, W) bool."""
+        the frame; what the worker sends), or (N, H, W) bool. shown: the worker's
+        `ShownFrame` (``image`` (H, W, 3) uint8 RGB, ``masks`` (N, H, W) bool) or None; with
+        it, showing the frame reads no file and decodes no RLE on this thread."""
         job, s = self.job, self._s
         if job is None or job_id != job.job_id or s.doc is None:
             return  # a frame of a cancelled or finished job still in the queue
         image = self._records[position]
         by_track = {a.provenance.get(TRACK_KEY): a for a in s.doc.annotations_for(image.id)}
         editing = s.prompts.state.source
+        written: dict[int, int] = {}  # annotation id -> index of its mask in `masks`
         self._applying = True
         try:
-            with s.events.burst(), s.doc.batch("propagate"):
-                for object_id, mask in zip(object_ids, masks, strict=True):
-                    self._write(image, by_track.get(object_id), int(object_id), mask, editing)
+            with s.events.burst():
+                with s.doc.batch("propagate"):
+                    for i, (object_id, mask) in enumerate(zip(object_ids, masks, strict=True)):
+                        ann_id = self._write(
+                            image, by_track.get(object_id), int(object_id), mask, editing
+                        )
+                        if ann_id is not None:
+                            written[ann_id] = i
+                if shown is not None:  # before the burst's redraw of the frame on the canvas
+                    anns = {
+                        a: (s.doc.annotation(a).rle, shown.masks[i]) for a, i in written.items()
+                    }
+                    shown = (shown.image, anns)
+                    self.follow.seed(anns, image.file_name == s.current)
         finally:
             self._applying = False
         self._done += 1
         elapsed = max(time.monotonic() - self._started, 1e-6)
         fps = self._done / elapsed
         left = (job.total - self._done) / fps if fps > 0 else None
-        self.follow.arrived(position)
+        self.follow.arrived(position, shown)
         s.events.emit(PropagationChanged(True, self._done, job.total, fps, left, position))
 
-    def _write(self, image, ann, object_id: int, mask, editing) -> None:
+    def _write(self, image, ann, object_id: int, mask, editing) -> int | None:
+        """Write one object's mask; the id of the annotation that now holds it, or None."""
         doc = self._s.doc
         if ann is not None and (ann.id == editing or not self._may_replace(ann)):
-            return
+            return None
         if is_empty(mask):
             if ann is not None:
                 doc.delete_annotation(ann.id)  # the object left the frame
-            return
+            return None
         model = self._s.model_name or None
         if ann is None:
             category = self._categories.get(object_id)
             if category is None or category not in {c.id for c in doc.categories()}:
                 category = self._s.current_category()
-            doc.add_annotation(image.id, category, mask, track_id=object_id,
-                               propagated=True, model=model)  # fmt: skip
-        else:
-            doc.replace_annotation(ann.id, mask, propagated=True, model=model)
+            return doc.add_annotation(image.id, category, mask, track_id=object_id,
+                                      propagated=True, model=model)  # fmt: skip
+        doc.replace_annotation(ann.id, mask, propagated=True, model=model)
+        return ann.id
 
     def _may_replace(self, ann: Annotation) -> bool:
         return is_propagated(ann) or bool(self.job and self.job.replace_edited)

@@ -140,18 +140,25 @@ class AppSession:
             return None
         return str((self.doc.images_root / self.current).resolve())
 
-    def open_image(self, name: str, flush_autosave: bool = True) -> bool:
+    def open_image(
+        self, name: str, flush_autosave: bool = True, image: np.ndarray | None = None
+    ) -> bool:
         """Switch to image `name`. The object in progress on the image left behind is parked
         and comes back with it; the project autosaves (not for a switch the app makes to show
-        a frame, ``flush_autosave=False``: its timer writes). Raises ImageReadError / OSError (and
-        nothing changes) when the image cannot be read; False when no project is open."""
+        a frame, ``flush_autosave=False``: its timer writes). `image`: its (H, W, 3) uint8 RGB
+        pixels when the caller has them (a frame the model thread read), else read here.
+        Raises ImageReadError / OSError (and nothing changes) when the image cannot be read;
+        False when no project is open."""
         if self.doc is None:
             return False
         record = self.doc.image_by_file_name(name)
         # A record whose size is not the file's would misalign every mask: refused, named.
         expected = None if record is None else (record.width, record.height)
+        if image is not None and (expected is None or image.shape[1::-1] != expected):
+            image = None  # not the record's size: read it, and say what is wrong
         try:
-            image = read_image(self.doc.images_root / name, expected=expected)
+            if image is None:
+                image = read_image(self.doc.images_root / name, expected=expected)
         except (ImageReadError, OSError):
             if name not in self.unreadable:
                 self.unreadable.add(name)

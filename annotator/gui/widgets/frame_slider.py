@@ -6,6 +6,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSlider, QWidget
 
+from annotator.gui.widgets.status import keep_place
+
 
 class FrameSlider(QWidget):
     frameChosen = Signal(int)  # position among the video's frames, chosen by the user
@@ -21,6 +23,7 @@ class FrameSlider(QWidget):
         self.bar = QProgressBar()
         self.bar.setMaximumWidth(140)
         self.bar.setMaximumHeight(16)
+        keep_place(self.bar)
         self.bar.hide()
         self.rate = QLabel("")
         layout = QHBoxLayout(self)

@@ -8,6 +8,15 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
 
+def keep_place(widget: QWidget) -> None:
+    """Hidden, `widget` keeps its place: showing it does not re-lay out the window, which would
+    resize the canvas and repaint the whole image when a propagation starts (a UI stall that
+    benchmarks/gui_propagation.py --sample-stalls found)."""
+    policy = widget.sizePolicy()
+    policy.setRetainSizeWhenHidden(True)
+    widget.setSizePolicy(policy)
+
+
 class StatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -18,6 +27,7 @@ class StatusBar(QStatusBar):
         self.busy.setRange(0, 0)  # indeterminate: a moving bar while the worker is busy
         self.busy.setMaximumWidth(80)
         self.busy.setMaximumHeight(14)
+        keep_place(self.busy)
         self.busy.hide()
         self.decode = QLabel("")
         self.progress = QLabel("")  # "37 / 500 done"

@@ -2,15 +2,18 @@
 loop. Each object's mask on a frame is its nearest key mask moved `shift` pixels right per
 frame away from that key (what a tracker of a rightward-moving object would answer), so a test
 can tell a key frame's influence and recompute the expected masks. Like the SequenceWorker, it
-sends each frame's masks as RLEs (None where the object left the frame)."""
+sends each frame's masks as RLEs (None where the object left the frame) with a `ShownFrame`:
+the frame's pixels, read here (``reads`` counts them), and the bool masks; ``shown`` keeps the
+last one sent per position."""
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from annotator.gui.model.sequence_worker import frame_rles
+from annotator.gui.model.sequence_worker import ShownFrame, frame_rles
 from annotator.gui.session.propagation import PropagationJob
+from annotator.io.images import read_image
 
 
 def expected_mask(job: PropagationJob, object_id: int, position: int, shift: int) -> np.ndarray:
@@ -32,7 +35,7 @@ def shifted(mask: np.ndarray, dx: int) -> np.ndarray:
 
 
 class FakePropagator(QObject):
-    frameReady = Signal(int, int, object, object)
+    frameReady = Signal(int, int, object, object, object)
     finished = Signal(int, bool)
     failed = Signal(int, str)
 
@@ -43,6 +46,8 @@ class FakePropagator(QObject):
         self._queue: list[int] = []
         self._job: PropagationJob | None = None
         self._timer = QTimer(self, interval=delay_ms, timeout=self._tick)
+        self.reads = 0
+        self.shown: dict[int, ShownFrame] = {}
 
     def propagate(self, job: PropagationJob) -> None:
         self.jobs.append(job)
@@ -74,4 +79,7 @@ class FakePropagator(QObject):
         position = self._queue.pop(0)
         ids = sorted({k.object_id for k in job.keys})
         masks = np.stack([expected_mask(job, i, position, self.shift) for i in ids])
-        self.frameReady.emit(job.job_id, position, ids, frame_rles(masks))
+        self.reads += 1
+        shown = ShownFrame(read_image(job.frame_paths[position]), masks)
+        self.shown[position] = shown
+        self.frameReady.emit(job.job_id, position, ids, frame_rles(masks), shown)
