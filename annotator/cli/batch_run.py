@@ -5,14 +5,38 @@ done and assembling the output at the end, on Ctrl+C and when a Ray run fails.""
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from annotator.cli._common import error
 from annotator.distributed.jobs import ItemJob, ItemOutcome, run_local
 from annotator.distributed.ray_runner import RayOptions, RayRunError
+
+
+@contextmanager
+def _ctrl_c_remembered() -> Iterator[threading.Event]:
+    """Ctrl+C raises KeyboardInterrupt as usual and is also remembered: a KeyboardInterrupt that
+    lands inside Ray's row iterator can be lost there (seen in CI: the run went on to its end and
+    exited 0), and the remembered press still ends the run as interrupted at the next item."""
+    pressed = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed  # signal handlers belong to the main thread; Ctrl+C is its concern
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        pressed.set()
+        signal.default_int_handler(signum, frame)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def run_items(
@@ -35,6 +59,15 @@ def run_items(
 
         outcomes = run_on_ray(job, indices, ray)
     bar = tqdm(total=len(indices), unit=unit, desc=desc, file=sys.stderr, dynamic_ncols=True)
+    with _ctrl_c_remembered() as pressed:
+        yield from _reported(job, outcomes, bar, counted, pressed)
+
+
+def _reported(
+    job: ItemJob, outcomes: Iterator[ItemOutcome], bar: Any, counted: str, pressed: threading.Event
+) -> Iterator[ItemOutcome]:
+    """`outcomes` shown on `bar` as they come; stops with KeyboardInterrupt once Ctrl+C was
+    pressed, and stops the outcomes' cluster work either way."""
     total = failed = 0
     warned: set[str] = set()
     try:
@@ -49,6 +82,10 @@ def run_items(
             yield outcome
             bar.update(1)
             bar.set_postfix({counted: total, "failed": failed})
+            if pressed.is_set():  # an outcome that came after Ctrl+C still counts, then stop
+                raise KeyboardInterrupt
+        if pressed.is_set():
+            raise KeyboardInterrupt
     finally:
         bar.close()
         close = getattr(outcomes, "close", None)
