@@ -91,7 +91,9 @@ def cmd_amg(args: argparse.Namespace) -> int:
         return error(f"--format coco writes one file, but {out} is a folder")
 
     items = make_items(paths, root)
-    job = AmgJob(args, items, root, load=load_predictor, options=options_from_args(args))
+    job = AmgJob(
+        args=args, items=items, root=root, load=load_predictor, options=options_from_args(args)
+    )
     if ray is None:  # on Ray, each actor loads its own model
         try:
             job.setup()

@@ -3,33 +3,26 @@ read the image, generate its masks, write them with the run's writer (`amg_outpu
 
 from __future__ import annotations
 
-import argparse
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from annotator.cli.amg_outputs import ImageItem, Writer, make_writer
+from annotator.cli.amg_outputs import Writer, make_writer
 from annotator.cli.batch_run import ImageItemsJob
 from annotator.distributed.jobs import ItemOutcome
 from annotator.engine.amg.options import AmgOptions
 
 
-@dataclass
+@dataclass(kw_only=True)
 class AmgJob(ImageItemsJob):
     """The images of one `annotator amg` run. Picklable until `setup` (which loads the model),
     so a Ray actor receives it as is. `options`: the generator's. `load(args)` gives the
     predictor (`_common.load_predictor`: every node resolves --checkpoint, a file path or a
     known model name, itself)."""
 
-    args: argparse.Namespace
-    items: list[ImageItem]
     root: Path
-    load: Callable[[argparse.Namespace], Any]
     options: AmgOptions
-    model: str = ""
-    warning: str | None = None
     _generator: Any = field(default=None, repr=False)
     _writer: Writer | None = field(default=None, repr=False)
 

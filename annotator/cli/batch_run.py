@@ -5,17 +5,21 @@ done and assembling the output at the end, on Ctrl+C and when a Ray run fails.""
 
 from __future__ import annotations
 
+import argparse
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from annotator.cli._common import error
 from annotator.distributed.jobs import ItemJob, ItemOutcome, run_local
 from annotator.distributed.ray_runner import RayOptions, RayRunError
+
+if TYPE_CHECKING:
+    from annotator.cli.amg_outputs import ImageItem
 
 
 @contextmanager
@@ -93,11 +97,22 @@ def _reported(
             close()  # a Ray run stops its cluster work here (Ctrl+C, or the caller stopped)
 
 
+@dataclass(kw_only=True)
 class ImageItemsJob:
-    """What the per-image jobs (`AmgJob`, `SegmentJob`, `TextJob`) share: their ``items``
-    (`amg_outputs.ImageItem`s) named by their path under the images root, read as images."""
+    """What the per-image jobs (`AmgJob`, `SegmentJob`, `TextJob`) share: the command's `args`,
+    their ``items`` (`amg_outputs.ImageItem`s) named by their path under the images root and
+    read as images, and `load(args)`, which every node calls itself to get its model.
+    Picklable until the subclass's `setup` loads the model; `model` names it (for provenance)
+    and `warning` is what loading it said, shown once by the driver.
 
-    items: list[Any]
+    Keyword-only, so that each job adds its own fields, with or without defaults, in any order.
+    """
+
+    args: argparse.Namespace
+    items: list[ImageItem]
+    load: Callable[[argparse.Namespace], Any]
+    model: str = ""
+    warning: str | None = None
 
     def label(self, index: int) -> str:
         return self.items[index].rel

@@ -218,7 +218,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
     problem = claim_output(writer, args.force)
     if problem is not None:
         return error(problem)
-    job = SegmentJob(args, items, boxes, writer, load=load_predictor)
+    job = SegmentJob(args=args, items=items, boxes=boxes, writer=writer, load=load_predictor)
     if ray is None and any(not writer.done(item) for item in items):
         try:  # on Ray, each actor loads its own model
             job.setup()

@@ -5,12 +5,9 @@ order, so both give the same bytes and a killed run of either kind resumes in th
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from annotator.cli.amg_outputs import ImageItem
 from annotator.cli.batch_run import ImageItemsJob
 from annotator.cli.segment_writer import BoxCocoWriter
 from annotator.distributed.jobs import ItemOutcome
@@ -25,7 +22,7 @@ class Box:
     score: float | None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SegmentJob(ImageItemsJob):
     """The images with boxes of one `annotator segment` run; picklable until `setup`.
 
@@ -33,13 +30,8 @@ class SegmentJob(ImageItemsJob):
     the predictor (`_common.load_predictor`: every node resolves --checkpoint itself).
     """
 
-    args: argparse.Namespace
-    items: list[ImageItem]
     boxes: list[list[Box]]
     writer: BoxCocoWriter
-    load: Callable[[argparse.Namespace], Any]
-    model: str = ""
-    warning: str | None = None
     _predictor: Any = field(default=None, repr=False)
 
     def setup(self) -> None:

@@ -93,7 +93,7 @@ def cmd_segment_text(args: argparse.Namespace) -> int:
     problem = claim_output(writer, args.force)
     if problem is not None:
         return error(problem)
-    job = TextJob(args, items, writer, load=load_concept_model)
+    job = TextJob(args=args, items=items, writer=writer, load=load_concept_model)
     if ray is None and any(not writer.done(item) for item in items):
         try:  # on Ray, each actor loads its own model
             job.setup()

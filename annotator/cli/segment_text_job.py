@@ -4,12 +4,9 @@ atomically as the image's part (`segment_text_writer`)."""
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from annotator.cli.amg_outputs import ImageItem
 from annotator.cli.batch_run import ImageItemsJob
 from annotator.cli.segment_text_writer import ConceptCocoWriter
 from annotator.distributed.jobs import ItemOutcome
@@ -34,18 +31,13 @@ def find_records(predictor: Any, image: Any, phrases: list[str], threshold: floa
     return records
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TextJob(ImageItemsJob):
     """The images of one `annotator segment --text` run; picklable until `setup`. `load(args)`
     gives the ConceptPredictor (`segment_text.load_concept_model`: every node resolves
     --checkpoint, a SAM 3 folder on shared storage or the sam3 downloaded there, itself)."""
 
-    args: argparse.Namespace
-    items: list[ImageItem]
     writer: ConceptCocoWriter
-    load: Callable[[argparse.Namespace], Any]
-    model: str = ""
-    warning: str | None = None
     _predictor: Any = field(default=None, repr=False)
 
     def setup(self) -> None:
