@@ -22,7 +22,9 @@ def test_folder_loads_to_the_same_instances_as_the_model_it_holds(tiny_sam3, tin
         predictor.set_image(image)
     a, b = loaded.find("cat", threshold=0.3), direct.find("cat", threshold=0.3)
     assert len(a) == len(b) > 0
-    assert [i.score for i in a] == [i.score for i in b]
+    # the same weights, but float32 sums need not agree to the last bit between two model
+    # objects (a fresh machine gave one score 1.2e-7 apart, the masks equal): a tolerance
+    np.testing.assert_allclose([i.score for i in a], [i.score for i in b], rtol=0, atol=1e-5)
     assert all(np.array_equal(x.mask, y.mask) for x, y in zip(a, b, strict=True))
     assert loaded.model.precision.label == "fp32"
 
