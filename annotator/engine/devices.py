@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from annotator.engine.errors import DeviceError
@@ -57,6 +59,18 @@ def available_devices() -> list[str]:
 def _mps_available() -> bool:
     mps = getattr(torch.backends, "mps", None)
     return mps is not None and mps.is_available()
+
+
+@functools.cache  # the CPU does not change; asked on every fused conv
+def onednn_bf16() -> bool:
+    """Whether this CPU has oneDNN's bf16 kernels: AVX512 (BW, VL, DQ), AVX-NE-CONVERT or AMX
+    on x86, the bf16 extension on Arm. Without them oneDNN refuses bf16 convolutions outright
+    (seen on an AVX2-only EPYC), and torch's own bf16 kernels are emulated and slower than
+    float32."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch build without oneDNN
+        return False
 
 
 def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:

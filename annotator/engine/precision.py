@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from annotator.engine.devices import resolve_dtype
+from annotator.engine.devices import onednn_bf16, resolve_dtype
 
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 _SHORT = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
@@ -53,10 +53,7 @@ class Precision:
 def native_bf16(device: torch.device) -> bool:
     """Whether ``device`` computes bf16 natively (so bf16 is faster, not emulated)."""
     if device.type == "cpu":
-        try:
-            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-        except (AttributeError, RuntimeError):  # a torch build without oneDNN
-            return False
+        return onednn_bf16()
     if device.type == "cuda":
         return bool(torch.cuda.is_bf16_supported())
     return False  # MPS and others: float32 until measured

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from annotator.engine.devices import onednn_bf16
 from annotator.engine.modeling.common import LayerNorm2d
 
 EMBED_DIMS = (64, 128, 160, 320)
@@ -60,10 +61,11 @@ class Conv2d_BN(nn.Sequential):
 
 
 def _fusable(x: torch.Tensor) -> bool:
-    """Whether oneDNN's fused conv + pointwise op can run on ``x``."""
+    """Whether oneDNN's fused conv + pointwise op can run on ``x``: bf16 only on a CPU with
+    oneDNN's bf16 kernels (elsewhere the op raises, and the plain conv + GELU runs)."""
     return (
         x.device.type == "cpu"
-        and x.dtype in (torch.float32, torch.bfloat16)
+        and (x.dtype == torch.float32 or (x.dtype == torch.bfloat16 and onednn_bf16()))
         and torch.backends.mkldnn.is_available()
         and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
     )
