@@ -144,6 +144,12 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.no_follow:
             win.sequence.actions["follow"].trigger()
+        # opening frame 0 queued the next frames for pre-encoding (in the model thread here:
+        # background_prefetch is off): drop them and let one under way end, so the baseline is
+        # the machine's load alone and the propagation runs on its own, as after a while idle
+        client.prefetch([])
+        settle_until = time.monotonic() + 2.0
+        spin(app, lambda: time.monotonic() > settle_until, 10)
         hb = GapHeartbeat()
         hb.reset()
         idle_s = 4.0
