@@ -52,12 +52,15 @@ def ui_first(cores: int | None = None) -> Iterator[int]:
     import torch
 
     # benchmarks/gui_propagation.py, 8 frames of 1280x720, 128 px model input, this 2-core
-    # machine at load 4-7 (other sessions' tests), runs interleaved with the code before:
-    # - one thread, not two: 0.21-0.5 -> 1.0-3.1 frames/s (at every region's end each OpenMP
-    #   thread waited for the other, descheduled); the longest UI stall 52-105 -> 39-82 ms;
-    # - and the 1 ms interval: longest stall 34-66 ms, 2.3-3.5 frames/s; beside a busy-loop
-    #   process 2.3 frames/s against 1.1 without it (the UI thread's painting holds the GIL
-    #   in shorter turns too). Figures per run are in the commit message.
+    # machine, 3 runs each interleaved with the code before (median, worst):
+    # - at load ~5 (other sessions' tests): longest UI stall 52, 64 -> 33, 34 ms; 0.37 -> 2.9
+    #   frames/s (at every region's end each OpenMP thread waited for the other, descheduled);
+    # - beside a busy-loop process, load 6-10: 75, 116 -> 55, 111 ms (idle baselines alone
+    #   46-194 ms); 0.18 -> 1.46 frames/s.
+    # Exploring (1-2 runs, load 5-7): one thread alone 39-82 ms, 1.0-3.1 frames/s; with the 1 ms
+    # interval too 34-66 ms, 2.3-3.5 frames/s (beside the busy loop 2.3 against 1.1: the UI
+    # thread's painting holds the GIL in shorter turns too); nicing the model thread by 10 was
+    # worse (56-76 ms, half the frames/s).
     before = torch.get_num_threads()
     n = propagation_threads(before, usable_cores() if cores is None else cores)
     interval = sys.getswitchinterval()
