@@ -129,6 +129,20 @@ def time_propagation(n: int, image_size: int, checkpoint: str | None) -> dict:
     return out
 
 
+def held_in_ram(pred) -> dict:
+    """What the predictor keeps in RAM that could grow with the frames: the feature cache
+    (bounded by its budget) and the per-frame outputs' tensors not spilled to disk (the
+    memory bank's window, the prompted frames, and ~1 KiB of pointer and score a frame).
+    Reads the engine's private tracks: a measurement, not an API."""
+    outputs = ram = 0
+    for track in pred._tracks.values():
+        for out in (*track.cond.values(), *track.non_cond.values()):
+            outputs += 1
+            for t in (out.pred_masks, out.obj_ptr, out.score, out.maskmem):
+                ram += 0 if t is None else t.numel() * t.element_size()
+    return {"features_bytes": pred.features.nbytes, "outputs": outputs, "outputs_bytes": ram}
+
+
 def peak_memory_child(n: int, image_size: int, checkpoint: str) -> None:
     import resource
 
@@ -136,18 +150,18 @@ def peak_memory_child(n: int, image_size: int, checkpoint: str) -> None:
     pred.init_state(MovingCrop(n))
     pred.add_points_or_box(0, 1, [[SIZE[1] * 0.45, SIZE[0] * 0.5]], [1])
     t = time.perf_counter()
+    done = 0
     for done, _ in enumerate(pred.propagate(), 1):
-        if done % 10 == 0 and done < n:  # the peak so far: a run cut short still tells it
+        if done % 10 == 0 or done == n:  # the peak so far: a run cut short still tells it
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-            seconds = time.perf_counter() - t
-            print(json.dumps({"frames": done, "peak_rss_bytes": peak, "seconds": seconds}))
+            row = {"frames": done, "peak_rss_bytes": peak, "seconds": time.perf_counter() - t}
+            print(json.dumps({**row, **held_in_ram(pred)}))
             sys.stdout.flush()
-    elapsed = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"frames": n, "peak_rss_bytes": peak, "seconds": elapsed}))
 
 
-def memory_series(lengths: list[int], image_size: int) -> list[dict]:
+def memory_series(lengths: list[int], image_size: int, max_s: float | None) -> list[dict]:
+    """One fresh process per length; one stopped after ``max_s`` seconds gives the peak of the
+    frames it did (its row says ``"cut_short": true``)."""
     tmp = Path(tempfile.mkdtemp(prefix="seqbench-"))
     ckpt = tmp / "sam2.1_hiera_tiny.pt"
     torch.save({"model": _reference(image_size).state_dict()}, ckpt)
@@ -156,8 +170,18 @@ def memory_series(lengths: list[int], image_size: int) -> list[dict]:
         cmd = [sys.executable, __file__, "--child", str(n), "--memory-image-size", str(image_size)]
         cmd += ["--checkpoint", str(ckpt), "--threads", str(torch.get_num_threads())]
         env = dict(os.environ, PYTHONPATH=str(ROOT))
-        res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
-        rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
+        try:
+            out = subprocess.run(
+                cmd, capture_output=True, text=True, env=env, check=True, timeout=max_s
+            ).stdout
+        except subprocess.TimeoutExpired as exc:
+            out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
+        lines = out.strip().splitlines()
+        if not lines:
+            raise SystemExit(f"{n} frames: no frame done in {max_s} s")
+        row = json.loads(lines[-1])
+        row["cut_short"] = row["frames"] < n
+        rows.append(row)
     base = rows[0]["peak_rss_bytes"]
     for row in rows:
         row["ratio_vs_first"] = row["peak_rss_bytes"] / base
@@ -171,6 +195,7 @@ def main() -> None:
     ap.add_argument("--image-size", type=int, default=1024, help="model input size, timing")
     ap.add_argument("--lengths", default="50,200,1000", help="sequence lengths, memory")
     ap.add_argument("--memory-image-size", type=int, default=256)
+    ap.add_argument("--max-seconds", type=float, default=None, help="per memory run")
     ap.add_argument("--checkpoint", default=None, help="a SAM 2.1 Hiera-T checkpoint")
     ap.add_argument("--skip-time", action="store_true")
     ap.add_argument("--skip-memory", action="store_true")
@@ -194,17 +219,22 @@ def main() -> None:
             print(f"{name:<12}{row['median_s']:>10.3f}{ratio:>9.2f}{low:>9.4f}")
     if not args.skip_memory:
         lengths = [int(x) for x in args.lengths.split(",")]
-        result["memory"] = rows = memory_series(lengths, args.memory_image_size)
+        rows = memory_series(lengths, args.memory_image_size, args.max_seconds)
+        result["memory"] = rows
         print(f"\npeak memory (ours, model {args.memory_image_size}, 1280x720 frames)")
-        print(f"{'frames':>7}{'peak MiB':>10}{'x first':>9}{'s/frame':>9}")
+        head = ("frames", "peak MiB", "x first", "s/frame", "feats MiB", "outs", "outs KiB")
+        print(f"{head[0]:>7}" + "".join(f"{h:>10}" for h in head[1:]))
         for r in rows:
-            mib = r["peak_rss_bytes"] / 2**20
-            per = r["seconds"] / r["frames"]
-            print(f"{r['frames']:>7}{mib:>10.0f}{r['ratio_vs_first']:>9.2f}{per:>9.3f}")
-    text = json.dumps(result, indent=1)
-    print(text)
+            cells = (r["peak_rss_bytes"] / 2**20, r["ratio_vs_first"], r["seconds"] / r["frames"])
+            cells += (r["features_bytes"] / 2**20, r["outputs"], r["outputs_bytes"] / 1024)
+            cut = " (cut short)" if r["cut_short"] else ""
+            fmt = ("{:>10.0f}", "{:>10.2f}", "{:>10.3f}", "{:>10.1f}", "{:>10d}", "{:>10.0f}")
+            text = "".join(f.format(c) for f, c in zip(fmt, cells, strict=True))
+            print(f"{r['frames']:>7}{text}{cut}")
+    dump = json.dumps(result, indent=1)
+    print(dump)
     if args.json:
-        args.json.write_text(text)
+        args.json.write_text(dump)
 
 
 if __name__ == "__main__":

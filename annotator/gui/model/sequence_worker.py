@@ -7,7 +7,8 @@ features. A job is done in small units, one per queued ``pump``: each key mask, 
 propagated frame. Between units the event loop runs the ModelWorker's own work (an image
 switch, a click's decode) and the worker reads the shared `PropagationBox` again, so a newer
 job or a cancel takes effect after at most one frame, and every frame finished before it has
-already been delivered.
+already been delivered. Each unit runs with one torch thread fewer than the cores and a short
+GIL switch interval (`ui_first`), so the UI thread is not kept waiting while it runs.
 
 Each frame's masks go to the UI as COCO RLEs, encoded here: the project stores RLEs, and
 encoding a 1280x720 mask costs the UI thread ~4 ms an object that this thread spends instead.
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from annotator.gui.model.cpu_share import ui_first
 from annotator.gui.session.propagation import PropagationJob
 from annotator.io.images import ImageReadError, read_image
 from annotator.io.masks import Rle, encode_mask
@@ -132,7 +134,8 @@ class SequenceWorker(QObject):
         if self._job is None:
             self._job, self._steps = wanted, self._run(wanted)
         try:
-            next(self._steps)
+            with ui_first():  # the UI thread keeps a core and gets the GIL soon: cpu_share.py
+                next(self._steps)
         except StopIteration:
             self._end(cancelled=False)
             return
