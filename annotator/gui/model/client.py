@@ -60,7 +60,9 @@ def _stop_worker(box: Mailbox, thread: QThread, timeout_s: float) -> bool:
         box.cond.notify_all()
         background = box.background
     thread.quit()
-    stopped = thread.wait(int(timeout_s * 1000)) if thread.isRunning() else True
+    # always wait (at once True when never started or done): isRunning() is already False while
+    # the thread is in finish deleting its workers, and freeing the client then crashed PySide
+    stopped = thread.wait(int(timeout_s * 1000))
     if background is not None:
         stopped = background.stop(timeout_s) and stopped
     if stopped:

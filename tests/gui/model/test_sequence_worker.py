@@ -1,9 +1,11 @@
 """The SequenceWorker's units, driven in the test thread: a model that is not SAM 2.1 is
-refused with a message saying what to load, and a cancel between frames ends the job with every
-frame finished before it delivered."""
+refused with a message saying what to load, a cancel between frames ends the job with every
+frame finished before it delivered, and each result carries the frame's pixels the engine read
+(for the canvas that follows) with its bool masks."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from annotator.gui.model.sequence_worker import NOT_SAM2, PropagationBox, SequenceWorker
@@ -57,3 +59,45 @@ def test_cancel_between_frames_keeps_the_frames_delivered(qtbot):
     box.job = job()  # a new job runs to the end
     qtbot.waitUntil(lambda: len(ends) == 2)
     assert ends[-1] == (7, False) and frames[2:] == [0, 1, 2, 3, 4]
+
+
+class ReadingPredictor(CountingPredictor):
+    """Reads each frame as it propagates it (what the engine does when computing features)."""
+
+    def init_state(self, frames) -> None:
+        super().init_state(frames)
+        self.frames, self.read = frames, []
+
+    def propagate(self, start, reverse=False):
+        for pos in range(start, self.n):
+            self.read.append(self.frames[pos])
+            yield pos, [1], np.ones((1, *self.shape), bool)
+
+
+def test_each_result_carries_the_frame_the_engine_read_and_its_masks(qtbot, tmp_path):
+    paths = []
+    for i in range(3):
+        paths.append(str(tmp_path / f"f{i}.png"))
+        cv2.imwrite(paths[-1], np.full((4, 4, 3), 10 * i, np.uint8))
+    key = KeyMask(0, 1, np.ones((4, 4), bool))
+    predictor = ReadingPredictor()
+    box = PropagationBox(job=PropagationJob(7, "clip", tuple(paths), (key,), 0, (False,)))
+    worker = SequenceWorker(box, lambda: "model", lambda _model: predictor)
+    results = []
+    worker.frameDone.connect(lambda job_id, pos, ids, rles, shown: results.append(shown))
+    worker.pump()
+    qtbot.waitUntil(lambda: box.job is None)
+    # the very arrays the engine read: the frame is not read a second time for the UI
+    assert all(r.image is read for r, read in zip(results, predictor.read, strict=True))
+    assert worker._frames.reads == 3 and results[2].image[0, 0, 0] == 20
+    assert all(r.masks.shape == (1, 4, 4) and r.masks.all() for r in results)
+
+
+def test_a_frame_the_worker_cannot_read_is_left_to_the_ui(qtbot):
+    box = PropagationBox(job=job(2))  # f0.png, f1.png: not there
+    worker = SequenceWorker(box, lambda: "model", lambda _model: CountingPredictor())
+    results = []
+    worker.frameDone.connect(lambda job_id, pos, ids, rles, shown: results.append((pos, shown)))
+    worker.pump()
+    qtbot.waitUntil(lambda: box.job is None)
+    assert results == [(0, None), (1, None)]  # the UI reads it and names the problem

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from annotator.engine.embedding_cache import EmbeddingCache
 from annotator.gui.model.client import ModelClient
@@ -184,6 +188,28 @@ def test_shutdown_during_an_encode_waits_for_it(qtbot, fake_predictor, fake_imag
         client.open_image("a.png", fake_image())
     assert client.shutdown(5)
     assert client.shutdown(5)  # idempotent (closeEvent may run twice)
+
+
+def test_shutdown_returns_only_after_the_model_thread_has_finished(qtbot, fake_predictor):
+    """The window frees the client right after shutdown(). The model thread's last act, in
+    QThread's finish (where isRunning() is already False), deletes its workers; freeing the
+    client during it crashed (SIGSEGV in PySide, reading a wrapper the UI thread was freeing).
+    Here shutdown() comes while the thread is in finish, the race made certain."""
+    client = ModelClient(lambda: fake_predictor())
+    with qtbot.waitSignal(client.modelLoaded, timeout=5000):
+        client.start()
+    finishing, last_act_done = threading.Event(), threading.Event()
+
+    def last_act() -> None:  # in the model thread, inside finish, beside the worker's deletion
+        finishing.set()
+        time.sleep(0.3)  # finish otherwise takes microseconds: make the window wide
+        last_act_done.set()
+
+    client._thread.finished.connect(last_act, Qt.ConnectionType.DirectConnection)
+    client._thread.quit()  # the event loop ends as shutdown() would end it
+    assert finishing.wait(5)
+    assert client.shutdown(5)
+    assert last_act_done.is_set(), "shutdown() returned while the model thread was finishing"
 
 
 def test_background_prefetch_never_delays_a_foreground_decode(
