@@ -52,8 +52,12 @@ class Heartbeat:
 
     def tick(self) -> None:
         now = time.perf_counter()
-        self.max_gap = max(self.max_gap, now - self.last)
+        self.record(now - self.last)
         self.last = now
+
+    def record(self, gap: float) -> None:
+        """One gap between ticks, in seconds."""
+        self.max_gap = max(self.max_gap, gap)
 
     def stop(self) -> float:
         """Stop and return the longest gap, counting the one still open."""

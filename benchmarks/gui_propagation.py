@@ -48,11 +48,9 @@ class GapHeartbeat(Heartbeat):
         super().__init__()
         self.gaps: list[float] = []
 
-    def tick(self) -> None:
-        now = time.perf_counter()
-        self.gaps.append(now - self.last)
-        self.max_gap = max(self.max_gap, self.gaps[-1])
-        self.last = now
+    def record(self, gap: float) -> None:
+        super().record(gap)
+        self.gaps.append(gap)
 
     def reset(self) -> None:
         super().reset()

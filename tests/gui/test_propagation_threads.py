@@ -30,7 +30,7 @@ class ThreadCountingPredictor:
     step it is asked for."""
 
     def __init__(self, fail_at: int | None = None) -> None:
-        self.counts: list[int] = []
+        self.counts: list[tuple[int, float]] = []
         self.fail_at = fail_at
 
     def init_state(self, frames) -> None:
