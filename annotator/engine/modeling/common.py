@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from annotator.engine.modeling.onednn import linear_add, linear_gelu
+
 
 class LayerNorm2d(nn.Module):
     """LayerNorm over the channel axis of a (B, C, H, W) tensor."""
@@ -35,6 +37,13 @@ class MLPBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.lin2(self.act(self.lin1(x)))
 
+    def forward_add(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        """``residual + self(x)``; with an exact GELU, in CPU inference, as two fused oneDNN
+        ops (the activation and the sum applied as the outputs are written)."""
+        if not (isinstance(self.act, nn.GELU) and self.act.approximate == "none"):
+            return residual + self(x)
+        return linear_add(self.lin2, linear_gelu(self.lin1, x), residual)
+
 
 class MLP(nn.Module):
     """``num_layers`` linear layers with ``act`` (ReLU) between them (``layers.i`` keys)."""
@@ -62,3 +71,12 @@ class MLP(nn.Module):
             else:
                 x = layer(x)
         return x
+
+    def forward_add(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        """``residual + self(x)``; a two-layer MLP with an exact GELU runs, in CPU inference,
+        as two fused oneDNN ops (see :meth:`MLPBlock.forward_add`)."""
+        act = self.act
+        if self.num_layers != 2 or not (isinstance(act, nn.GELU) and act.approximate == "none"):
+            return residual + self(x)
+        fc1, fc2 = self.layers
+        return linear_add(fc2, linear_gelu(fc1, x), residual)

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from annotator.engine.modeling.common import LayerNorm2d, MLPBlock
+from annotator.engine.modeling.onednn import linear, linear_add
 
 # Largest relative-position bias materialised at once. Global attention over 64x64 tokens needs
 # (heads, 4096, 4096): 768 MiB for ViT-B (one piece), 1 GiB for ViT-L/H (two). The reference
@@ -108,11 +109,10 @@ class Block(nn.Module):
             h, w = x.shape[1], x.shape[2]
             x, pad_hw = window_partition(x, self.window_size)
             x = self.attn(x)
-            x = window_unpartition(x, self.window_size, pad_hw, (h, w))
-        else:
-            x = self.attn(x)
-        x = shortcut + x
-        return x + self.mlp(self.norm2(x))
+            x = shortcut + window_unpartition(x, self.window_size, pad_hw, (h, w))
+        else:  # the residual sum is fused into the attention's projection
+            x = self.attn(x, residual=shortcut)
+        return self.mlp.forward_add(self.norm2(x), x)
 
 
 class Attention(nn.Module):
@@ -128,11 +128,12 @@ class Attention(nn.Module):
         self.rel_pos_h = nn.Parameter(torch.zeros(2 * input_size[0] - 1, head_dim))
         self.rel_pos_w = nn.Parameter(torch.zeros(2 * input_size[1] - 1, head_dim))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, H, W, C) -> (B, H, W, C), plus ``residual`` (B, H, W, C) when given."""
         b, h, w, _ = x.shape
         n = h * w
         nh = self.num_heads
-        qkv = self.qkv(x).reshape(b, n, 3, nh, -1).permute(2, 0, 3, 1, 4)
+        qkv = linear(self.qkv, x).reshape(b, n, 3, nh, -1).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)  # each (B, heads, N, head_dim)
         rh = get_rel_pos(h, h, self.rel_pos_h)  # (h, h, head_dim)
         rw = get_rel_pos(w, w, self.rel_pos_w)
@@ -156,7 +157,7 @@ class Attention(nn.Module):
                     qs, k, v, attn_mask=bias, scale=self.scale
                 )
         out = out.permute(0, 2, 1, 3).reshape(b, h, w, -1)
-        return self.proj(out)
+        return linear(self.proj, out) if residual is None else linear_add(self.proj, out, residual)
 
 
 def rel_pos_bias(

@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from annotator.engine.devices import onednn_bf16
 from annotator.engine.modeling.common import LayerNorm2d
+from annotator.engine.modeling.onednn import fusable, linear, linear_add, linear_gelu
 
 EMBED_DIMS = (64, 128, 160, 320)
 DEPTHS = (2, 2, 6, 2)
@@ -51,24 +51,13 @@ class Conv2d_BN(nn.Sequential):
         """``gelu(self(x))``; in CPU inference one oneDNN conv with GELU fused into its output
         (the same op torch.compile fuses to): the GELU's own pass over these large activations
         cost as much as the conv (measured 1x1 64->256 at 256x256, bf16: 66 -> 40 ms)."""
-        if self.training or torch.is_grad_enabled() or not _fusable(x):
+        if self.training or not fusable(x):
             return F.gelu(self(x))
         weight, bias = self._folded()
         c = self.c
         return torch.ops.mkldnn._convolution_pointwise(
             x, weight, bias, c.padding, c.stride, c.dilation, c.groups, "gelu", [], "none"
         )
-
-
-def _fusable(x: torch.Tensor) -> bool:
-    """Whether oneDNN's fused conv + pointwise op can run on ``x``: bf16 only on a CPU with
-    oneDNN's bf16 kernels (elsewhere the op raises, and the plain conv + GELU runs)."""
-    return (
-        x.device.type == "cpu"
-        and (x.dtype == torch.float32 or (x.dtype == torch.bfloat16 and onednn_bf16()))
-        and torch.backends.mkldnn.is_available()
-        and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
-    )
 
 
 class PatchEmbed(nn.Module):
@@ -149,6 +138,10 @@ class Mlp(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc2(self.act(self.fc1(self.norm(x))))
 
+    def forward_add(self, x: torch.Tensor) -> torch.Tensor:
+        """``x + self(x)``, with the GELU and the sum fused into the linear layers on a CPU."""
+        return linear_add(self.fc2, linear_gelu(self.fc1, self.norm(x)), x)
+
 
 def _offset_index(resolution: tuple[int, int]) -> tuple[torch.Tensor, dict]:
     """(N, N) index of each (|dy|, |dx|) offset between window positions, in upstream order."""
@@ -205,11 +198,11 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, N, C)
         b, n, _ = x.shape
-        qkv = self.qkv(self.norm(x)).view(b, n, self.num_heads, -1)
+        qkv = linear(self.qkv, self.norm(x)).view(b, n, self.num_heads, -1)
         q, k, v = qkv.permute(0, 2, 1, 3).split([self.key_dim] * 3, dim=3)
         bias = self._bias(q.dtype)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=self.scale)
-        return self.proj(out.transpose(1, 2).reshape(b, n, self.dh))
+        return linear(self.proj, out.transpose(1, 2).reshape(b, n, self.dh))
 
 
 class TinyViTBlock(nn.Module):
@@ -249,7 +242,7 @@ class TinyViTBlock(nn.Module):
         # channels-last depthwise kernel (a contiguous NCHW one ran ~10x slower in bf16).
         x = self.local_conv(x.view(b, h, w, c).permute(0, 3, 1, 2))
         x = x.permute(0, 2, 3, 1).reshape(b, n, c)
-        return x + self.mlp(x)
+        return self.mlp.forward_add(x)
 
 
 class BasicLayer(nn.Module):

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from annotator.engine.modeling.common import MLP
+from annotator.engine.modeling.onednn import linear, linear_add
 
 
 def window_partition(x: Tensor, window: int) -> tuple[Tensor, tuple[int, int]]:
@@ -73,10 +74,11 @@ class MultiScaleAttention(nn.Module):
         self.qkv = nn.Linear(dim, dim_out * 3)
         self.proj = nn.Linear(dim_out, dim_out)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """(B, H, W, dim) -> (B, H', W', dim_out); H' = H / stride with a query pool."""
+    def forward(self, x: Tensor, residual: Tensor | None = None) -> Tensor:
+        """(B, H, W, dim) -> (B, H', W', dim_out); H' = H / stride with a query pool.
+        ``residual`` (B, H', W', dim_out), when given, is added to the output."""
         b, h, w, _ = x.shape
-        qkv = self.qkv(x).reshape(b, h * w, 3, self.num_heads, -1)
+        qkv = linear(self.qkv, x).reshape(b, h * w, 3, self.num_heads, -1)
         q, k, v = torch.unbind(qkv, 2)  # each (B, HW, heads, dh)
         if self.q_pool is not None:
             q = _pool(q.reshape(b, h, w, -1), self.q_pool)
@@ -85,7 +87,8 @@ class MultiScaleAttention(nn.Module):
         out = F.scaled_dot_product_attention(
             q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
         )
-        return self.proj(out.transpose(1, 2).reshape(b, h, w, -1))
+        out = out.transpose(1, 2).reshape(b, h, w, -1)
+        return linear(self.proj, out) if residual is None else linear_add(self.proj, out, residual)
 
 
 class MultiScaleBlock(nn.Module):
@@ -117,20 +120,20 @@ class MultiScaleBlock(nn.Module):
         shortcut = x
         x = self.norm1(x)
         if self.dim != self.dim_out:
-            shortcut = _pool(self.proj(x), self.pool)
+            shortcut = _pool(linear(self.proj, x), self.pool)
         window = self.window_size
         h, w = x.shape[1:3]
-        if window > 0:
+        if window == 0:  # global attention: the residual sum is fused into the projection
+            x = self.attn(x, residual=shortcut)
+        else:
             x, padded = window_partition(x, window)
-        x = self.attn(x)
-        if self.q_stride:
-            window = self.window_size // self.q_stride[0]
-            h, w = shortcut.shape[1:3]
-            padded = (h + (window - h % window) % window, w + (window - w % window) % window)
-        if self.window_size > 0:
-            x = window_unpartition(x, window, padded, (h, w))
-        x = shortcut + x
-        return x + self.mlp(self.norm2(x))
+            x = self.attn(x)
+            if self.q_stride:
+                window = self.window_size // self.q_stride[0]
+                h, w = shortcut.shape[1:3]
+                padded = (h + (window - h % window) % window, w + (window - w % window) % window)
+            x = shortcut + window_unpartition(x, window, padded, (h, w))
+        return self.mlp.forward_add(self.norm2(x), x)
 
 
 class Hiera(nn.Module):
