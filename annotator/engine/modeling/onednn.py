@@ -45,6 +45,13 @@ def linear_gelu(layer: nn.Linear, x: Tensor) -> Tensor:
     return torch.ops.mkldnn._linear_pointwise(x, layer.weight, layer.bias, "gelu", [], "none")
 
 
+def linear_relu(layer: nn.Linear, x: Tensor) -> Tensor:
+    """``relu(layer(x))`` for (..., in_features) -> (..., out_features)."""
+    if layer.training or not fusable(x) or layer.weight.dtype != x.dtype:
+        return F.relu(layer(x))
+    return torch.ops.mkldnn._linear_pointwise(x, layer.weight, layer.bias, "relu", [], "")
+
+
 def linear_add(layer: nn.Linear, x: Tensor, residual: Tensor) -> Tensor:
     """``residual + layer(x)``; ``residual`` has the output's shape (..., out_features)."""
     if (

@@ -10,7 +10,7 @@ from torch import nn
 from annotator.engine.devices import onednn_bf16
 from annotator.engine.modeling import onednn
 from annotator.engine.modeling.common import MLP, MLPBlock
-from annotator.engine.modeling.onednn import linear, linear_add, linear_gelu
+from annotator.engine.modeling.onednn import linear, linear_add, linear_gelu, linear_relu
 
 
 def _layer(n_in: int, n_out: int, dtype: torch.dtype) -> nn.Linear:
@@ -37,6 +37,7 @@ def test_fused_layers_equal_the_plain_ones_on_channels_last_maps(dtype):
         h = linear_gelu(fc1, x)
         torch.testing.assert_close(h, F.gelu(fc1(x)), **tol)
         torch.testing.assert_close(linear(fc1, x), fc1(x), **tol)
+        torch.testing.assert_close(linear_relu(fc1, x), F.relu(fc1(x)), **tol)
         torch.testing.assert_close(linear_add(fc2, h, x), x + fc2(h), **tol)
         # A strided (transposed) input gives the same values as its contiguous copy.
         xt = x.transpose(1, 2)

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from annotator.engine.modeling.common import LayerNorm2d
+from annotator.engine.modeling.onednn import linear, linear_add, linear_gelu, linear_relu
 
 from .image_encoder import PositionEmbeddingSine
 from .rope import AxialRope
@@ -37,11 +38,18 @@ class MemoryAttentionProjections(nn.Module):
         self.rope = AxialRope(embedding_dim // num_heads)
 
     def forward(
-        self, q: Tensor, k: Tensor, v: Tensor, grid_tokens: int, num_k_exclude_rope: int = 0
+        self,
+        q: Tensor,
+        k: Tensor,
+        v: Tensor,
+        grid_tokens: int,
+        num_k_exclude_rope: int = 0,
+        residual: Tensor | None = None,
     ) -> Tensor:
-        """q (B, Nq, C); k, v (B, Nk, C_kv) -> (B, Nq, C). q and the first
-        Nk - ``num_k_exclude_rope`` keys (whole frames of ``grid_tokens``) get RoPE."""
-        q, k, v = self.q_proj(q), self.k_proj(k), self.v_proj(v)
+        """q (B, Nq, C); k, v (B, Nk, C_kv) -> (B, Nq, C), plus ``residual`` (B, Nq, C) when
+        given. q and the first Nk - ``num_k_exclude_rope`` keys (whole frames of
+        ``grid_tokens``) get RoPE."""
+        q, k, v = linear(self.q_proj, q), linear(self.k_proj, k), linear(self.v_proj, v)
         q = self.rope.rotate(q, grid_tokens)
         n_rope = k.shape[1] - num_k_exclude_rope
         if n_rope > 0:
@@ -54,7 +62,9 @@ class MemoryAttentionProjections(nn.Module):
 
         out = F.scaled_dot_product_attention(heads(q), heads(k), heads(v))
         out = out.transpose(1, 2).reshape(q.shape[0], q.shape[1], -1)
-        return self.out_proj(out)
+        if residual is None:
+            return linear(self.out_proj, out)
+        return linear_add(self.out_proj, out, residual)
 
 
 class MemoryAttentionLayer(nn.Module):
@@ -74,12 +84,13 @@ class MemoryAttentionLayer(nn.Module):
 
     def forward(self, tgt: Tensor, memory: Tensor, pos: Tensor, num_ptr_tokens: int) -> Tensor:
         n = tgt.shape[1]
+        # The residual sums and the ReLU ride in the linear layers (onednn.py): the MLP's
+        # (4096, 2048) hidden map made the separate passes cost as much as its matmuls.
         x = self.norm1(tgt)
-        tgt = tgt + self.self_attn(x, x, x, n)
+        tgt = self.self_attn(x, x, x, n, residual=tgt)
         x = self.norm2(tgt)
-        tgt = tgt + self.cross_attn_image(x, memory + pos, memory, n, num_ptr_tokens)
-        x = self.norm3(tgt)
-        return tgt + self.linear2(F.relu(self.linear1(x)))
+        tgt = self.cross_attn_image(x, memory + pos, memory, n, num_ptr_tokens, residual=tgt)
+        return linear_add(self.linear2, linear_relu(self.linear1, self.norm3(tgt)), tgt)
 
 
 class MemoryAttention(nn.Module):
@@ -141,7 +152,7 @@ class CXBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         y = self.norm(self.dwconv(x)).permute(0, 2, 3, 1)
-        y = self.gamma * self.pwconv2(self.act(self.pwconv1(y)))
+        y = self.gamma * self.pwconv2(linear_gelu(self.pwconv1, y))
         return x + y.permute(0, 3, 1, 2)
 
 
