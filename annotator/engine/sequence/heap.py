@@ -5,8 +5,8 @@ temporaries, the evicted cache entry), but glibc's malloc keeps what is freed in
 whenever a live block (a pointer, a score, a cache entry) sits above it, so resident memory
 grew with the sequence while the engine's state did not. Propagating 1,000 frames at 1280x720
 with a 256 px model input (``benchmarks/sequence.py``'s memory run), the heap's in-use bytes
-stayed at 516 MiB from frame 300 on while its free-but-resident bytes rose from 52 to 144-403
-MiB (run to run); peak RSS reached 1.55x the 50-frame peak, 1.27x with the trim below.
+stayed at 516 MiB from frame 300 on while its free-but-resident bytes rose from 52 to 144-437
+MiB (run to run); peak RSS reached 1.40-1.55x the 50-frame peak, 1.24x with the trim below.
 ``malloc_trim(0)`` returns the free pages of every arena (a worker thread's too) to the OS;
 ``MALLOC_ARENA_MAX=1`` did not help, as the bytes were all in the main arena.
 """
@@ -18,10 +18,10 @@ import functools
 import os
 from collections.abc import Callable
 
-# Frames between trims. A trim walks every free block and the next frame faults the pages back
-# in: 400-frame runs at 0.13 s a frame were ~10% slower trimming every frame, 2-4% every 8th,
-# ~1% every 32nd, the last with the same peak as every 8th (1137 vs 1128-1166 MiB; none:
-# 1203-1524 MiB).
+# Frames between trims. A trim takes ~2 ms; the cost is the next frame faulting the released
+# pages back in: at 0.13 s a frame (256 px input) 400-frame runs were ~10% slower trimming every
+# frame, 2-4% every 8th, 0.5-2.4% every 32nd (1,000 frames, A/B), with the same peak as every
+# 8th (1137-1207 vs 1128-1166 MiB; no trim: 1203-1552 MiB). At 1024 px a frame takes seconds.
 TRIM_EVERY = 32
 
 
