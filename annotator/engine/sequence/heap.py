@@ -19,9 +19,9 @@ import os
 from collections.abc import Callable
 
 # Frames between trims. A trim takes ~2 ms; the cost is the next frame faulting the released
-# pages back in: at 0.13 s a frame (256 px input) 400-frame runs were ~10% slower trimming every
-# frame, 2-4% every 8th, 0.5-2.4% every 32nd (1,000 frames, A/B), with the same peak as every
-# 8th (1137-1207 vs 1128-1166 MiB; no trim: 1203-1552 MiB). At 1024 px a frame takes seconds.
+# pages back in: at 0.13 s a frame (256 px input), 400-frame runs were ~10% slower trimming
+# every frame, 2-4% every 8th and 0.5-2.8% every 32nd (1,000-frame A/B runs too), the last with
+# the same peak as every 8th (1137-1207 vs 1128-1166 MiB; no trim: 1203-1552 MiB).
 TRIM_EVERY = 32
 
 
