@@ -30,6 +30,7 @@ from annotator.engine.modeling.sam2.tracking import (
 
 from .feature_cache import DEFAULT_BUDGET_BYTES, FeatureCache
 from .frames import FrameSequence, as_frame_sequence, checked_frame, frame_to_input
+from .heap import TRIM_EVERY, release_free_heap
 from .memory_bank import (
     FrameOutput,
     MemoryLayout,
@@ -191,9 +192,11 @@ class SequencePredictor:
             order = range(start_frame, end - 1, -1) if start_frame > 0 else range(0)
         else:
             order = range(start_frame, min(start_frame + max_frames, n - 1) + 1)
-        for frame in order:
+        for k, frame in enumerate(order, 1):
             self._track_frame(frame, reverse)
             yield frame, self.object_ids, self.frame_masks(frame)
+            if k % TRIM_EVERY == 0:  # else glibc keeps what each frame frees (see heap.py)
+                release_free_heap()
 
     def _preflight(self) -> None:
         """Encode the memories of prompted frames and make them conditioning frames."""

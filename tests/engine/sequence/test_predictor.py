@@ -1,7 +1,11 @@
 """SequencePredictor's behaviour apart from parity: input checks, objects coming and going,
-bounded caches, spilled memories read back unchanged."""
+bounded caches, freed memory handed back, spilled memories read back unchanged."""
 
 from __future__ import annotations
+
+import ctypes
+import os
+import sys
 
 import numpy as np
 import pytest
@@ -10,6 +14,7 @@ import torch
 from annotator.engine import SequencePredictor
 from annotator.engine.modeling.sam2 import SAM2_CONFIGS, build_sam2
 from annotator.engine.sequence.feature_cache import FeatureCache
+from annotator.engine.sequence.heap import TRIM_EVERY
 from annotator.io.frames import open_frames
 from tests.engine.oracles import perturb_
 
@@ -86,6 +91,46 @@ def test_feature_cache_stays_within_budget(model):
     assert cache.budget_bytes == 0
     with pytest.raises(ValueError):
         FeatureCache(-1)
+
+
+def _glibc() -> bool:
+    names = getattr(os, "confstr_names", {})
+    return sys.platform == "linux" and "CS_GNU_LIBC_VERSION" in names
+
+
+def _resident_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not _glibc(), reason="glibc's malloc keeps freed heap resident")
+def test_propagation_hands_freed_heap_back(model):
+    """Memory freed inside glibc's heap under a live block stays resident unless handed back;
+    a long propagation freed ~400 MiB so (benchmarks/sequence.py, 1,000 frames) while its own
+    state stayed flat. Here 64 MiB of 64 KiB blocks, each shrunk to a live 32-byte head (as the
+    frames' buffers were pinned by pointers and cache entries), are freed before propagating."""
+    pred = SequencePredictor(model)
+    pred.init_state(_frames(TRIM_EVERY))
+    pred.add_points_or_box(0, 1, [[20, 20]], [1])
+    list(pred.propagate(max_frames=1))  # first-run allocations (kernels, caches) out of the way
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+    libc.realloc.restype = ctypes.c_void_p
+    libc.realloc.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    block, n = 64 * 1024, 1024
+    heads = [libc.malloc(block) for _ in range(n)]
+    try:
+        for p in heads:
+            ctypes.memset(p, 1, block)  # resident
+        assert all(libc.realloc(p, 32) == p for p in heads)  # shrunk in place: the tail freed
+        before = _resident_bytes()
+        list(pred.propagate())
+        handed_back = before - _resident_bytes()
+    finally:
+        for p in heads:
+            libc.free(p)
+    assert handed_back > 0.75 * n * block, f"{handed_back / 2**20:.1f} MiB handed back"
 
 
 @pytest.mark.slow
