@@ -19,10 +19,14 @@ from annotator.engine.devices import onednn_bf16
 
 def fusable(x: Tensor) -> bool:
     """Whether oneDNN's fused ops can run on ``x``: CPU inference, float32, or bf16 on a CPU
-    with oneDNN's bf16 kernels (elsewhere the fused op raises, and the plain ops run)."""
+    with oneDNN's bf16 kernels (elsewhere the fused op raises, and the plain ops run). Never
+    while tracing or exporting: ONNX has no such ops, and torch.compile fuses by itself."""
     return (
         x.device.type == "cpu"
         and not torch.is_grad_enabled()
+        and not torch.jit.is_tracing()
+        and not torch.onnx.is_in_onnx_export()
+        and not torch.compiler.is_compiling()
         and (x.dtype == torch.float32 or (x.dtype == torch.bfloat16 and onednn_bf16()))
         and torch.backends.mkldnn.is_available()
         and hasattr(torch.ops.mkldnn, "_linear_pointwise")

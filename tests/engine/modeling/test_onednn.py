@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -80,3 +81,32 @@ def test_a_residual_of_another_shape_is_broadcast_as_the_plain_sum_does():
     bias_row = torch.ones(16)
     with torch.inference_mode():
         torch.testing.assert_close(linear_add(fc, x, bias_row), bias_row + fc(x))
+
+
+def test_an_onnx_export_under_no_grad_holds_only_standard_ops(tmp_path):
+    """A user exporting a model in inference mode gets a graph ONNX Runtime can run: the fused
+    oneDNN ops (not ONNX operators) step aside while exporting."""
+    import onnx
+    import onnxruntime as ort
+
+    from annotator.engine.onnx.export import _export
+
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.mlp = MLPBlock(16, 64, nn.GELU)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.mlp.forward_add(x, x)
+
+    torch.manual_seed(3)
+    block = Block().eval()
+    x = torch.randn(2, 16)
+    path = tmp_path / "block.onnx"
+    with torch.no_grad():
+        _export(block, (x,), str(path), ("x",), ("y",), None, 17)
+        want = block(x).numpy()
+    ops = {node.op_type for node in onnx.load(str(path)).graph.node}
+    assert not any("pointwise" in op.lower() for op in ops), ops
+    got = ort.InferenceSession(str(path)).run(None, {"x": x.numpy()})[0]
+    np.testing.assert_allclose(got, want, atol=1e-5)
