@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from annotator.engine.modeling.onednn import linear_add, linear_gelu
+from annotator.engine.modeling.onednn import exact_gelu, linear_add, linear_gelu
 
 
 class LayerNorm2d(nn.Module):
@@ -40,7 +40,7 @@ class MLPBlock(nn.Module):
     def forward_add(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
         """``residual + self(x)``; with an exact GELU, in CPU inference, as two fused oneDNN
         ops (the activation and the sum applied as the outputs are written)."""
-        if not (isinstance(self.act, nn.GELU) and self.act.approximate == "none"):
+        if not exact_gelu(self.act):
             return residual + self(x)
         return linear_add(self.lin2, linear_gelu(self.lin1, x), residual)
 
@@ -75,8 +75,7 @@ class MLP(nn.Module):
     def forward_add(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
         """``residual + self(x)``; a two-layer MLP with an exact GELU runs, in CPU inference,
         as two fused oneDNN ops (see :meth:`MLPBlock.forward_add`)."""
-        act = self.act
-        if self.num_layers != 2 or not (isinstance(act, nn.GELU) and act.approximate == "none"):
+        if self.num_layers != 2 or not exact_gelu(self.act):
             return residual + self(x)
         fc1, fc2 = self.layers
         return linear_add(fc2, linear_gelu(fc1, x), residual)

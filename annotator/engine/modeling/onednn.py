@@ -34,24 +34,33 @@ def fusable(x: Tensor) -> bool:
     )
 
 
+def _runs_fused(layer: nn.Linear, x: Tensor) -> bool:
+    return not layer.training and fusable(x) and layer.weight.dtype == x.dtype
+
+
+def exact_gelu(act: nn.Module | None) -> bool:
+    """Whether ``act`` is the erf GELU that :func:`linear_gelu` computes."""
+    return isinstance(act, nn.GELU) and act.approximate == "none"
+
+
 def linear(layer: nn.Linear, x: Tensor) -> Tensor:
     """``layer(x)`` with the bias added as the output is written (torch's CPU linear first
     copies the bias into the whole output, then accumulates onto it)."""
-    if layer.training or not fusable(x) or layer.weight.dtype != x.dtype:
+    if not _runs_fused(layer, x):
         return layer(x)
     return torch.ops.mkldnn._linear_pointwise(x, layer.weight, layer.bias, "none", [], "")
 
 
 def linear_gelu(layer: nn.Linear, x: Tensor) -> Tensor:
     """``gelu(layer(x))`` (exact, erf GELU) for (..., in_features) -> (..., out_features)."""
-    if layer.training or not fusable(x) or layer.weight.dtype != x.dtype:
+    if not _runs_fused(layer, x):
         return F.gelu(layer(x))
     return torch.ops.mkldnn._linear_pointwise(x, layer.weight, layer.bias, "gelu", [], "none")
 
 
 def linear_relu(layer: nn.Linear, x: Tensor) -> Tensor:
     """``relu(layer(x))`` for (..., in_features) -> (..., out_features)."""
-    if layer.training or not fusable(x) or layer.weight.dtype != x.dtype:
+    if not _runs_fused(layer, x):
         return F.relu(layer(x))
     return torch.ops.mkldnn._linear_pointwise(x, layer.weight, layer.bias, "relu", [], "")
 
@@ -59,9 +68,7 @@ def linear_relu(layer: nn.Linear, x: Tensor) -> Tensor:
 def linear_add(layer: nn.Linear, x: Tensor, residual: Tensor) -> Tensor:
     """``residual + layer(x)``; ``residual`` has the output's shape (..., out_features)."""
     if (
-        layer.training
-        or not fusable(x)
-        or layer.weight.dtype != x.dtype
+        not _runs_fused(layer, x)
         or residual.dtype != x.dtype
         or residual.shape != (*x.shape[:-1], layer.out_features)
     ):
